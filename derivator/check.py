@@ -1,0 +1,182 @@
+"""Numbers at a point: the forward pass, the derivative's value, and the numerical check of it.
+
+The check is the test oracle as much as a feature. A central difference in float64 with a step
+scaled to the variable comes first; when it does not agree (cancellation, saturation, overflow) an
+mpmath derivative at high precision decides. A kink (relu at 0) is named, not counted as a
+disagreement.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import mpmath
+import sympy
+
+from . import compile as compiler
+from . import graph
+from .derive import Derivation
+from .errors import DerivatorError, unknown
+from .evaluate import UndefinedError, value
+from .network import Network, symbol, z_symbol
+from .rules import X
+
+RELATIVE_TOLERANCE = 1e-6  # CONTRACT: agree within this relative error ...
+ABSOLUTE_TOLERANCE = 1e-12  # ... or this absolute one near zero
+STEP = float(2.0 ** -52) ** (1 / 3)  # central difference step, times max(1, |theta|)
+PRECISE_DIGITS = 40  # mpmath precision for values and the fallback derivative
+KINK_TOLERANCE = 1e-9  # a kinked function's argument this close to 0 counts as at the kink
+
+
+def point(net: Network, given: Mapping[str, float] | None = None) -> dict[str, float]:
+    """The file's `at` and input defaults, overridden one by one by `given` (from --at)."""
+    values = dict(net.at)
+    for name, v in (given or {}).items():
+        if name not in net.names:
+            hint = " (a node's value comes from the network)" if name in net.nodes else ""
+            raise DerivatorError("--at: " + unknown("name", name, net.names) + hint)
+        if not math.isfinite(v):
+            raise DerivatorError(f"--at {name}: the value must be finite")
+        values[name] = float(v)
+    return values
+
+
+def needed(d: Derivation) -> list[str]:
+    """The names whose values the target depends on (so a value and a check need them)."""
+    sinks = d.net.outputs if d.of == "loss" else [d.of]
+    up = graph.ancestors(d.net, sinks)
+    names = [x for x in d.net.inputs if x in up]
+    for n in d.net.nodes:
+        if n in up:
+            node = d.net.nodes[n]
+            names += [str(s) for s in node.bias.free_symbols]
+            names += [str(s) for e in d.net.parents[n] for s in e.weight.free_symbols]
+    if d.of == "loss":
+        names += [str(s) for t in d.net.loss.targets for s in t.free_symbols]
+    if d.kind in ("input", "parameter"):
+        names.append(d.wrt)
+    return list(dict.fromkeys(names))
+
+
+def require(d: Derivation, values: Mapping[str, float]) -> None:
+    missing = [n for n in needed(d) if n not in values]
+    if missing:
+        raise DerivatorError(f"no value for {', '.join(missing)}: give "
+                             f"{'them' if len(missing) > 1 else 'it'} with --at NAME=VALUE or in 'at:'")
+    if d.of == "loss" and d.net.loss.type == "cross_entropy":
+        total = sum(value(t, {symbol(k): v for k, v in values.items()}) for t in d.net.loss.targets)
+        if abs(total - 1) > 1e-9:
+            raise DerivatorError("cross_entropy targets must sum to 1 (one-hot or probabilities); "
+                                 f"they sum to {total:g}")
+
+
+@dataclass
+class Forward:
+    """Every node's z and o at the point, and the target's value."""
+
+    env: dict[sympy.Symbol, object]
+    target: object
+
+
+def forward(d: Derivation, values: Mapping[str, float], precise: bool = False,
+            nudge: tuple[str, object] | None = None) -> Forward:
+    """Run the network forward; `nudge` = (name, amount) shifts one input, parameter, o_v or z_v."""
+    env: dict[sympy.Symbol, object] = {symbol(k): (mpmath.mpf(v) if precise else v) for k, v in values.items()}
+    shift_name, amount = nudge if nudge else (None, 0)
+    if shift_name is not None and d.kind in ("input", "parameter"):
+        env[symbol(shift_name)] = env[symbol(shift_name)] + amount
+    for n, node in d.net.nodes.items():
+        z = value(compiler.preactivation(d.net, n), env, precise)
+        if shift_name == "z_" + n:
+            z = z + amount
+        env[z_symbol(n)] = z
+        o = value(node.activation.f(X), {X: z}, precise)
+        env[symbol(n)] = o + amount if shift_name == n else o
+    return Forward(env, value(d.target, env, precise))
+
+
+def derivative_value(d: Derivation, values: Mapping[str, float]) -> float:
+    """The derivative's value at the point: its node-value form over an mpmath forward pass."""
+    require(d, values)
+    with mpmath.workdps(PRECISE_DIGITS):
+        fw = forward(d, values, precise=True)
+        return float(value(d.result, fw.env, precise=True))
+
+
+@dataclass
+class Check:
+    value: float
+    numeric: float
+    relative_error: float
+    agrees: bool
+    method: str
+    kinks: list[str] = field(default_factory=list)
+
+
+def close(a: float, b: float, tolerance: float = RELATIVE_TOLERANCE) -> tuple[bool, float]:
+    """Whether two numbers agree (relative, or absolute near zero), and their relative error."""
+    diff = abs(a - b)
+    scale = max(abs(a), abs(b))
+    rel = diff / scale if scale > 0 else 0.0
+    return diff <= ABSOLUTE_TOLERANCE or rel <= tolerance, rel
+
+
+def check(d: Derivation, values: Mapping[str, float], tolerance: float = RELATIVE_TOLERANCE) -> Check:
+    """Compare the derivative's value with a numerical derivative of the target at the point."""
+    exact = derivative_value(d, values)
+    kinks = find_kinks(d, values)
+    numeric, method = _float_difference(d, values)
+    ok, rel = close(exact, numeric, tolerance) if numeric is not None else (False, math.inf)
+    if not ok:
+        numeric, method = _mp_difference(d, values)
+        ok, rel = close(exact, numeric, tolerance)
+    return Check(exact, numeric, rel, ok or bool(kinks), method, kinks)
+
+
+def _theta(d: Derivation, values: Mapping[str, float]) -> float:
+    if d.kind in ("input", "parameter"):
+        return values[d.wrt]
+    fw = forward(d, values)
+    return fw.env[symbol(d.wrt)]
+
+
+def _float_difference(d: Derivation, values: Mapping[str, float]) -> tuple[float | None, str]:
+    """Central difference in float64 with a step scaled to the variable; None if float64 fails."""
+    try:
+        h = STEP * max(1.0, abs(_theta(d, values)))
+        up = forward(d, values, nudge=(d.wrt, h)).target
+        down = forward(d, values, nudge=(d.wrt, -h)).target
+        return (up - down) / (2 * h), "central difference (float64)"
+    except UndefinedError:
+        return None, "central difference (float64)"
+
+
+def _mp_difference(d: Derivation, values: Mapping[str, float]) -> tuple[float, str]:
+    """mpmath's numerical derivative at high precision, for when float64 is inconclusive."""
+    with mpmath.workdps(PRECISE_DIGITS):
+        try:
+            result = mpmath.diff(lambda t: forward(d, values, precise=True, nudge=(d.wrt, t)).target, 0)
+        except UndefinedError as e:
+            raise DerivatorError(f"the target has no finite value near the point ({e})") from None
+        return float(result), f"numerical derivative (mpmath, {PRECISE_DIGITS} digits)"
+
+
+def find_kinks(d: Derivation, values: Mapping[str, float]) -> list[str]:
+    """Nodes on the derivative's paths whose activation sits on a kink at the point."""
+    sinks = d.net.outputs if d.of == "loss" else [d.of]
+    starts = graph.descendants(d.net, [d.wrt[2:] if d.kind == "preactivation" else d.wrt])
+    on_path = graph.ancestors(d.net, sinks) & (starts | set(d.deltas))
+    fw = forward(d, values)
+    found = []
+    for n, node in d.net.nodes.items():
+        if n not in on_path:
+            continue
+        z = fw.env[z_symbol(n)]
+        for arg in node.activation.kinks(X):
+            if abs(value(arg, {X: z})) <= KINK_TOLERANCE:
+                what = node.activation.name if node.activation.name != "formula" else "activation"
+                found.append(f"not differentiable here: the {what} of node {n} has z = {z:g}")
+                break
+    return found

@@ -1,0 +1,114 @@
+"""`derive`: a thin click layer over the library. Parse, call, print, map errors to exit codes."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import click
+
+from . import check as checking
+from .errors import DerivatorError
+from .render import RENDERERS
+from .report import report
+from .spec import load
+
+FORMATS = ["text", "latex", "markdown", "json", "desmos", "python"]
+EXIT_DISAGREES = 1
+EXIT_BAD_INPUT = 2
+
+
+def parse_at(items: tuple[str, ...]) -> dict[str, float]:
+    """`--at NAME=VALUE`, repeatable; the last one for a name wins."""
+    values = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise DerivatorError(f"--at expects NAME=VALUE, got '{item}'")
+        try:
+            v = float(text)
+        except ValueError:
+            raise DerivatorError(f"--at {name.strip()}: '{text}' is not a number") from None
+        if not math.isfinite(v):
+            raise DerivatorError(f"--at {name.strip()}: the value must be finite, not '{text}'")
+        values[name.strip()] = v
+    return values
+
+
+class OneLineErrors(click.Command):
+    """Every bad input is one line on stderr and exit status 2, never a usage block or a traceback."""
+
+    def main(self, args=None, prog_name=None, **extra):
+        extra.pop("standalone_mode", None)
+        try:
+            result = super().main(args, prog_name, standalone_mode=False, **extra)
+        except click.ClickException as e:
+            click.echo(e.format_message() if isinstance(e, BadInput) else f"derive: error: {e.format_message()}",
+                       err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except click.exceptions.Abort:
+            click.echo("derive: error: aborted", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except Exception as e:  # a bug of ours: still one line, and no traceback for the user
+            click.echo(f"derive: error: internal error ({type(e).__name__}: {e}); please report it", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+class BadInput(click.ClickException):
+    """A DerivatorError, already formatted as `FILE:LINE:COL: error: MESSAGE`."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+@click.command(cls=OneLineErrors,
+               context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--wrt", required=True, metavar="NAME",
+              help="A parameter, an input, a node (its output) or z_NODE (its pre-activation).")
+@click.option("--of", "of", metavar="TARGET", help="'loss' (default with a loss) or a node name.")
+@click.option("--at", "at", multiple=True, metavar="NAME=VALUE", help="A value at the point; repeatable.")
+@click.option("--check", is_flag=True, help="Compare with a numerical derivative at the point.")
+@click.option("--tolerance", type=float, default=checking.RELATIVE_TOLERANCE, show_default=True,
+              metavar="REL", help="Relative error allowed by --check.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--standalone", is_flag=True, help="With --format latex: a complete document.")
+@click.option("--candidate", metavar="EXPR", help="A hand-derived answer to compare.")
+@click.option("--define", multiple=True, metavar="'f(x)=EXPR'", help="A helper for --candidate.")
+@click.option("--matrix", is_flag=True, help="With a layers file and --wrt W2: the matrix form.")
+@click.option("--draw", metavar="OUT.svg|OUT.tex", help="Draw the network with the paths marked.")
+@click.option("--plot", metavar="OUT.png", help="Plot the target against --wrt with the tangent.")
+def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot):
+    """Derive d TARGET / d NAME for the network in FILE, show the work, and check it.
+
+    \b
+    Example:
+      derive specs/story4_desmos_check.yaml --wrt w1 --check
+    """
+    try:
+        status = _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot)
+    except DerivatorError as e:
+        raise BadInput(e.format(file)) from None
+    except RecursionError:
+        raise BadInput(f"{file}: error: the network is too deep to derive here") from None
+    return status
+
+
+def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot) -> int:
+    for flag, given in (("--candidate", candidate), ("--define", define), ("--matrix", matrix),
+                        ("--draw", draw), ("--plot", plot), ("--standalone", standalone)):
+        if given:
+            raise DerivatorError(f"{flag} is not available in this version yet")
+    if fmt not in RENDERERS:
+        raise DerivatorError(f"--format {fmt} is not available in this version yet")
+    if not (tolerance > 0 and math.isfinite(tolerance)):
+        raise DerivatorError("--tolerance must be a positive number")
+    net = load(file)
+    r = report(net, wrt, of, parse_at(at), check=check, tolerance=tolerance)
+    click.echo(RENDERERS[fmt](r), nl=False)
+    return EXIT_DISAGREES if r.check is not None and not r.check.agrees else 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The console script `derive`."""
+    derive.main(argv, prog_name="derive")

@@ -1,0 +1,161 @@
+"""Reverse mode over the graph: every node's delta in node values, then the derivative asked for.
+
+    delta_v = f'(z_v) * (dL/do_v + sum over children k of w(v,k) * delta_k)
+    d target / d w(u,v) = delta_v * o_u        d target / d b_v = delta_v
+
+The output's own activation enters only its own delta; rules come from `rules`, written in node
+values, so sigmoid with binary cross-entropy gives exactly `O - y`. One backward pass serves every
+parameter. Nothing is simplified: the expression is the recursion, nested as it runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy
+
+from . import compile as compiler
+from . import graph, rules
+from .errors import DerivatorError, unknown
+from .network import Network, symbol, z_symbol
+
+Expr = sympy.Expr
+ZERO = sympy.S.Zero
+
+
+@dataclass
+class Backward:
+    """One backward pass: d target / d z and d target / d o for every node (and o for inputs)."""
+
+    of: str
+    deltas: dict[str, Expr] = field(default_factory=dict)  # d target / d z_v, reverse order
+    grads: dict[str, Expr] = field(default_factory=dict)  # d target / d o_v, for nodes and inputs
+
+
+@dataclass
+class Use:
+    """One place a parameter (or input) enters: its contribution to the derivative."""
+
+    where: str  # "edge h1 -> h2" or "bias of h2"
+    term: Expr
+
+
+@dataclass
+class Derivation:
+    """The derivative of `of` with respect to `wrt`, in node values, with the deltas it used."""
+
+    net: Network
+    of: str
+    wrt: str
+    kind: str  # input, parameter, node or preactivation
+    target: Expr  # in node values
+    result: Expr  # the derivative, in node values
+    deltas: dict[str, Expr]  # for the nodes on a path from wrt to the target, output first
+    uses: list[Use]
+
+    def expanded(self) -> Expr:
+        """The derivative in inputs, parameters and targets only."""
+        return compiler.expand(self.result, compiler.forward(self.net))
+
+    def expanded_size(self) -> int:
+        """The printed size of `expanded()`, computed without building it."""
+        return compiler.tree_size(self.result, compiler.forward_sizes(self.net))
+
+
+def backward(net: Network, of: str) -> Backward:
+    """Deltas of every node that reaches the target, in reverse topological order."""
+    sinks = net.outputs if of == "loss" else [of]
+    relevant = graph.ancestors(net, sinks)
+    out = Backward(of)
+    direct = _loss_grads(net) if of == "loss" else {of: sympy.S.One}
+    for v in reversed(list(net.nodes)):
+        if v not in relevant:
+            continue
+        children = [e.weight * out.deltas[e.dst] for e in net.children[v] if out.deltas.get(e.dst, ZERO) != 0]
+        out.deltas[v] = _delta(net, v, direct.get(v), children, of == "loss")
+        out.grads[v] = sympy.Add(*children, direct.get(v, ZERO))
+    for x in net.inputs:
+        out.grads[x] = sympy.Add(*[e.weight * out.deltas[e.dst] for e in net.children[x] if e.dst in out.deltas])
+    return out
+
+
+def _delta(net: Network, v: str, direct: Expr | None, children: list[Expr], of_loss: bool) -> Expr:
+    """f'(z_v) times what flows back into o_v, unless a fused output rule applies."""
+    act = net.nodes[v].activation
+    o, z = symbol(v), z_symbol(v)
+    fused = _fused(net, v) if of_loss and direct is not None and not children else None
+    if fused is not None:
+        return fused
+    upstream = sympy.Add(*children, direct if direct is not None else ZERO)
+    return act.prime(o, z) * upstream
+
+
+def _fused(net: Network, v: str) -> Expr | None:
+    """An output delta whose loss and activation cancel by rule (sigmoid with BCE: o - y)."""
+    rule = net.loss.rule
+    if rule is None or net.nodes[v].activation.name not in rule.fused:
+        return None
+    y = net.loss.targets[net.outputs.index(v)]
+    return rule.fused[net.nodes[v].activation.name](symbol(v), y)
+
+
+def _loss_grads(net: Network) -> dict[str, Expr]:
+    """dL/do for each output, in node values."""
+    loss = net.loss
+    outputs = [symbol(o) for o in net.outputs]
+    if loss.rule is None:
+        return {o: rules.cross_entropy_grad(outputs, loss.targets, i) for i, o in enumerate(net.outputs)}
+    return {o: loss.rule.grad(symbol(o), y) for o, y in zip(net.outputs, loss.targets, strict=True)}
+
+
+def derive(net: Network, wrt: str, of: str | None = None, pass_: Backward | None = None) -> Derivation:
+    """The derivative of the target (`of`: 'loss' or a node) with respect to `wrt`."""
+    of = compiler.resolve_of(net, of)
+    kind = net.kind(wrt)
+    if kind is None:
+        choices = [*net.names, *net.nodes]
+        raise DerivatorError("--wrt: " + unknown("name", wrt, [c for c in choices if c not in net.targets]))
+    if kind == "target":
+        raise DerivatorError(f"--wrt {wrt}: '{wrt}' is a target; differentiate with respect to a "
+                             "parameter, an input, a node or z_NODE")
+    b = pass_ if pass_ is not None and pass_.of == of else backward(net, of)
+    uses = _uses(net, wrt, kind, b)
+    if kind == "node":
+        result = b.grads.get(wrt, ZERO)
+    elif kind == "preactivation":
+        result = b.deltas.get(wrt[2:], ZERO)
+    else:
+        result = sympy.Add(*[u.term for u in uses])
+    sinks = net.outputs if of == "loss" else [of]
+    on_path = graph.between(net, _starts(net, wrt, kind), sinks)
+    deltas = {v: b.deltas[v] for v in b.deltas if v in on_path}
+    return Derivation(net, of, wrt, kind, compiler.target(net, of), result, deltas, uses)
+
+
+def _uses(net: Network, wrt: str, kind: str, b: Backward) -> list[Use]:
+    """Each edge or bias where a parameter (or input) enters, with delta_v * o_u for it."""
+    if kind not in ("parameter", "input"):
+        return []
+    s = symbol(wrt)
+    uses = []
+    for e in net.edges:
+        if e.dst not in b.deltas:
+            continue
+        if kind == "input" and e.src == wrt:
+            uses.append(Use(f"edge {e.src} -> {e.dst}", e.weight * b.deltas[e.dst]))
+        elif kind == "parameter" and e.weight == s:
+            uses.append(Use(f"edge {e.src} -> {e.dst}", b.deltas[e.dst] * symbol(e.src)))
+    for name, node in net.nodes.items():
+        if kind == "parameter" and node.bias == s and name in b.deltas:
+            uses.append(Use(f"bias of {name}", b.deltas[name]))
+    return uses
+
+
+def _starts(net: Network, wrt: str, kind: str) -> list[str]:
+    """The nodes where a change in `wrt` first arrives."""
+    if kind in ("node", "preactivation"):
+        return [wrt if kind == "node" else wrt[2:]]
+    if kind == "input":
+        return [e.dst for e in net.children[wrt]]
+    s = symbol(wrt)
+    return [e.dst for e in net.edges if e.weight == s] + [n for n, nd in net.nodes.items() if nd.bias == s]

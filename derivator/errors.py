@@ -1,0 +1,35 @@
+"""The one error type a user ever sees: a message with the place in the file it concerns."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class DerivatorError(Exception):
+    """Bad input: a file, a formula, a flag. `line` and `col` are 1-based; None where no position applies."""
+
+    def __init__(self, message: str, line: int | None = None, col: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.col = col
+
+    def format(self, filename: str) -> str:
+        """The one line the command prints: `FILE:LINE:COL: error: MESSAGE`."""
+        if self.line is None:
+            return f"{filename}: error: {self.message}"
+        return f"{filename}:{self.line}:{self.col or 1}: error: {self.message}"
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """`; did you mean 'x'?` for the closest choice, or nothing when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def unknown(kind: str, word: str, choices: Iterable[str]) -> str:
+    """`unknown activation 'sigmod'; did you mean 'sigmoid'? known: ...`"""
+    choices = sorted(choices)
+    shown = ", ".join(choices[:12]) + (", ..." if len(choices) > 12 else "")
+    return f"unknown {kind} '{word}'{suggest(word, choices)} known: {shown}"

@@ -1,0 +1,109 @@
+"""Numbers from SymPy expressions without `lambdify` (which `exec`s generated code): a tree walk.
+
+Two backends: float64 (`math`, fast, for finite differences) and mpmath at a chosen precision
+(for values that must be right when float64 overflows or cancels). Shared subexpressions are
+evaluated once, so the cost is linear in the expression's distinct parts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import mpmath
+import sympy
+
+from .functions import leaky_relu, leaky_step, relu, sigmoid, softplus
+
+
+class UndefinedError(ArithmeticError):
+    """The expression has no finite value here (log of 0, overflow in float64, 0/0, ...)."""
+
+
+def _float_sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _float_softplus(x: float) -> float:
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+FLOAT = {
+    sympy.exp: math.exp, sympy.log: math.log, sympy.tanh: math.tanh, sympy.sin: math.sin,
+    sympy.cos: math.cos, sympy.Abs: abs, sympy.sign: lambda x: float((x > 0) - (x < 0)),
+    sigmoid: _float_sigmoid, softplus: _float_softplus, relu: lambda x: x if x > 0 else 0.0,
+    sympy.Heaviside: lambda x, h0=0.0: 1.0 if x > 0 else (h0 if x == 0 else 0.0),
+    leaky_relu: lambda x, s: x if x > 0 else s * x, leaky_step: lambda x, s: 1.0 if x > 0 else s,
+}
+MP = {
+    sympy.exp: mpmath.exp, sympy.log: mpmath.log, sympy.tanh: mpmath.tanh, sympy.sin: mpmath.sin,
+    sympy.cos: mpmath.cos, sympy.Abs: abs, sympy.sign: mpmath.sign,
+    sigmoid: lambda x: 1 / (1 + mpmath.exp(-x)), softplus: lambda x: mpmath.log1p(mpmath.exp(x)),
+    relu: lambda x: x if x > 0 else mpmath.mpf(0),
+    sympy.Heaviside: lambda x, h0=0: mpmath.mpf(1) if x > 0 else (mpmath.mpf(h0) if x == 0 else mpmath.mpf(0)),
+    leaky_relu: lambda x, s: x if x > 0 else s * x, leaky_step: lambda x, s: mpmath.mpf(1) if x > 0 else s,
+}
+
+
+def value(expr: sympy.Expr, env: Mapping[sympy.Symbol, float], precise: bool = False) -> float:
+    """The value of `expr` with symbols from `env`: float64, or mpmath at its current precision."""
+    table = MP if precise else FLOAT
+    num = mpmath.mpf if precise else float
+    memo: dict[sympy.Expr, object] = {}
+
+    def ev(e: sympy.Expr):
+        if e in memo:
+            return memo[e]
+        if e.is_Symbol:
+            if e not in env:
+                raise KeyError(e.name)
+            r = num(env[e])
+        elif e.is_Rational:
+            r = num(e.p) / num(e.q) if e.q != 1 else num(e.p)
+        elif e.is_Float:
+            r = num(str(e)) if precise else float(e)
+        elif e.is_Add:
+            r = math.fsum(ev(a) for a in e.args) if not precise else mpmath.fsum(ev(a) for a in e.args)
+        elif e.is_Mul:
+            r = num(1)
+            for a in e.args:
+                r = r * ev(a)
+        elif e.is_Pow:
+            r = _power(ev(e.base), e.exp, ev, precise)
+        elif e.func in table:
+            r = table[e.func](*[ev(a) for a in e.args])
+        else:
+            raise UndefinedError(f"cannot evaluate {e.func.__name__}")
+        memo[e] = r
+        return r
+
+    try:
+        result = ev(expr)
+    except (ZeroDivisionError, OverflowError, ValueError) as err:
+        raise UndefinedError(str(err)) from None
+    if isinstance(result, complex) or (precise and isinstance(result, mpmath.mpc)):
+        raise UndefinedError("complex value")
+    if not (mpmath.isfinite(result) if precise else math.isfinite(result)):
+        raise UndefinedError("not finite")
+    return result
+
+
+def _power(base, exponent: sympy.Expr, ev, precise: bool):
+    if exponent.is_Integer:
+        n = int(exponent)
+        if n < 0 and base == 0:
+            raise ZeroDivisionError("division by zero")
+        return base ** n
+    if exponent == sympy.S.Half:
+        if base < 0:
+            raise ValueError("square root of a negative number")
+        return mpmath.sqrt(base) if precise else math.sqrt(base)
+    e = ev(exponent)
+    if base < 0:
+        raise ValueError("negative number to a fractional power")
+    if base == 0 and e < 0:
+        raise ZeroDivisionError("division by zero")
+    return mpmath.power(base, e) if precise else math.pow(base, e)

@@ -1,0 +1,204 @@
+"""The safe formula parser: text in, SymPy expression out, nothing executed.
+
+Formulas (activations, losses, candidates) are parsed by Python's `ast` and walked with a whitelist:
+numbers, known names, `+ - * / **` (and `^` as power), unary signs, parentheses and calls of the
+listed functions. The walk builds SymPy objects itself; user text never reaches `eval`, `sympify` or
+`parse_expr`, which all call `eval`. Caps on length, nesting and exponents keep the work bounded.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import sympy
+
+from .errors import DerivatorError, unknown
+from .functions import relu, sigmoid, softplus
+
+MAX_LENGTH = 4000  # characters in one formula
+MAX_DEPTH = 100  # nesting of parentheses and operators
+MAX_EXPONENT = 256  # largest |n| in a constant exponent x**n
+MAX_DIGITS = 60  # digits in one number, and in a constant the parser folds
+
+FUNCTIONS: dict[str, Callable[..., sympy.Expr]] = {
+    "exp": sympy.exp,
+    "log": sympy.log,
+    "sqrt": sympy.sqrt,
+    "abs": sympy.Abs,
+    "tanh": sympy.tanh,
+    "sigmoid": sigmoid,
+    "relu": relu,
+    "softplus": softplus,
+    "sin": sympy.sin,
+    "cos": sympy.cos,
+}
+
+# Characters a learner pastes from notes, and what they mean here.
+UNICODE = {"σ": "sigmoid", "·": "*", "⋅": "*", "×": "*", "−": "-", "^": "**", "∗": "*"}
+
+
+class FormulaError(DerivatorError):
+    """A problem in a formula; `col` is the 1-based column inside the formula's text."""
+
+    def __init__(self, message: str, col: int):
+        super().__init__(message, None, col)
+
+
+@dataclass(frozen=True)
+class Helper:
+    """A function the user defined with `--define 'd(x)=s(x)*(1-s(x))'`."""
+
+    params: tuple[sympy.Symbol, ...]
+    body: sympy.Expr
+
+    def __call__(self, *args: sympy.Expr) -> sympy.Expr:
+        return self.body.xreplace(dict(zip(self.params, args, strict=True)))
+
+
+def _normalise(text: str) -> tuple[str, list[int]]:
+    """Replace Unicode and `^`, keeping for each new character the column it came from."""
+    out, cols = [], []
+    for i, ch in enumerate(text):
+        rep = UNICODE.get(ch, ch)
+        out.append(rep)
+        cols.extend([i] * len(rep))
+    cols.append(len(text))
+    return "".join(out), cols
+
+
+def parse(text: str, names: Mapping[str, sympy.Expr],
+          helpers: Mapping[str, Helper] | None = None, what: str = "formula") -> sympy.Expr:
+    """Parse `text` into a SymPy expression over `names`; raise FormulaError with a column."""
+    if not isinstance(text, str):
+        raise FormulaError(f"a {what} must be a string", 1)
+    if len(text) > MAX_LENGTH:
+        raise FormulaError(f"{what} is longer than {MAX_LENGTH} characters", MAX_LENGTH)
+    if "\x00" in text:
+        raise FormulaError(f"NUL character in {what}", text.index("\x00") + 1)
+    src, cols = _normalise(text)
+    depth = 0
+    for i, ch in enumerate(src):
+        depth += (ch == "(") - (ch == ")")
+        if depth > MAX_DEPTH:
+            raise FormulaError(f"{what} is nested more than {MAX_DEPTH} deep", cols[i] + 1)
+    if not src.strip():
+        raise FormulaError(f"empty {what}", 1)
+    try:
+        tree = ast.parse(src.strip(), mode="eval")
+    except SyntaxError as e:
+        offset = (e.offset or 1) - 1 + (len(src) - len(src.lstrip()))
+        raise FormulaError(f"cannot read {what}: {e.msg}", cols[min(max(offset, 0), len(src))] + 1) from None
+    except (RecursionError, MemoryError, ValueError):
+        raise FormulaError(f"{what} is too complex to read", 1) from None
+    lead = len(src) - len(src.lstrip())
+    builder = _Builder(names, {**FUNCTIONS, **(helpers or {})}, what,
+                       lambda node: cols[min(lead + node.col_offset, len(src))] + 1)
+    try:
+        expr = builder.build(tree.body, 0)
+    except RecursionError:
+        raise FormulaError(f"{what} is nested more than {MAX_DEPTH} deep", 1) from None
+    if expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I):
+        raise FormulaError(f"{what} is undefined (a division by zero, log(0) or the like)", 1)
+    return expr
+
+
+class _Builder:
+    """Walks an `ast` tree, admitting only the whitelisted node types."""
+
+    def __init__(self, names, functions, what, col):
+        self.names, self.functions, self.what, self.col = names, functions, what, col
+
+    def fail(self, node: ast.AST, message: str):
+        raise FormulaError(message, self.col(node))
+
+    def build(self, node: ast.AST, depth: int) -> sympy.Expr:
+        if depth > MAX_DEPTH:
+            self.fail(node, f"{self.what} is nested more than {MAX_DEPTH} deep")
+        if isinstance(node, ast.Constant):
+            return self.number(node)
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            value = self.build(node.operand, depth + 1)
+            return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.BinOp):
+            return self.binop(node, depth)
+        if isinstance(node, ast.Call):
+            return self.call(node, depth)
+        self.fail(node, f"{_describe(node)} is not allowed in a {self.what}")
+
+    def number(self, node: ast.Constant) -> sympy.Expr:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(node, f"{type(value).__name__} constant is not allowed in a {self.what}")
+        if isinstance(value, int):
+            if len(str(value)) > MAX_DIGITS:
+                self.fail(node, f"number with more than {MAX_DIGITS} digits")
+            return sympy.Integer(value)
+        if not math.isfinite(value):
+            self.fail(node, "number out of range")
+        return sympy.Rational(repr(value))
+
+    def name(self, node: ast.Name) -> sympy.Expr:
+        if node.id in self.names:
+            return self.names[node.id]
+        if node.id in self.functions:
+            self.fail(node, f"'{node.id}' is a function; call it as {node.id}(...)")
+        self.fail(node, unknown("name", node.id, self.names))
+
+    def binop(self, node: ast.BinOp, depth: int) -> sympy.Expr:
+        left = self.build(node.left, depth + 1)
+        right = self.build(node.right, depth + 1)
+        op = node.op
+        if isinstance(op, ast.Add):
+            return left + right
+        if isinstance(op, ast.Sub):
+            return left - right
+        if isinstance(op, ast.Mult):
+            return left * right
+        if isinstance(op, ast.Div):
+            if right.is_zero:
+                self.fail(node, "division by zero")
+            return left / right
+        if isinstance(op, ast.Pow):
+            return self.power(node, left, right)
+        self.fail(node, f"operator {_describe(op)} is not allowed in a {self.what}")
+
+    def power(self, node: ast.BinOp, base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
+        if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
+            self.fail(node, f"exponent larger than {MAX_EXPONENT}")
+        if base.is_Number and exponent.is_Number and base != 0:
+            # Exact powers of constants are folded; keep their size bounded.
+            if abs(math.log10(abs(float(base))) * float(exponent)) > MAX_DIGITS * 5:
+                self.fail(node, "number out of range")
+        if base.is_zero and exponent.is_Number and exponent.is_negative:
+            self.fail(node, "division by zero")
+        return sympy.Pow(base, exponent)
+
+    def call(self, node: ast.Call, depth: int) -> sympy.Expr:
+        if not isinstance(node.func, ast.Name):
+            self.fail(node, f"only named functions can be called in a {self.what}")
+        name = node.func.id
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            self.fail(node, f"{name}(...) takes plain arguments only")
+        if name not in self.functions:
+            self.fail(node.func, unknown("function", name, self.functions))
+        fn = self.functions[name]
+        wanted = len(fn.params) if isinstance(fn, Helper) else 1
+        if len(node.args) != wanted:
+            self.fail(node, f"{name}() takes {wanted} argument{'s' * (wanted != 1)}, got {len(node.args)}")
+        args = [self.build(a, depth + 1) for a in node.args]
+        return fn(*args)
+
+
+def _describe(node: ast.AST) -> str:
+    """A readable name for an AST node type, for error messages."""
+    names = {ast.Attribute: "attribute access", ast.Subscript: "indexing", ast.Lambda: "lambda",
+             ast.Compare: "comparison", ast.BoolOp: "boolean operator", ast.Mod: "'%'",
+             ast.FloorDiv: "'//'", ast.BitXor: "'^'", ast.BitAnd: "'&'", ast.BitOr: "'|'",
+             ast.MatMult: "'@'", ast.LShift: "'<<'", ast.RShift: "'>>'", ast.IfExp: "if-expression",
+             ast.Tuple: "a tuple", ast.List: "a list", ast.Dict: "a dict", ast.JoinedStr: "an f-string"}
+    return names.get(type(node), type(node).__name__)

@@ -1,0 +1,96 @@
+"""The network as the rest of the pipeline sees it: names, nodes, edges, loss and default point."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+
+import sympy
+
+from .rules import Activation, PointLoss
+
+
+@cache
+def symbol(name: str) -> sympy.Symbol:
+    """The one SymPy symbol for a name of the network (inputs, parameters, targets, node values)."""
+    return sympy.Symbol(name, real=True)
+
+
+def z_symbol(node: str) -> sympy.Symbol:
+    """The symbol for a node's pre-activation, `z_NODE`."""
+    return symbol("z_" + node)
+
+
+@dataclass(frozen=True)
+class Pos:
+    """A 1-based line and column in the network file."""
+
+    line: int
+    col: int
+
+
+@dataclass
+class Node:
+    name: str
+    activation: Activation
+    bias: sympy.Expr  # a number, a parameter's symbol, or 0 for no bias
+    pos: Pos
+
+
+@dataclass
+class Edge:
+    src: str
+    dst: str
+    weight: sympy.Expr  # a number or a parameter's symbol
+    pos: Pos
+
+
+@dataclass
+class Loss:
+    type: str
+    targets: list[sympy.Expr]  # one per output: a target's symbol or a number
+    rule: PointLoss | None  # None for softmax cross-entropy, which is not a sum over outputs
+    pos: Pos
+    formula: str | None = None
+
+
+@dataclass
+class Network:
+    """A checked network: acyclic, every node between an input and an output, names unique."""
+
+    inputs: list[str]
+    nodes: dict[str, Node]  # in topological order
+    edges: list[Edge]
+    outputs: list[str]
+    loss: Loss | None = None
+    params: list[str] = field(default_factory=list)  # in order of first use
+    targets: list[str] = field(default_factory=list)
+    at: dict[str, float] = field(default_factory=dict)
+    description: str = ""
+    positions: dict[str, Pos] = field(default_factory=dict)  # where each name is first defined
+
+    def __post_init__(self) -> None:
+        self.parents: dict[str, list[Edge]] = {n: [] for n in self.nodes}
+        self.children: dict[str, list[Edge]] = {n: [] for n in [*self.inputs, *self.nodes]}
+        for e in self.edges:
+            self.parents[e.dst].append(e)
+            self.children[e.src].append(e)
+
+    @property
+    def names(self) -> list[str]:
+        """Every name a value can be given for: inputs, parameters and targets."""
+        return [*self.inputs, *self.params, *self.targets]
+
+    def kind(self, name: str) -> str | None:
+        """'input', 'parameter', 'target', 'node', 'preactivation' or None."""
+        if name in self.inputs:
+            return "input"
+        if name in self.params:
+            return "parameter"
+        if name in self.targets:
+            return "target"
+        if name in self.nodes:
+            return "node"
+        if name.startswith("z_") and name[2:] in self.nodes:
+            return "preactivation"
+        return None

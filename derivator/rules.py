@@ -1,0 +1,112 @@
+"""The derivative rules: one table of activations, one of losses, each entry one line.
+
+Every rule carries its derivative written with node values (`o` is the node's output, `z` its
+pre-activation), the form a teacher writes: sigmoid' = o(1-o), tanh' = 1-o^2. The derivation engine
+only ever multiplies these together; nothing here is simplified after the fact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sympy
+from sympy import Heaviside, S, exp, log, tanh
+
+from .functions import leaky_relu, leaky_step, relu, sigmoid, softplus
+
+Expr = sympy.Expr
+X = sympy.Symbol("x", real=True)  # the variable of a formula activation
+LOSS_O, LOSS_Y = sympy.Symbol("o", real=True), sympy.Symbol("y", real=True)  # of a formula loss
+
+# Functions with a kink: the point's check names them when their argument is 0 there.
+KINKED = (relu, leaky_relu, sympy.Abs)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation `o = f(z)` and its derivative written as `prime(o, z)`."""
+
+    name: str
+    f: Callable[[Expr], Expr]
+    prime: Callable[[Expr, Expr], Expr]
+    formula: str | None = None  # the text of a formula activation, for display
+
+    def kinks(self, z: Expr) -> list[Expr]:
+        """The arguments of kinked functions in f(z): the node is not differentiable where one is 0."""
+        return [k.args[0] for k in self.f(z).atoms(*KINKED)]
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "identity": Activation("identity", lambda z: z, lambda o, z: S.One),
+    "sigmoid": Activation("sigmoid", sigmoid, lambda o, z: o * (1 - o)),
+    "tanh": Activation("tanh", tanh, lambda o, z: 1 - o**2),
+    "relu": Activation("relu", relu, lambda o, z: Heaviside(z, 0)),
+    "softplus": Activation("softplus", softplus, lambda o, z: 1 - exp(-o)),
+    "exp": Activation("exp", exp, lambda o, z: o),
+}
+ALIASES = {"linear": "identity"}
+DEFAULT_LEAKY_SLOPE = sympy.Rational(1, 100)
+
+
+def leaky(slope: Expr = DEFAULT_LEAKY_SLOPE) -> Activation:
+    """Leaky relu with its slope; the derivative at 0 is the slope, as PyTorch takes it."""
+    return Activation("leaky_relu", lambda z: leaky_relu(z, slope), lambda o, z: leaky_step(z, slope))
+
+
+def formula_activation(text: str, body: Expr) -> Activation:
+    """An activation given as a formula in x; its derivative in o where SymPy's diff allows, else in z."""
+    d = sympy.diff(body, X)
+
+    def prime(o: Expr, z: Expr) -> Expr:
+        in_o = d.xreplace({body: o}) if body != X else d
+        return (in_o if not in_o.has(X) else d).xreplace({X: z})
+
+    return Activation("formula", lambda z: body.xreplace({X: z}), prime, formula=text)
+
+
+@dataclass(frozen=True)
+class PointLoss:
+    """A loss summed over outputs, `L(o, y)` each, with `dL/do` in node values.
+
+    `fused` gives the output delta dL/dz directly for some output activations, where the product
+    f'(z) * dL/do cancels: sigmoid with binary cross-entropy is exactly o - y.
+    """
+
+    value: Callable[[Expr, Expr], Expr]
+    grad: Callable[[Expr, Expr], Expr]
+    fused: dict[str, Callable[[Expr, Expr], Expr]] = field(default_factory=dict)
+
+
+LOSSES: dict[str, PointLoss] = {
+    "squared_error": PointLoss(lambda o, y: (o - y)**2, lambda o, y: 2 * (o - y)),
+    "half_squared_error": PointLoss(lambda o, y: (o - y)**2 / 2, lambda o, y: o - y),
+    "binary_cross_entropy": PointLoss(lambda o, y: -(y * log(o) + (1 - y) * log(1 - o)),
+                                      lambda o, y: (o - y) / (o * (1 - o)),
+                                      fused={"sigmoid": lambda o, y: o - y}),
+}
+SOFTMAX_LOSS = "cross_entropy"  # over all outputs at once; see `cross_entropy` below
+LOSS_TYPES = [*LOSSES, SOFTMAX_LOSS, "formula"]
+
+
+def formula_loss(body: Expr) -> PointLoss:
+    """A loss given as a formula in o and y; dL/do by SymPy's diff of that small formula."""
+    d = sympy.diff(body, LOSS_O)
+    return PointLoss(lambda o, y: body.xreplace({LOSS_O: o, LOSS_Y: y}),
+                     lambda o, y: d.xreplace({LOSS_O: o, LOSS_Y: y}))
+
+
+def softmax(outputs: list[Expr], i: int) -> Expr:
+    """p_i = exp(o_i) / sum_j exp(o_j), over the outputs' values."""
+    return exp(outputs[i]) / sympy.Add(*[exp(o) for o in outputs])
+
+
+def cross_entropy(outputs: list[Expr], targets: list[Expr]) -> Expr:
+    """-sum_i y_i log p_i with p = softmax(o), written as -sum_i y_i (o_i - log sum_j exp(o_j))."""
+    lse = log(sympy.Add(*[exp(o) for o in outputs]))
+    return -sympy.Add(*[y * (o - lse) for o, y in zip(outputs, targets, strict=True)])
+
+
+def cross_entropy_grad(outputs: list[Expr], targets: list[Expr], i: int) -> Expr:
+    """dL/do_i = p_i - y_i, for targets that sum to 1 (one-hot or a probability vector)."""
+    return softmax(outputs, i) - targets[i]

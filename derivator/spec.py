@@ -1,0 +1,331 @@
+"""Load a network file (CONTRACT section 1) into a checked `Network`, every error with its position."""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import sympy
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from . import formula, graph, rules
+from .errors import DerivatorError, unknown
+from .network import Edge, Loss, Network, Node, Pos, symbol
+from .yamlfile import container_pos, key_pos, read, value_pos
+
+NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+MAX_NODES = 5000
+MAX_EDGES = 20000
+# Names the printed formulas use as functions, or that the command line gives a meaning.
+RESERVED = {*formula.FUNCTIONS, *keyword.kwlist, *keyword.softkwlist, "Abs", "Heaviside",
+            "Piecewise", "Max", "Min", "sign", "leaky_relu", "leaky_step", "loss", "all"}
+TOP_KEYS = ["description", "inputs", "nodes", "edges", "output", "loss", "at", "layers", "data"]
+NODE_KEYS = ["activation", "bias", "slope"]
+
+
+def fail(message: str, pos: Pos | None = None):
+    raise DerivatorError(message, pos.line if pos else None, pos.col if pos else None)
+
+
+def load(path: str | Path) -> Network:
+    """Read and check a network file."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise DerivatorError(f"cannot read file: {e.strerror or e}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise DerivatorError("file is not UTF-8 text", line, 1) from None
+    return loads(text)
+
+
+def loads(text: str) -> Network:
+    """Check a network given as YAML text."""
+    doc = read(text)
+    if not isinstance(doc, CommentedMap):
+        fail("a network file is a map with 'inputs', 'nodes', 'edges' and 'output'",
+             container_pos(doc) if doc is not None else Pos(1, 1))
+    return _Reader(doc).network()
+
+
+class _Reader:
+    """Walks the parsed document, building the network and naming each problem's position."""
+
+    def __init__(self, doc: CommentedMap):
+        self.doc = doc
+        self.kinds: dict[str, tuple[str, Pos]] = {}  # name -> (what it is, where first seen)
+        self.params: list[str] = []
+
+    def network(self) -> Network:
+        doc = self.doc
+        for key in doc:
+            if key not in TOP_KEYS:
+                fail(unknown("key", str(key), TOP_KEYS), key_pos(doc, key))
+        if "layers" in doc:
+            fail("'layers:' files are not supported yet; write 'nodes:' and 'edges:'", key_pos(doc, "layers"))
+        for key in ("inputs", "nodes", "edges", "output"):
+            if key not in doc:
+                fail(f"missing '{key}:'", Pos(1, 1))
+        description = doc.get("description") or ""
+        if not isinstance(description, str):
+            fail("'description' must be text", value_pos(doc, "description"))
+        inputs, defaults = self.inputs()
+        nodes = self.nodes()
+        edges = self.edges(inputs, nodes)
+        outputs = self.outputs(nodes)
+        loss = self.loss(outputs) if doc.get("loss") is not None else None
+        targets = [n for n, (k, _) in self.kinds.items() if k == "target"]
+        at = {**defaults, **self.point(inputs, targets)}
+        net = Network(inputs=inputs, nodes=nodes, edges=edges, outputs=outputs, loss=loss,
+                      params=self.params, targets=targets, at=at, description=description,
+                      positions={n: p for n, (_, p) in self.kinds.items()})
+        return graph.check(net)
+
+    # -- names -------------------------------------------------------------------------------
+    def declare(self, name: Any, kind: str, pos: Pos) -> str:
+        """Register `name` as an input, node, parameter or target; one name, one meaning."""
+        if not isinstance(name, str) or not NAME.match(name):
+            fail(f"{kind} name {_show(name)} must match [A-Za-z][A-Za-z0-9_]*", pos)
+        if name in RESERVED:
+            fail(f"'{name}' is reserved (a function or keyword); choose another {kind} name", pos)
+        seen = self.kinds.get(name)
+        if seen and seen[0] != kind:
+            fail(f"'{name}' is used as {_a(kind)} and as {_a(seen[0])} (line {seen[1].line})", pos)
+        if seen and kind in ("input", "node"):
+            fail(f"{kind} '{name}' is defined twice (first on line {seen[1].line})", pos)
+        if not seen:
+            self.kinds[name] = (kind, pos)
+            if kind == "parameter":
+                self.params.append(name)
+        return name
+
+    def number_or_param(self, value: Any, pos: Pos, what: str) -> sympy.Expr:
+        """A weight or bias: a number is a constant, a name is a parameter."""
+        if isinstance(value, str):
+            return symbol(self.declare(value, "parameter", pos))
+        return sympy.Rational(repr(number(value, pos, what)))
+
+    # -- sections ----------------------------------------------------------------------------
+    def inputs(self) -> tuple[list[str], dict[str, float]]:
+        raw, pos = self.doc["inputs"], value_pos(self.doc, "inputs")
+        if isinstance(raw, str):
+            raw = [raw]
+            raw_seq = None
+        else:
+            raw_seq = raw
+        if isinstance(raw, CommentedMap):
+            names = [self.declare(k, "input", key_pos(raw, k)) for k in raw]
+            defaults = {k: number(raw[k], value_pos(raw, k), f"value of input '{k}'")
+                        for k in raw if raw[k] is not None}
+            return names, defaults
+        if not isinstance(raw, list) or not raw:
+            fail("'inputs' must be a list of names or a map of names to values", pos)
+        return [self.declare(n, "input", value_pos(raw_seq, i) if raw_seq is not None else pos)
+                for i, n in enumerate(raw)], {}
+
+    def nodes(self) -> dict[str, Node]:
+        raw = self.doc["nodes"]
+        if not isinstance(raw, CommentedMap) or not raw:
+            fail("'nodes' must be a map from node names to {activation, bias}", value_pos(self.doc, "nodes"))
+        if len(raw) > MAX_NODES:
+            fail(f"more than {MAX_NODES} nodes", value_pos(self.doc, "nodes"))
+        nodes = {}
+        for name in raw:
+            pos = key_pos(raw, name)
+            self.declare(name, "node", pos)
+            nodes[name] = self.node(name, raw[name], value_pos(raw, name), pos)
+        return nodes
+
+    def node(self, name: str, body: Any, pos: Pos, name_pos: Pos) -> Node:
+        if body is None:
+            body = CommentedMap()
+        if not isinstance(body, CommentedMap):
+            fail(f"node '{name}' must be a map such as {{activation: sigmoid, bias: b1}}", pos)
+        for key in body:
+            if key not in NODE_KEYS:
+                fail(unknown(f"key for node '{name}'", str(key), NODE_KEYS), key_pos(body, key))
+        activation = self.activation(name, body)
+        bias = sympy.S.Zero
+        if body.get("bias") is not None:
+            bias = self.number_or_param(body["bias"], value_pos(body, "bias"), f"bias of node '{name}'")
+        return Node(name, activation, bias, name_pos)
+
+    def activation(self, name: str, body: CommentedMap) -> rules.Activation:
+        act = body.get("activation", "identity")
+        pos = value_pos(body, "activation") if "activation" in body else container_pos(body)
+        if not isinstance(act, str):
+            fail(f"activation of node '{name}' must be a name such as sigmoid, or a formula in x", pos)
+        act = rules.ALIASES.get(act.strip(), act.strip())
+        if "slope" in body and act != "leaky_relu":
+            fail("'slope' applies to leaky_relu only", key_pos(body, "slope"))
+        if act == "leaky_relu":
+            if "slope" not in body:
+                return rules.leaky()
+            return rules.leaky(sympy.Rational(repr(number(body["slope"], value_pos(body, "slope"), "slope"))))
+        if act in rules.ACTIVATIONS:
+            return rules.ACTIVATIONS[act]
+        known = [*rules.ACTIVATIONS, *rules.ALIASES, "leaky_relu"]
+        if NAME.match(act) and act != "x":
+            fail(unknown("activation", act, known) + "; or a formula in x", pos)
+        return rules.formula_activation(act, self.formula(act, {"x": rules.X}, body, "activation"))
+
+    def formula(self, text: str, names: dict, container, key) -> sympy.Expr:
+        try:
+            return formula.parse(text, names, what="formula")
+        except formula.FormulaError as e:
+            pos = value_pos(container, key)
+            # Flow and quoted scalars start one column before their text.
+            shift = 1 if _quoted(container, key) else 0
+            fail(e.message, Pos(pos.line, pos.col + shift + (e.col or 1) - 1))
+
+    def edges(self, inputs: list[str], nodes: dict[str, Node]) -> list[Edge]:
+        raw = self.doc["edges"]
+        if not isinstance(raw, CommentedSeq) or not raw:
+            fail("'edges' must be a list of {from, to, weight} or [from, to, weight]", value_pos(self.doc, "edges"))
+        if len(raw) > MAX_EDGES:
+            fail(f"more than {MAX_EDGES} edges", value_pos(self.doc, "edges"))
+        seen: dict[tuple[str, str], Pos] = {}
+        edges = []
+        for i, item in enumerate(raw):
+            src, dst, weight, pos = self.edge(item, value_pos(raw, i))
+            where = {"from": pos[0], "to": pos[1]}
+            for end, name in (("from", src), ("to", dst)):
+                if not isinstance(name, str) or (name not in nodes and name not in inputs):
+                    fail(unknown("node", str(name), [*inputs, *nodes]) if isinstance(name, str)
+                         else f"'{end}' must be a node name, not {_show(name)}", where[end])
+            if dst in inputs:
+                fail(f"edge into input '{dst}': inputs have no incoming edges", where["to"])
+            if (src, dst) in seen:
+                fail(f"duplicate edge {src} -> {dst} (first on line {seen[src, dst].line})", value_pos(raw, i))
+            seen[src, dst] = value_pos(raw, i)
+            w = self.number_or_param(weight, pos[2], f"weight of edge {src} -> {dst}")
+            edges.append(Edge(src, dst, w, value_pos(raw, i)))
+        return edges
+
+    def edge(self, item: Any, pos: Pos) -> tuple[Any, Any, Any, tuple[Pos, Pos, Pos]]:
+        if isinstance(item, CommentedSeq):
+            if len(item) != 3:
+                fail(f"an edge list is [from, to, weight]; this one has {len(item)} items", pos)
+            return item[0], item[1], item[2], tuple(value_pos(item, i) for i in range(3))
+        if isinstance(item, CommentedMap):
+            for key in item:
+                if key not in ("from", "to", "weight"):
+                    fail(unknown("edge key", str(key), ["from", "to", "weight"]), key_pos(item, key))
+            for key in ("from", "to", "weight"):
+                if key not in item:
+                    fail(f"edge is missing '{key}'", pos)
+            return item["from"], item["to"], item["weight"], tuple(value_pos(item, k) for k in ("from", "to", "weight"))
+        fail("an edge is {from: A, to: B, weight: W} or [A, B, W]", pos)
+
+    def outputs(self, nodes: dict[str, Node]) -> list[str]:
+        raw, pos = self.doc["output"], value_pos(self.doc, "output")
+        items = list(raw) if isinstance(raw, CommentedSeq) else [raw]
+        if not items:
+            fail("'output' names no node", pos)
+        out = []
+        for i, name in enumerate(items):
+            p = value_pos(raw, i) if isinstance(raw, CommentedSeq) else pos
+            if not isinstance(name, str) or name not in nodes:
+                fail(unknown("output node", str(name), nodes), p)
+            if name in out:
+                fail(f"output '{name}' is listed twice", p)
+            out.append(name)
+        return out
+
+    def loss(self, outputs: list[str]) -> Loss:
+        raw, pos = self.doc["loss"], value_pos(self.doc, "loss")
+        if isinstance(raw, str):
+            fail(f"loss '{raw}' needs a target: write loss: {{type: {raw}, target: y}}", pos)
+        if not isinstance(raw, CommentedMap):
+            fail("'loss' must be a map such as {type: squared_error, target: y}", pos)
+        for key in raw:
+            if key not in ("type", "target", "formula"):
+                fail(unknown("loss key", str(key), ["type", "target", "formula"]), key_pos(raw, key))
+        kind = raw.get("type")
+        if kind not in rules.LOSS_TYPES:
+            fail(unknown("loss type", str(kind), rules.LOSS_TYPES) if "type" in raw else "loss is missing 'type'",
+                 value_pos(raw, "type") if "type" in raw else pos)
+        if "target" not in raw:
+            fail("loss is missing 'target'", pos)
+        targets = self.loss_targets(raw, outputs)
+        if kind == "formula":
+            if "formula" not in raw:
+                fail("a formula loss needs 'formula', e.g. \"(o-y)**4\"", pos)
+            body = self.formula(raw["formula"], {"o": rules.LOSS_O, "y": rules.LOSS_Y}, raw, "formula")
+            return Loss(kind, targets, rules.formula_loss(body), pos, formula=raw["formula"])
+        if "formula" in raw:
+            fail("'formula' applies to {type: formula} only", key_pos(raw, "formula"))
+        return Loss(kind, targets, rules.LOSSES.get(kind), pos)
+
+    def loss_targets(self, raw: CommentedMap, outputs: list[str]) -> list[sympy.Expr]:
+        target = raw["target"]
+        items = list(target) if isinstance(target, CommentedSeq) else [target]
+        if len(items) != len(outputs):
+            fail(f"loss has {len(items)} target{'s' * (len(items) != 1)} for {len(outputs)} output"
+                 f"{'s' * (len(outputs) != 1)}: give one target per output", value_pos(raw, "target"))
+        out = []
+        for i, t in enumerate(items):
+            p = value_pos(target, i) if isinstance(target, CommentedSeq) else value_pos(raw, "target")
+            if isinstance(t, str):
+                out.append(symbol(self.declare(t, "target", p)))
+            else:
+                out.append(sympy.Rational(repr(number(t, p, "target"))))
+        return out
+
+    def point(self, inputs: list[str], targets: list[str]) -> dict[str, float]:
+        raw = self.doc.get("at")
+        if raw is None:
+            return {}
+        if not isinstance(raw, CommentedMap):
+            fail("'at' must be a map of names to numbers", value_pos(self.doc, "at"))
+        allowed = [*inputs, *self.params, *targets]
+        values = {}
+        for name in raw:
+            if name not in allowed:
+                hint = " (a node's value comes from the network)" if self.kinds.get(name, ("",))[0] == "node" else ""
+                fail(unknown("name in 'at'", str(name), allowed) + hint, key_pos(raw, name))
+            values[name] = number(raw[name], value_pos(raw, name), f"value of '{name}'")
+        return values
+
+
+def number(value: Any, pos: Pos, what: str) -> float:
+    """A finite number from the file (an int or a float; booleans and strings are errors)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        fail(f"{what} must be a number, not {_show(value)}", pos)
+    try:
+        result = float(value)
+    except OverflowError:
+        fail(f"{what} is out of range", pos)
+    if not math.isfinite(result):
+        fail(f"{what} must be finite, not {value}", pos)
+    return result
+
+
+def _quoted(container: Any, key: Any) -> bool:
+    """Whether the scalar under `key` was written in quotes (its text starts a column later)."""
+    value = container[key] if isinstance(container, CommentedMap) else None
+    return type(value).__name__ in ("DoubleQuotedScalarString", "SingleQuotedScalarString")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return f"'{value}'"
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (CommentedMap, dict)):
+        return "a map"
+    if isinstance(value, (CommentedSeq, list)):
+        return "a list"
+    return str(value)
+
+
+def _a(kind: str) -> str:
+    return ("an " if kind[0] in "aeiou" else "a ") + kind
