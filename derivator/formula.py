@@ -89,7 +89,8 @@ def parse(text: str, names: Mapping[str, sympy.Expr],
     try:
         tree = ast.parse(src.strip(), mode="eval")
     except SyntaxError as e:
-        offset = (e.offset or 1) - 1 + (len(src) - len(src.lstrip()))
+        # Python reports offset 0 for an unexpected end: point just past the text.
+        offset = (e.offset - 1 if e.offset else len(src.strip())) + (len(src) - len(src.lstrip()))
         raise FormulaError(f"cannot read {what}: {e.msg}", cols[min(max(offset, 0), len(src))] + 1) from None
     except (RecursionError, MemoryError, ValueError):
         raise FormulaError(f"{what} is too complex to read", 1) from None

@@ -1,0 +1,138 @@
+"""The command line through click's CliRunner: exact output, exit codes, flags."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from derivator.cli import derive
+from tests.conftest import SPECS
+
+STORY4 = str(SPECS / "story4_desmos_check.yaml")
+STORY1 = str(SPECS / "story1_linear_node.yaml")
+
+
+def run(*args):
+    return CliRunner().invoke(derive, list(args))
+
+
+# -- text output ----------------------------------------------------------------------------------
+def test_story1_text_is_exact():
+    r = run(STORY1, "--wrt", "w26", "--check")
+    assert r.exit_code == 0, r.output
+    assert r.stdout == (
+        "∂x6/∂w26 = y2\n"
+        "\n"
+        "deltas (δ_v = ∂x6/∂z_v):\n"
+        "  δ_x6 = 1\n"
+        "\n"
+        "at y1 = 0.2, y2 = -0.7, y3 = 1.5, w16 = 0.3, w26 = 0.9, w36 = -0.4:\n"
+        "  ∂x6/∂w26 = -0.7\n"
+        "check: agrees: central difference (float64) gives -0.699999999990819 (relative error 1.3e-11)\n"
+    )
+
+
+def test_story4_text_shows_value_and_check():
+    r = run(STORY4, "--wrt", "w1", "--check")
+    assert r.exit_code == 0
+    assert "  ∂O/∂w1 = 0.00142918810220472\n" in r.stdout
+    assert "check: agrees" in r.stdout
+
+
+def test_value_is_omitted_when_the_point_is_incomplete(tmp_path):
+    spec = tmp_path / "net.yaml"
+    spec.write_text((SPECS / "story4_desmos_check.yaml").read_text().split("\nat:")[0] + "\n")
+    r = run(str(spec), "--wrt", "w1")
+    assert r.exit_code == 0
+    assert "value: needs I, w1, w2, w3, w4, w5 (give --at NAME=VALUE)" in r.stdout
+
+
+# -- the point from --at ------------------------------------------------------------------------------
+def test_at_overrides_the_file_one_by_one():
+    r = run(STORY1, "--wrt", "w26", "--at", "y2=3", "--format", "json")
+    out = json.loads(r.stdout)
+    assert out["value"] == 3.0
+    assert out["at"]["y1"] == 0.2 and out["at"]["y2"] == 3.0
+
+
+def test_missing_values_are_named_when_check_needs_them(tmp_path):
+    spec = tmp_path / "net.yaml"
+    spec.write_text((SPECS / "story1_linear_node.yaml").read_text().split("\nat:")[0] + "\n")
+    r = run(str(spec), "--wrt", "w26", "--check", "--at", "y1=1")
+    assert r.exit_code == 2
+    assert r.stderr == f"{spec}: error: no value for y2, y3, w16, w26, w36: give them with --at NAME=VALUE or in 'at:'\n"
+
+
+# -- JSON ---------------------------------------------------------------------------------------------
+def test_json_story4():
+    r = run(STORY4, "--wrt", "w1", "--check", "--format", "json")
+    out = json.loads(r.stdout)
+    assert out["of"] == "O" and out["wrt"] == "w1"
+    assert abs(out["value"] - 0.0014291881022) < 1e-11 * 0.0014291881022
+    assert out["check"]["agrees"] is True
+    assert out["check"]["relative_error"] < 1e-6
+    assert out["in_node_values"]["text"] == "I*h1*(1 - h1)*(O*h2*w2*w4*(1 - O)*(1 - h2) + O*h3*w3*w5*(1 - O)*(1 - h3))"
+    assert list(out["deltas"]) == ["O", "h3", "h2", "h1"]
+    assert out["at"] == {"I": 1.0, "w1": 0.5, "w2": 0.5, "w3": 0.5, "w4": 0.5, "w5": 0.5}
+
+
+def test_json_with_wrt_a_node_includes_that_node_delta():
+    out = json.loads(run(STORY4, "--wrt", "h2", "--format", "json").stdout)
+    assert out["in_node_values"]["text"] == "O*w4*(1 - O)"
+    assert list(out["deltas"]) == ["O", "h2"]
+
+
+# -- --of -----------------------------------------------------------------------------------------------
+def test_of_a_hidden_node():
+    out = json.loads(run(STORY4, "--wrt", "w1", "--of", "h1", "--format", "json").stdout)
+    assert out["of"] == "h1"
+    assert out["in_node_values"]["text"] == "I*h1*(1 - h1)"
+
+
+def test_of_loss_without_a_loss_is_an_error():
+    r = run(STORY4, "--wrt", "w1", "--of", "loss")
+    assert r.exit_code == 2
+    assert r.stderr == f"{STORY4}: error: --of loss: the file has no 'loss:'\n"
+
+
+def test_several_outputs_without_loss_need_of(tmp_path):
+    spec = tmp_path / "two.yaml"
+    spec.write_text("inputs: [x]\nnodes: {a: {}, b: {}}\nedges: [[x, a, w], [x, b, v]]\noutput: [a, b]\n")
+    r = run(str(spec), "--wrt", "w")
+    assert r.exit_code == 2
+    assert r.stderr == f"{spec}: error: the network has 2 outputs and no loss: choose one with --of (a, b)\n"
+    assert json.loads(run(str(spec), "--wrt", "w", "--of", "b", "--format", "json").stdout)["in_node_values"][
+        "text"] == "0"
+
+
+# -- exit codes -------------------------------------------------------------------------------------------
+def test_a_disagreeing_check_exits_1(monkeypatch):
+    # Plant a wrong symbolic value: the numerical derivative must catch it, and the exit status say so.
+    import derivator.check
+
+    monkeypatch.setattr(derivator.check, "derivative_value", lambda d, values: 0.0015)
+    r = run(STORY4, "--wrt", "w1", "--check")
+    assert r.exit_code == 1
+    assert "check: DISAGREES" in r.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--wrt", "w1", "--tolerance", "-1"], "--tolerance must be a positive number"),
+    (["--wrt", "w1", "--format", "latex"], "--format latex is not available in this version yet"),
+])
+def test_bad_flags_are_one_line(args, message):
+    r = run(STORY4, *args)
+    assert r.exit_code == 2
+    assert r.stderr == f"{STORY4}: error: {message}\n"
+
+
+def test_missing_wrt_is_one_line_usage_error():
+    r = run(STORY4)
+    assert r.exit_code == 2
+    assert r.stderr == "derive: error: Missing option '--wrt'.\n"
+
+
+def test_help_has_an_example():
+    r = run("--help")
+    assert r.exit_code == 0
+    assert "derive specs/story4_desmos_check.yaml --wrt w1 --check" in r.stdout

@@ -1,0 +1,169 @@
+"""Property tests over random networks (strategy in tests/netgen.py).
+
+1. Every parameter's and input's derivative agrees with the independent reference engine, and the
+   tool's own numerical check agrees.
+2. The same for node outputs (`--wrt h`) and pre-activations (`--wrt z_h`).
+3. The derivative in inputs and parameters equals SymPy's plain `diff` of the whole target.
+4. The JSON texts (`derivative.text`, `in_node_values.text`) parse back to the same value.
+
+Derandomized, so CI sees the same examples every run. DERIVATOR_PROPERTY_SCALE=10 multiplies the
+example counts (and with DERIVATOR_PROPERTY_SEED=N, draws other examples) for a longer search.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import mpmath
+import pytest
+import sympy
+from hypothesis import HealthCheck, given, seed, settings
+from sympy.parsing.sympy_parser import parse_expr
+
+import derivator
+from derivator import check as checking
+from derivator import compile as compiler
+from derivator.functions import elementary
+from derivator.network import symbol
+from derivator.render.jsonout import as_dict
+
+try:
+    from netgen import FORMULAS, networks
+    from refengine import evaluate
+except ImportError:  # tests/ collected as a package
+    from tests.netgen import FORMULAS, networks
+    from tests.refengine import evaluate
+
+REL, ABS = 1e-9, 1e-12  # against the float64 reference engine
+EXACT_REL, EXACT_ABS = 1e-20, 1e-25  # SymPy against SymPy at 30 digits
+TEXT_REL, TEXT_ABS = 1e-12, 1e-15  # a printed expression read back, against the float value
+
+SCALE = float(os.environ.get("DERIVATOR_PROPERTY_SCALE", "1"))
+SEED = os.environ.get("DERIVATOR_PROPERTY_SEED")
+COMMON = {
+    "deadline": None,
+    "derandomize": SEED is None,
+    "database": None,  # reproducible: no replay of examples saved by earlier runs
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much],
+}
+
+
+def examples(n: int) -> int:
+    return max(1, round(n * SCALE))
+
+
+def seeded(test):
+    return seed(int(SEED))(test) if SEED is not None else test
+
+
+def close(a: float, b: float, rel: float = REL, abs_: float = ABS) -> bool:
+    return abs(a - b) <= abs_ or abs(a - b) <= rel * max(abs(a), abs(b))
+
+
+def load(spec: dict) -> derivator.network.Network:
+    return derivator.loads(json.dumps(spec, indent=1))  # JSON text is YAML 1.2
+
+
+def show(spec: dict, of: str, name: str) -> str:
+    return f"\nwrt={name} of={of}\nspec={json.dumps(spec)}"
+
+
+def exact_point(net, spec: dict) -> dict[sympy.Symbol, sympy.Expr]:
+    """The point as exact rationals (the file's decimal numbers, read the way derivator reads them)."""
+    return {symbol(k): sympy.Rational(repr(float(v))) for k, v in checking.point(net).items()}
+
+
+def number(expr: sympy.Expr, values: dict) -> sympy.Float:
+    """The expression at the point, to 30 digits, with only SymPy's own functions."""
+    result = elementary(expr).xreplace(values).evalf(30)
+    assert result.is_Number, f"not a number at the point: {result}"
+    return result
+
+
+@seeded
+@settings(max_examples=examples(40), **COMMON)
+@given(networks())
+def test_parameters_and_inputs_agree_with_refengine(case):
+    spec, of = case
+    net = load(spec)
+    _, grads = evaluate(spec, {}, of=of, formulas=FORMULAS)
+    for name in [*net.inputs, *net.params]:
+        r = derivator.report(net, name, of=of, check=True)
+        assert r.check.agrees, f"check disagrees: {r.check}" + show(spec, of, name)
+        assert close(r.value, grads[name]), f"{r.value} != reference {grads[name]}" + show(spec, of, name)
+
+
+@seeded
+@settings(max_examples=examples(30), **COMMON)
+@given(networks())
+def test_nodes_and_preactivations_agree_with_refengine(case):
+    spec, of = case
+    net = load(spec)
+    _, grads = evaluate(spec, {}, of=of, formulas=FORMULAS)
+    for v in net.nodes:
+        for name in (v, "z_" + v):
+            r = derivator.report(net, name, of=of, check=True)
+            assert r.check.agrees, f"check disagrees: {r.check}" + show(spec, of, name)
+            assert close(r.value, grads[name]), f"{r.value} != reference {grads[name]}" + show(spec, of, name)
+
+
+@seeded
+@settings(max_examples=examples(25), **COMMON)
+@given(networks(max_nodes=4))
+def test_expanded_derivative_equals_sympy_diff_of_the_target(case):
+    spec, of = case
+    net = load(spec)
+    whole = compiler.expand(compiler.target(net, of), compiler.forward(net))
+    values = exact_point(net, spec)
+    for name in [*net.inputs, *net.params]:
+        ours = number(derivator.derive(net, name, of).expanded(), values)
+        plain = number(sympy.diff(whole, symbol(name)), values)
+        assert close(ours, plain, EXACT_REL, EXACT_ABS), f"{ours} != diff {plain}" + show(spec, of, name)
+
+
+@seeded
+@settings(max_examples=examples(25), **COMMON)
+@given(networks())
+def test_json_texts_read_back_to_the_value(case):
+    spec, of = case
+    net = load(spec)
+    names = [*net.names]
+    local = {n: sympy.Symbol(n, real=True) for n in names}
+    values = exact_point(net, spec)
+    nodes_local = dict(local)
+    for v in net.nodes:
+        nodes_local[v] = sympy.Symbol(v, real=True)
+        nodes_local["z_" + v] = sympy.Symbol("z_" + v, real=True)
+    for name in [*net.inputs, *net.params, *net.nodes, *["z_" + v for v in net.nodes]]:
+        r = derivator.report(net, name, of=of)
+        out = as_dict(r)
+        text = out["derivative"]["text"]
+        if text is not None:  # null past the documented size
+            got = number(parse_expr(text, local_dict=local), values)
+            assert close(float(got), r.value, TEXT_REL, TEXT_ABS), \
+                f"derivative.text {text!r} gives {got}, value {r.value}" + show(spec, of, name)
+        with mpmath.workdps(checking.PRECISE_DIGITS):
+            env = checking.forward(r.derivation, checking.point(net), precise=True).env
+            at_nodes = {s: sympy.Float(mpmath.nstr(x, 40), 40) for s, x in env.items()}
+        node_text = out["in_node_values"]["text"]
+        got = number(parse_expr(node_text, local_dict=nodes_local), at_nodes)
+        assert close(float(got), r.value, TEXT_REL, TEXT_ABS), \
+            f"in_node_values.text {node_text!r} gives {got}, value {r.value}" + show(spec, of, name)
+
+
+@pytest.mark.xfail(strict=True, reason="derivator bug: a parameter named z_NODE is accepted and shares "
+                   "the SymPy symbol of that node's pre-activation (network.z_symbol), so the check nudges "
+                   "both at once and reports a disagreement (numeric = 2x the derivative)")
+def test_parameter_named_like_a_preactivation():
+    # Not drawn by the strategy (its name pools never form z_NODE), found while writing it.
+    spec = {"inputs": ["x"], "nodes": {"h": {"activation": "tanh", "bias": "z_h"}},
+            "edges": [["x", "h", "w"]], "output": "h", "at": {"x": 1, "w": 0.5, "z_h": 0.3}}
+    try:
+        net = load(spec)
+    except derivator.DerivatorError:
+        return  # rejecting the name (one namespace) would be a fix too
+    r = derivator.report(net, "z_h", check=True)
+    expected = 1 - math.tanh(0.8) ** 2  # d tanh(w x + z_h) / d z_h, as parameter or as pre-activation
+    assert r.check.agrees and close(r.value, expected)

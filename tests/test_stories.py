@@ -1,0 +1,144 @@
+"""The five user stories' questions, answered with the numbers and forms a learner writes."""
+
+import math
+
+import mpmath
+import sympy
+from sympy import Symbol
+
+import derivator
+from derivator.check import derivative_value, point
+from derivator.network import symbol
+from tests.conftest import SPECS
+
+
+def S(names):  # noqa: N802 - reads like SymPy's symbols()
+    return [symbol(n) for n in names.split()]
+
+
+def same(a, b):
+    """Equal as polynomials in the node values (expand is fine here: tests, tiny expressions)."""
+    return sympy.expand(a - b) == 0
+
+
+def load(name):
+    return derivator.load(SPECS / name)
+
+
+# -- Story 1: a single linear node --------------------------------------------------------------
+def test_story1_linear_node_gives_y2():
+    d = derivator.derive(load("story1_linear_node.yaml"), "w26")
+    assert d.result == Symbol("y2", real=True)
+    assert d.expanded() == Symbol("y2", real=True)
+
+
+def test_story1_sigmoid_node_gives_y2_times_sigma_prime():
+    x6, y2 = S("x6 y2")
+    d = derivator.derive(load("story1_sigmoid_node.yaml"), "w26")
+    assert same(d.result, y2 * x6 * (1 - x6))
+
+
+def test_story1_value_by_hand():
+    net = load("story1_sigmoid_node.yaml")
+    z = 0.3 * 0.2 + 0.9 * -0.7 + -0.4 * 1.5
+    s = 1 / (1 + math.exp(-z))
+    value = derivative_value(derivator.derive(net, "w26"), point(net))
+    assert math.isclose(value, -0.7 * s * (1 - s), rel_tol=1e-13)
+
+
+# -- Story 2: the delta recursion on a DAG ------------------------------------------------------
+def test_story2_delta_recursion():
+    pred, u, v, w_up, w_uv, w_vp, a = S("pred u v w_up w_uv w_vp a")
+    d = derivator.derive(load("story2_dag_delta.yaml"), "w_au")
+    delta_pred = pred * (1 - pred)
+    delta_v = v * (1 - v) * w_vp * delta_pred
+    delta_u = u * (1 - u) * (w_up * delta_pred + w_uv * delta_v)
+    assert same(d.deltas["pred"], delta_pred)
+    assert same(d.deltas["v"], delta_v)
+    assert same(d.deltas["u"], delta_u)
+    assert same(d.result, delta_u * a)
+
+
+def test_story2_output_activation_enters_only_its_own_delta():
+    # With --of pred the output's sigmoid gives delta_pred = pred(1-pred); every other delta is
+    # w * (that) times the nodes' own derivatives: no second pred(1-pred) factor anywhere.
+    d = derivator.derive(load("story2_dag_delta.yaml"), "w_uv")
+    pred = symbol("pred")
+    assert sympy.degree(sympy.expand(d.result), pred) == 2  # pred*(1-pred) once: degree 2 in pred
+
+
+# -- Story 4: the Desmos check --------------------------------------------------------------------
+def test_story4_value_matches_the_graphing_calculator():
+    net = load("story4_desmos_check.yaml")
+    r = derivator.report(net, "w1", check=True)
+    assert math.isclose(r.value, 0.0014291881022, rel_tol=1e-11)
+    assert r.check.agrees
+    assert math.isclose(r.check.numeric, 0.0014291881022, rel_tol=1e-6)
+
+
+def test_story4_has_the_weight_products_on_each_path():
+    O, h1, h2, h3, w2, w3, w4, w5, i = S("O h1 h2 h3 w2 w3 w4 w5 I")
+    d = derivator.derive(load("story4_desmos_check.yaml"), "w1")
+    teacher = O * (1 - O) * (w4 * h2 * (1 - h2) * w2 + w5 * h3 * (1 - h3) * w3) * h1 * (1 - h1) * i
+    assert same(d.result, teacher)
+
+
+def test_story4_hand_answer_is_off_by_the_factor_w4_w2():
+    # The learner's answer lacks w4*w2 and w5*w3: at weights 0.5 it is 4 times the true value.
+    with mpmath.workdps(30):
+        s = lambda x: 1 / (1 + mpmath.exp(-x))  # noqa: E731
+        dp = lambda x: s(x) * (1 - s(x))  # noqa: E731
+        h1 = s(0.5 + 1)
+        h2 = h3 = s(0.5 * h1 + 1)
+        zO = 0.5 * h2 + 0.5 * h3 + 1
+        hand = dp(zO) * (dp(0.5 * h1 + 1) * dp(1.5) * 1 + dp(0.5 * h1 + 1) * dp(1.5) * 1)
+    assert math.isclose(float(hand), 0.00571675240882, rel_tol=1e-11)
+    net = load("story4_desmos_check.yaml")
+    assert math.isclose(float(hand) / derivator.report(net, "w1").value, 4.0, rel_tol=1e-12)
+
+
+# -- Story 5: tanh with squared error -------------------------------------------------------------
+def test_story5_output_delta_is_the_learners_form():
+    x, y = S("x y")
+    d = derivator.derive(load("story5_tanh_squared_error.yaml"), "z_x")
+    assert same(d.result, 2 * (x - y) * (1 - x**2))
+    assert not d.result.has(sympy.tanh)  # written with the node's output, not a nested tanh
+
+
+def test_story5_delta_carried_back():
+    x, y, h, v2 = S("x y h v2")
+    d = derivator.derive(load("story5_tanh_squared_error.yaml"), "c")
+    assert same(d.deltas["h"], v2 * (1 - h**2) * 2 * (x - y) * (1 - x**2))
+    assert same(d.result, d.deltas["h"])  # c is h's bias: d loss/d c = delta_h
+
+
+def test_story5_value_by_hand():
+    h = math.tanh(0.6 * 0.8 + 0.1)
+    x = math.tanh(-1.3 * h + 0.2)
+    by_hand = 2 * (x - 0.25) * (1 - x**2) * -1.3 * (1 - h**2)
+    net = load("story5_tanh_squared_error.yaml")
+    assert math.isclose(derivator.report(net, "c").value, by_hand, rel_tol=1e-13)
+
+
+# -- Output rules that cancel by construction ---------------------------------------------------
+def test_sigmoid_with_binary_cross_entropy_is_exactly_o_minus_y():
+    d = derivator.derive(load("two_outputs_bce.yaml"), "d1")
+    O1, y1 = S("O1 y1")
+    assert d.deltas["O1"] == O1 - y1  # structurally, not after simplification
+    assert d.result == O1 - y1
+
+
+def test_softmax_cross_entropy_is_exactly_p_minus_y():
+    k1, k2, k3, y2 = S("k1 k2 k3 y2")
+    d = derivator.derive(load("softmax_three_classes.yaml"), "b2")
+    p2 = sympy.exp(k2) / (sympy.exp(k1) + sympy.exp(k2) + sympy.exp(k3))
+    assert d.result == p2 - y2
+
+
+def test_tied_weight_sums_both_uses():
+    O, h, x1, t, w = S("O h x1 t w")
+    d = derivator.derive(load("tied_weights.yaml"), "w")
+    delta_O = O * (1 - O) * (O - t)
+    delta_h = (1 - h**2) * w * delta_O
+    assert [u.where for u in d.uses] == ["edge x1 -> h", "edge h -> O"]
+    assert same(d.result, delta_h * x1 + delta_O * h)
