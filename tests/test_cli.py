@@ -60,7 +60,8 @@ def test_missing_values_are_named_when_check_needs_them(tmp_path):
     spec.write_text((SPECS / "story1_linear_node.yaml").read_text().split("\nat:")[0] + "\n")
     r = run(str(spec), "--wrt", "w26", "--check", "--at", "y1=1")
     assert r.exit_code == 2
-    assert r.stderr == f"{spec}: error: no value for y2, y3, w16, w26, w36: give them with --at NAME=VALUE or in 'at:'\n"
+    assert r.stderr == (f"{spec}: error: no value for y2, y3, w16, w26, w36: "
+                        "give them with --at NAME=VALUE or in 'at:'\n")
 
 
 # -- JSON ---------------------------------------------------------------------------------------------

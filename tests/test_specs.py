@@ -7,11 +7,11 @@ import math
 from pathlib import Path
 
 import pytest
+from refengine import evaluate
 from ruamel.yaml import YAML
 
 import derivator
 from derivator.check import point
-from refengine import evaluate
 
 SPECS = sorted((Path(__file__).resolve().parent.parent / "specs").glob("*.yaml"))
 # The formulas used in specs/, as plain float functions for the reference engine.

@@ -12,7 +12,7 @@ from derivator.network import symbol
 from tests.conftest import SPECS
 
 
-def S(names):  # noqa: N802 - reads like SymPy's symbols()
+def S(names):
     return [symbol(n) for n in names.split()]
 
 
