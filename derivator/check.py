@@ -26,7 +26,7 @@ from .rules import X
 RELATIVE_TOLERANCE = 1e-6  # CONTRACT: agree within this relative error ...
 ABSOLUTE_TOLERANCE = 1e-12  # ... or this absolute one near zero
 STEP = float(2.0 ** -52) ** (1 / 3)  # central difference step, times max(1, |theta|)
-PRECISE_DIGITS = 40  # mpmath precision for values and the fallback derivative
+PRECISE_DIGITS = (40, 120, 400, 1200)  # mpmath precisions, tried in turn until a value is finite
 KINK_TOLERANCE = 1e-9  # a kinked function's argument this close to 0 counts as at the kink
 
 
@@ -81,8 +81,10 @@ class Forward:
 
 
 def forward(d: Derivation, values: Mapping[str, float], precise: bool = False,
-            nudge: tuple[str, object] | None = None) -> Forward:
-    """Run the network forward; `nudge` = (name, amount) shifts one input, parameter, o_v or z_v."""
+            nudge: tuple[str, object] | None = None, target: bool = True) -> Forward:
+    """Run the network forward; `nudge` = (name, amount) shifts one input, parameter, o_v or z_v.
+
+    With `target=False` only the nodes are computed (a loss may be undefined where they are not)."""
     env: dict[sympy.Symbol, object] = {symbol(k): (mpmath.mpf(v) if precise else v) for k, v in values.items()}
     shift_name, amount = nudge if nudge else (None, 0)
     if shift_name is not None and d.kind in ("input", "parameter"):
@@ -94,15 +96,30 @@ def forward(d: Derivation, values: Mapping[str, float], precise: bool = False,
         env[z_symbol(n)] = z
         o = value(node.activation.f(X), {X: z}, precise)
         env[symbol(n)] = o + amount if shift_name == n else o
-    return Forward(env, value(d.target, env, precise))
+    return Forward(env, value(d.target, env, precise) if target else None)
+
+
+def precisely(compute, what: str):
+    """Run `compute()` under mpmath at rising precision until it gives a finite number.
+
+    A saturated sigmoid (z = 200) is 1 - 1e-87: at 40 digits 1 - o is 0 and log(1 - o) undefined,
+    though the mathematics is finite. Only a value undefined at every precision is an error.
+    """
+    for digits in PRECISE_DIGITS:
+        with mpmath.workdps(digits):
+            try:
+                return float(compute()), digits
+            except UndefinedError as e:
+                reason = e
+    raise DerivatorError(f"{what} has no finite value at the point ({reason})")
 
 
 def derivative_value(d: Derivation, values: Mapping[str, float]) -> float:
     """The derivative's value at the point: its node-value form over an mpmath forward pass."""
     require(d, values)
-    with mpmath.workdps(PRECISE_DIGITS):
-        fw = forward(d, values, precise=True)
-        return float(value(d.result, fw.env, precise=True))
+    result, _ = precisely(lambda: value(d.result, forward(d, values, precise=True).env, precise=True),
+                          "the derivative")
+    return result
 
 
 @dataclass
@@ -138,8 +155,8 @@ def check(d: Derivation, values: Mapping[str, float], tolerance: float = RELATIV
 def _theta(d: Derivation, values: Mapping[str, float]) -> float:
     if d.kind in ("input", "parameter"):
         return values[d.wrt]
-    fw = forward(d, values)
-    return fw.env[symbol(d.wrt)]
+    with mpmath.workdps(PRECISE_DIGITS[0]):
+        return float(forward(d, values, precise=True, target=False).env[symbol(d.wrt)])
 
 
 def _float_difference(d: Derivation, values: Mapping[str, float]) -> tuple[float | None, str]:
@@ -155,12 +172,24 @@ def _float_difference(d: Derivation, values: Mapping[str, float]) -> tuple[float
 
 def _mp_difference(d: Derivation, values: Mapping[str, float]) -> tuple[float, str]:
     """mpmath's numerical derivative at high precision, for when float64 is inconclusive."""
-    with mpmath.workdps(PRECISE_DIGITS):
-        try:
-            result = mpmath.diff(lambda t: forward(d, values, precise=True, nudge=(d.wrt, t)).target, 0)
-        except UndefinedError as e:
-            raise DerivatorError(f"the target has no finite value near the point ({e})") from None
-        return float(result), f"numerical derivative (mpmath, {PRECISE_DIGITS} digits)"
+    def at(digits: int) -> float | None:
+        with mpmath.workdps(digits):
+            try:
+                return float(mpmath.diff(lambda t: forward(d, values, True, (d.wrt, t)).target, 0))
+            except UndefinedError:
+                return None
+
+    # A result is trusted once raising the precision no longer changes it: a saturated unit can
+    # give a finite but wrong (flat) target at low precision, where 1 - o has cancelled to 0.
+    previous = None
+    for digits in PRECISE_DIGITS:
+        result = at(digits)
+        if result is not None and previous is not None and close(result, previous, 1e-9)[0]:
+            return result, f"numerical derivative (mpmath, {digits} digits)"
+        previous = result if result is not None else previous
+    if previous is None:
+        raise DerivatorError("the target has no finite value near the point")
+    return previous, f"numerical derivative (mpmath, {PRECISE_DIGITS[-1]} digits)"
 
 
 def find_kinks(d: Derivation, values: Mapping[str, float]) -> list[str]:
@@ -168,12 +197,13 @@ def find_kinks(d: Derivation, values: Mapping[str, float]) -> list[str]:
     sinks = d.net.outputs if d.of == "loss" else [d.of]
     starts = graph.descendants(d.net, [d.wrt[2:] if d.kind == "preactivation" else d.wrt])
     on_path = graph.ancestors(d.net, sinks) & (starts | set(d.deltas))
-    fw = forward(d, values)
+    with mpmath.workdps(PRECISE_DIGITS[0]):
+        fw = forward(d, values, precise=True, target=False)
     found = []
     for n, node in d.net.nodes.items():
         if n not in on_path:
             continue
-        z = fw.env[z_symbol(n)]
+        z = float(fw.env[z_symbol(n)])
         for arg in node.activation.kinks(X):
             if abs(value(arg, {X: z})) <= KINK_TOLERANCE:
                 what = node.activation.name if node.activation.name != "formula" else "activation"

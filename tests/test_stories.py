@@ -3,6 +3,7 @@
 import math
 
 import mpmath
+import pytest
 import sympy
 from sympy import Symbol
 
@@ -142,3 +143,23 @@ def test_tied_weight_sums_both_uses():
     delta_h = (1 - h**2) * w * delta_O
     assert [u.where for u in d.uses] == ["edge x1 -> h", "edge h -> O"]
     assert same(d.result, delta_h * x1 + delta_O * h)
+
+
+# -- A published worked example (Mazur, "A Step by Step Backpropagation Example") ---------------
+def test_published_worked_example():
+    net = load("mazur_step_by_step.yaml")
+    assert math.isclose(derivator.report(net, "w5").value, 0.082167041, rel_tol=1e-8)
+    assert math.isclose(derivator.report(net, "w1").value, 0.000438568, rel_tol=1e-6)
+
+
+# -- Saturated units: float64 fails, mpmath decides ---------------------------------------------
+@pytest.mark.parametrize("w, digits", [(40, 120), (200, 400), (1000, 1200)])
+def test_saturated_sigmoid_with_cross_entropy_checks(w, digits):
+    # z = w: o = sigmoid(w) is 1.0 in float64, so log(1 - o) fails there; the delta o - y is ~1.
+    net = derivator.loads(
+        "inputs: [x]\nnodes: {O: {activation: sigmoid}}\nedges: [[x, O, w]]\noutput: O\n"
+        f"loss: {{type: binary_cross_entropy, target: y}}\nat: {{x: 1, w: {w}, y: 0}}\n")
+    r = derivator.report(net, "w", check=True)
+    assert r.check.agrees
+    assert r.check.method == f"numerical derivative (mpmath, {digits} digits)"
+    assert math.isclose(r.value, 1.0, rel_tol=1e-15)
