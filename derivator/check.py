@@ -45,8 +45,7 @@ def point(net: Network, given: Mapping[str, float] | None = None) -> dict[str, f
 
 def needed(d: Derivation) -> list[str]:
     """The names whose values the target depends on (so a value and a check need them)."""
-    sinks = d.net.outputs if d.of == "loss" else [d.of]
-    up = graph.ancestors(d.net, sinks)
+    up = d.upstream
     names = [x for x in d.net.inputs if x in up]
     for n in d.net.nodes:
         if n in up:
@@ -90,6 +89,8 @@ def forward(d: Derivation, values: Mapping[str, float], precise: bool = False,
     if shift_name is not None and d.kind in ("input", "parameter"):
         env[symbol(shift_name)] = env[symbol(shift_name)] + amount
     for n, node in d.net.nodes.items():
+        if n not in d.upstream:
+            continue  # the target does not depend on it, and its values may not be given
         z = value(compiler.preactivation(d.net, n), env, precise)
         if shift_name == "z_" + n:
             z = z + amount
@@ -194,9 +195,8 @@ def _mp_difference(d: Derivation, values: Mapping[str, float]) -> tuple[float, s
 
 def find_kinks(d: Derivation, values: Mapping[str, float]) -> list[str]:
     """Nodes on the derivative's paths whose activation sits on a kink at the point."""
-    sinks = d.net.outputs if d.of == "loss" else [d.of]
     starts = graph.descendants(d.net, [d.wrt[2:] if d.kind == "preactivation" else d.wrt])
-    on_path = graph.ancestors(d.net, sinks) & (starts | set(d.deltas))
+    on_path = d.upstream & (starts | set(d.deltas))
     with mpmath.workdps(PRECISE_DIGITS[0]):
         fw = forward(d, values, precise=True, target=False)
     found = []

@@ -8,7 +8,7 @@ import sys
 import click
 
 from . import check as checking
-from .errors import DerivatorError
+from .errors import DerivatorError, unknown
 from .render import RENDERERS
 from .report import report
 from .spec import load
@@ -61,17 +61,27 @@ class BadInput(click.ClickException):
     exit_code = EXIT_BAD_INPUT
 
 
+def parse_tolerance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise DerivatorError(f"--tolerance must be a positive number, not '{text}'")
+    return value
+
+
 @click.command(cls=OneLineErrors,
                context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--wrt", required=True, metavar="NAME",
+@click.argument("file")
+@click.option("--wrt", metavar="NAME",
               help="A parameter, an input, a node (its output) or z_NODE (its pre-activation).")
 @click.option("--of", "of", metavar="TARGET", help="'loss' (default with a loss) or a node name.")
 @click.option("--at", "at", multiple=True, metavar="NAME=VALUE", help="A value at the point; repeatable.")
 @click.option("--check", is_flag=True, help="Compare with a numerical derivative at the point.")
-@click.option("--tolerance", type=float, default=checking.RELATIVE_TOLERANCE, show_default=True,
+@click.option("--tolerance", default=str(checking.RELATIVE_TOLERANCE), show_default=True,
               metavar="REL", help="Relative error allowed by --check.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--format", "fmt", default="text", show_default=True, metavar="|".join(FORMATS))
 @click.option("--standalone", is_flag=True, help="With --format latex: a complete document.")
 @click.option("--candidate", metavar="EXPR", help="A hand-derived answer to compare.")
 @click.option("--define", multiple=True, metavar="'f(x)=EXPR'", help="A helper for --candidate.")
@@ -99,10 +109,13 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
                         ("--draw", draw), ("--plot", plot), ("--standalone", standalone)):
         if given:
             raise DerivatorError(f"{flag} is not available in this version yet")
+    if wrt is None:
+        raise DerivatorError("missing --wrt NAME: the parameter, input or node to differentiate by")
+    if fmt not in FORMATS:
+        raise DerivatorError(unknown("format", fmt, FORMATS))
     if fmt not in RENDERERS:
         raise DerivatorError(f"--format {fmt} is not available in this version yet")
-    if not (tolerance > 0 and math.isfinite(tolerance)):
-        raise DerivatorError("--tolerance must be a positive number")
+    tolerance = parse_tolerance(tolerance)
     net = load(file)
     r = report(net, wrt, of, parse_at(at), check=check, tolerance=tolerance)
     click.echo(RENDERERS[fmt](r), nl=False)

@@ -52,6 +52,11 @@ class Derivation:
     result: Expr  # the derivative, in node values
     deltas: dict[str, Expr]  # for the nodes on a path from wrt to the target, output first
     uses: list[Use]
+    upstream: set[str]  # the inputs and nodes the target depends on
+
+    @property
+    def sinks(self) -> list[str]:
+        return self.net.outputs if self.of == "loss" else [self.of]
 
     def expanded(self) -> Expr:
         """The derivative in inputs, parameters and targets only."""
@@ -129,7 +134,8 @@ def derive(net: Network, wrt: str, of: str | None = None, pass_: Backward | None
     sinks = net.outputs if of == "loss" else [of]
     on_path = graph.between(net, _starts(net, wrt, kind), sinks)
     deltas = {v: b.deltas[v] for v in b.deltas if v in on_path}
-    return Derivation(net, of, wrt, kind, compiler.target(net, of), result, deltas, uses)
+    return Derivation(net, of, wrt, kind, compiler.target(net, of), result, deltas, uses,
+                      graph.ancestors(net, sinks))
 
 
 def _uses(net: Network, wrt: str, kind: str, b: Backward) -> list[Use]:

@@ -17,14 +17,22 @@ class DerivatorError(Exception):
 
     def format(self, filename: str) -> str:
         """The one line the command prints: `FILE:LINE:COL: error: MESSAGE`."""
+        filename, message = printable(filename), printable(self.message)
         if self.line is None:
-            return f"{filename}: error: {self.message}"
-        return f"{filename}:{self.line}:{self.col or 1}: error: {self.message}"
+            return f"{filename}: error: {message}"
+        return f"{filename}:{self.line}:{self.col or 1}: error: {message}"
+
+
+def printable(text: str) -> str:
+    """Escape line breaks and control characters, so a message stays one harmless line."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:
     """`; did you mean 'x'?` for the closest choice, or nothing when none is close."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    choices = list(choices)
+    same_but_case = [c for c in choices if c.lower() == word.lower()]
+    close = same_but_case or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
@@ -32,4 +40,4 @@ def unknown(kind: str, word: str, choices: Iterable[str]) -> str:
     """`unknown activation 'sigmod'; did you mean 'sigmoid'? known: ...`"""
     choices = sorted(choices)
     shown = ", ".join(choices[:12]) + (", ..." if len(choices) > 12 else "")
-    return f"unknown {kind} '{word}'{suggest(word, choices)} known: {shown}"
+    return f"unknown {kind} '{word}'{suggest(word, choices) or ';'} known: {shown}"

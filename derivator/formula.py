@@ -40,6 +40,11 @@ FUNCTIONS: dict[str, Callable[..., sympy.Expr]] = {
 UNICODE = {"σ": "sigmoid", "·": "*", "⋅": "*", "×": "*", "−": "-", "^": "**", "∗": "*"}
 
 
+# Operators that continue a chain of the same precedence: a+b-c, a*b/c.
+_CHAIN = {ast.Add: (ast.Add, ast.Sub), ast.Sub: (ast.Add, ast.Sub), ast.Mult: (ast.Mult, ast.Div),
+          ast.Div: (ast.Mult, ast.Div)}
+
+
 class FormulaError(DerivatorError):
     """A problem in a formula; `col` is the 1-based column inside the formula's text."""
 
@@ -151,8 +156,21 @@ class _Builder:
         self.fail(node, unknown("name", node.id, self.names))
 
     def binop(self, node: ast.BinOp, depth: int) -> sympy.Expr:
-        left = self.build(node.left, depth + 1)
-        right = self.build(node.right, depth + 1)
+        # A long sum or product (x+x+...+x) is a deep left spine in the AST, not real nesting:
+        # walk it in a loop so that only parentheses and function calls count towards the depth.
+        family = _CHAIN.get(type(node.op))
+        if family is None:
+            return self.pair(node, self.build(node.left, depth + 1), self.build(node.right, depth + 1))
+        spine = []
+        while isinstance(node, ast.BinOp) and isinstance(node.op, family):
+            spine.append(node)
+            node = node.left
+        value = self.build(node, depth + 1)
+        for parent in reversed(spine):
+            value = self.pair(parent, value, self.build(parent.right, depth + 1))
+        return value
+
+    def pair(self, node: ast.BinOp, left: sympy.Expr, right: sympy.Expr) -> sympy.Expr:
         op = node.op
         if isinstance(op, ast.Add):
             return left + right
@@ -177,7 +195,13 @@ class _Builder:
                 self.fail(node, "number out of range")
         if base.is_zero and exponent.is_Number and exponent.is_negative:
             self.fail(node, "division by zero")
-        return sympy.Pow(base, exponent)
+        return self.defined(node, sympy.Pow(base, exponent))
+
+    def defined(self, node: ast.AST, value: sympy.Expr) -> sympy.Expr:
+        """Refuse log(0), sqrt(-1) and the like where they are written, not at the end."""
+        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I):
+            self.fail(node, "undefined value (a division by zero, log(0), the root of a negative number, ...)")
+        return value
 
     def call(self, node: ast.Call, depth: int) -> sympy.Expr:
         if not isinstance(node.func, ast.Name):
@@ -192,7 +216,7 @@ class _Builder:
         if len(node.args) != wanted:
             self.fail(node, f"{name}() takes {wanted} argument{'s' * (wanted != 1)}, got {len(node.args)}")
         args = [self.build(a, depth + 1) for a in node.args]
-        return fn(*args)
+        return self.defined(node, fn(*args))
 
 
 def _describe(node: ast.AST) -> str:
@@ -201,5 +225,7 @@ def _describe(node: ast.AST) -> str:
              ast.Compare: "comparison", ast.BoolOp: "boolean operator", ast.Mod: "'%'",
              ast.FloorDiv: "'//'", ast.BitXor: "'^'", ast.BitAnd: "'&'", ast.BitOr: "'|'",
              ast.MatMult: "'@'", ast.LShift: "'<<'", ast.RShift: "'>>'", ast.IfExp: "if-expression",
-             ast.Tuple: "a tuple", ast.List: "a list", ast.Dict: "a dict", ast.JoinedStr: "an f-string"}
+             ast.Tuple: "a tuple", ast.List: "a list", ast.Dict: "a dict", ast.JoinedStr: "an f-string",
+             ast.NamedExpr: "assignment (:=)", ast.Await: "await", ast.Starred: "unpacking",
+             ast.ListComp: "a comprehension", ast.GeneratorExp: "a comprehension", ast.Set: "a set"}
     return names.get(type(node), type(node).__name__)

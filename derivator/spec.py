@@ -14,7 +14,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from . import formula, graph, rules
 from .errors import DerivatorError, unknown
 from .network import Edge, Loss, Network, Node, Pos, symbol
-from .yamlfile import container_pos, key_pos, read, value_pos
+from .yamlfile import Document, container_pos, key_pos, read, value_pos
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 MAX_NODES = 5000
@@ -33,6 +33,8 @@ def fail(message: str, pos: Pos | None = None):
 def load(path: str | Path) -> Network:
     """Read and check a network file."""
     path = Path(path)
+    if path.is_dir():
+        raise DerivatorError("is a directory, not a network file")
     try:
         data = path.read_bytes()
     except OSError as e:
@@ -40,25 +42,27 @@ def load(path: str | Path) -> Network:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        raise DerivatorError("file is not UTF-8 text", line, 1) from None
+        line_start = data.rfind(b"\n", 0, e.start) + 1
+        col = len(data[line_start:e.start].decode("utf-8", "replace")) + 1
+        raise DerivatorError("file is not UTF-8 text", data.count(b"\n", 0, e.start) + 1, col) from None
     return loads(text)
 
 
 def loads(text: str) -> Network:
     """Check a network given as YAML text."""
     doc = read(text)
-    if not isinstance(doc, CommentedMap):
+    if not isinstance(doc.data, CommentedMap):
         fail("a network file is a map with 'inputs', 'nodes', 'edges' and 'output'",
-             container_pos(doc) if doc is not None else Pos(1, 1))
+             container_pos(doc.data) if doc.data is not None else Pos(1, 1))
     return _Reader(doc).network()
 
 
 class _Reader:
     """Walks the parsed document, building the network and naming each problem's position."""
 
-    def __init__(self, doc: CommentedMap):
-        self.doc = doc
+    def __init__(self, document: Document):
+        self.document = document
+        self.doc: CommentedMap = document.data
         self.kinds: dict[str, tuple[str, Pos]] = {}  # name -> (what it is, where first seen)
         self.params: list[str] = []
 
@@ -109,6 +113,8 @@ class _Reader:
         """A weight or bias: a number is a constant, a name is a parameter."""
         if isinstance(value, str):
             return symbol(self.declare(value, "parameter", pos))
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            fail(f"{what} must be a number or a parameter name, not {_show(value)}", pos)
         return sympy.Rational(repr(number(value, pos, what)))
 
     # -- sections ----------------------------------------------------------------------------
@@ -161,7 +167,7 @@ class _Reader:
         pos = value_pos(body, "activation") if "activation" in body else container_pos(body)
         if not isinstance(act, str):
             fail(f"activation of node '{name}' must be a name such as sigmoid, or a formula in x", pos)
-        act = rules.ALIASES.get(act.strip(), act.strip())
+        text, act = act, rules.ALIASES.get(act.strip(), act.strip())
         if "slope" in body and act != "leaky_relu":
             fail("'slope' applies to leaky_relu only", key_pos(body, "slope"))
         if act == "leaky_relu":
@@ -173,16 +179,13 @@ class _Reader:
         known = [*rules.ACTIVATIONS, *rules.ALIASES, "leaky_relu"]
         if NAME.match(act) and act != "x":
             fail(unknown("activation", act, known) + "; or a formula in x", pos)
-        return rules.formula_activation(act, self.formula(act, {"x": rules.X}, body, "activation"))
+        return rules.formula_activation(act, self.formula(text, {"x": rules.X}, body, "activation"))
 
     def formula(self, text: str, names: dict, container, key) -> sympy.Expr:
         try:
             return formula.parse(text, names, what="formula")
         except formula.FormulaError as e:
-            pos = value_pos(container, key)
-            # Flow and quoted scalars start one column before their text.
-            shift = 1 if _quoted(container, key) else 0
-            fail(e.message, Pos(pos.line, pos.col + shift + (e.col or 1) - 1))
+            fail(e.message, self.document.locate(value_pos(container, key), (e.col or 1) - 1))
 
     def edges(self, inputs: list[str], nodes: dict[str, Node]) -> list[Edge]:
         raw = self.doc["edges"]
@@ -226,8 +229,8 @@ class _Reader:
     def outputs(self, nodes: dict[str, Node]) -> list[str]:
         raw, pos = self.doc["output"], value_pos(self.doc, "output")
         items = list(raw) if isinstance(raw, CommentedSeq) else [raw]
-        if not items:
-            fail("'output' names no node", pos)
+        if not items or raw is None:
+            fail("'output' must name a node, or list several", pos)
         out = []
         for i, name in enumerate(items):
             p = value_pos(raw, i) if isinstance(raw, CommentedSeq) else pos
@@ -305,12 +308,6 @@ def number(value: Any, pos: Pos, what: str) -> float:
     if not math.isfinite(result):
         fail(f"{what} must be finite, not {value}", pos)
     return result
-
-
-def _quoted(container: Any, key: Any) -> bool:
-    """Whether the scalar under `key` was written in quotes (its text starts a column later)."""
-    value = container[key] if isinstance(container, CommentedMap) else None
-    return type(value).__name__ in ("DoubleQuotedScalarString", "SingleQuotedScalarString")
 
 
 def _show(value: Any) -> str:

@@ -1,63 +1,156 @@
 """Reading YAML 1.2 safely, keeping a line and column for every value.
 
 ruamel.yaml's round-trip loader records positions; before it builds anything, a pass over the parser's
-events rejects anchors, aliases (the 'billion laughs' bomb needs them) and explicit tags, so no YAML
-feature can construct objects or multiply the document's size.
+events rejects anchors, aliases (the 'billion laughs' bomb needs them), merge keys and explicit tags,
+so no YAML feature can construct objects or multiply the document's size. The same pass records where
+each scalar's text lies, so an error inside a formula can point at its exact line and column.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
 
 from .errors import DerivatorError
 from .network import Pos
 
 MAX_FILE_BYTES = 1_000_000
 MAX_YAML_DEPTH = 20  # nesting of collections; the format needs 4
+# What YAML 1.2 allows in a stream (section 5.1), less the byte order mark handled by decoding.
+NOT_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+DIRECTIVE = re.compile(r"^%(\S*)[ \t]*(\S*)", re.MULTILINE)
 
 
-def read(text: str) -> Any:
+@dataclass(frozen=True)
+class Span:
+    """Where a scalar's source text lies in the file: [start, end) as character offsets."""
+
+    start: int
+    end: int
+    style: str | None  # None (plain), '"', "'", '|' or '>'
+
+
+@dataclass
+class Document:
+    data: Any
+    text: str
+    spans: dict[tuple[int, int], Span]  # by the scalar's (line, col), 1-based
+
+    def locate(self, pos: Pos, offset: int) -> Pos:
+        """The file position of character `offset` (0-based) of the scalar value starting at `pos`."""
+        span = self.spans.get((pos.line, pos.col))
+        if span is None:
+            return Pos(pos.line, pos.col + offset)
+        index = _source_index(self.text, span, offset)
+        line = self.text.count("\n", 0, index) + 1
+        return Pos(line, index - (self.text.rfind("\n", 0, index) + 1) + 1)
+
+
+def position(text: str, index: int) -> Pos:
+    """The 1-based line and column of a character offset."""
+    return Pos(text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1) + 1)
+
+
+def read(text: str) -> Document:
     """Parse YAML text into ruamel's position-carrying maps and lists; raise DerivatorError."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         raise DerivatorError(f"file is larger than {MAX_FILE_BYTES} bytes")
-    if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        raise DerivatorError("NUL character in file", line, 1)
+    bad = NOT_YAML.search(text)
+    if bad:
+        where = position(text, bad.start())
+        name = "NUL character" if bad.group() == "\x00" else f"control character U+{ord(bad.group()):04X}"
+        raise DerivatorError(f"{name} in file", where.line, where.col)
+    for m in DIRECTIVE.finditer(text):
+        if m.group(1) != "YAML" or m.group(2) != "1.2":
+            where = position(text, m.start())
+            raise DerivatorError(f"only YAML 1.2 is read; the directive '%{m.group(1)} {m.group(2)}' is not "
+                                 "allowed", where.line, where.col)
     yaml = YAML(typ="rt", pure=True)
     yaml.preserve_quotes = True  # a quoted formula's text starts one column after its position
     try:
-        _screen(yaml.parse(text))
-        return yaml.load(text)
+        spans = _screen(yaml.parse(text))
+        return Document(yaml.load(text), text, spans)
     except MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        message = (e.problem or e.context or "cannot read YAML").strip()
-        message = message.replace('found duplicate key "', "duplicate key '").split('" with value')[0]
-        if message.startswith("duplicate key '"):
-            message += "'"
-        raise DerivatorError(message, mark.line + 1 if mark else None, mark.column + 1 if mark else None) from None
-    except (YAMLError, RecursionError, ValueError, OverflowError) as e:
-        raise DerivatorError(f"cannot read YAML: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise _marked(e, text) from None
+    except (YAMLError, RecursionError, ValueError, OverflowError, AssertionError, KeyError, TypeError) as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise DerivatorError(f"cannot read YAML: {first}") from None
 
 
-def _screen(events) -> None:
-    depth = 0
+def _marked(e: MarkedYAMLError, text: str) -> DerivatorError:
+    """One line from ruamel's two-part message: at the problem, or where an unclosed thing began."""
+    problem, context = (e.problem or "").strip(), (e.context or "").strip()
+    mark = e.problem_mark or e.context_mark
+    if problem.startswith("found duplicate key"):
+        key = problem.split('"')[1] if '"' in problem else "?"
+        return DerivatorError(f"duplicate key '{key}'", mark.line + 1, mark.column + 1)
+    at_end = mark is not None and mark.index >= len(text.rstrip())
+    if at_end and e.context_mark is not None:
+        mark = e.context_mark  # an unclosed quote or bracket: point where it was opened
+    message = f"{context}, {problem}" if context and problem else (problem or context or "cannot read YAML")
+    return DerivatorError(message, mark.line + 1 if mark else None, mark.column + 1 if mark else None)
+
+
+def _screen(events) -> dict[tuple[int, int], Span]:
+    spans, depth = {}, 0
     for ev in events:
         where = (ev.start_mark.line + 1, ev.start_mark.column + 1)
         if isinstance(ev, AliasEvent) or getattr(ev, "anchor", None):
             raise DerivatorError("YAML anchors and aliases are not allowed", *where)
         if isinstance(ev, (ScalarEvent, CollectionStartEvent)) and ev.tag is not None:
-            raise DerivatorError(f"YAML tags are not allowed (found {ev.tag})", *where)
-        if isinstance(ev, CollectionStartEvent):
+            tag = str(ev.tag).replace("tag:yaml.org,2002:", "!!")
+            raise DerivatorError(f"YAML tags are not allowed (found {tag})", *where)
+        if isinstance(ev, ScalarEvent):
+            if ev.value == "<<" and ev.style is None:
+                raise DerivatorError("YAML merge keys (<<) are not allowed", *where)
+            spans[where] = Span(ev.start_mark.index, ev.end_mark.index, ev.style)
+        elif isinstance(ev, CollectionStartEvent):
             depth += 1
             if depth > MAX_YAML_DEPTH:
                 raise DerivatorError(f"YAML nested more than {MAX_YAML_DEPTH} deep", *where)
-        elif type(ev).__name__ in ("MappingEndEvent", "SequenceEndEvent"):
+        elif isinstance(ev, CollectionEndEvent):
             depth -= 1
+    return spans
+
+
+def _source_index(text: str, span: Span, offset: int) -> int:
+    """Walk a scalar's source beside its value to find where value character `offset` came from.
+
+    Handles quotes, backslash escapes (double quotes), '' (single quotes), block-scalar headers and
+    line folding (a line break and indentation that become one space or newline in the value).
+    """
+    i, end, produced = span.start, span.end, 0
+    if span.style in ('"', "'"):
+        i += 1
+        end -= 1
+    elif span.style in ("|", ">"):
+        i = text.find("\n", i) + 1  # skip the header line: '|', '|-', '>2', ...
+        i += len(text[i:]) - len(text[i:].lstrip(" "))
+    while i < end:
+        if produced == offset and text[i] not in "\n\r":
+            return i
+        ch = text[i]
+        if ch in "\n\r":  # folding: the break and the next line's indentation make one character
+            i += 1
+            while i < end and text[i] in " \t":
+                i += 1
+            produced += 1
+            continue
+        if span.style == '"' and ch == "\\":
+            nxt = text[i + 1] if i + 1 < end else ""
+            i += {"x": 4, "u": 6, "U": 10}.get(nxt, 2)
+        elif span.style == "'" and text.startswith("''", i):
+            i += 2
+        else:
+            i += 1
+        produced += 1
+    return min(i, max(end, span.start))
 
 
 def key_pos(m: CommentedMap, key: str) -> Pos:
@@ -66,11 +159,13 @@ def key_pos(m: CommentedMap, key: str) -> Pos:
 
 
 def value_pos(container: CommentedMap | CommentedSeq, key: Any) -> Pos:
-    """Where the value under `key` (a map key or a list index) starts."""
+    """Where the value under `key` (a map key or a list index) starts; an empty value, at its key."""
     try:
         if isinstance(container, CommentedSeq):
             line, col = container.lc.item(key)
         else:
+            if container[key] is None:
+                return key_pos(container, key)
             line, col = container.lc.value(key)
     except (AttributeError, KeyError, IndexError, TypeError):
         return container_pos(container)

@@ -118,7 +118,11 @@ def test_a_disagreeing_check_exits_1(monkeypatch):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--wrt", "w1", "--tolerance", "-1"], "--tolerance must be a positive number"),
+    (["--wrt", "w1", "--tolerance", "-1"], "--tolerance must be a positive number, not '-1'"),
+    (["--wrt", "w1", "--tolerance", "abc"], "--tolerance must be a positive number, not 'abc'"),
+    (["--wrt", "w1", "--format", "jsn"], "unknown format 'jsn'; did you mean 'json'? known: desmos, json, latex, "
+                                         "markdown, python, text"),
+    ([], "missing --wrt NAME: the parameter, input or node to differentiate by"),
     (["--wrt", "w1", "--format", "latex"], "--format latex is not available in this version yet"),
 ])
 def test_bad_flags_are_one_line(args, message):
@@ -127,10 +131,10 @@ def test_bad_flags_are_one_line(args, message):
     assert r.stderr == f"{STORY4}: error: {message}\n"
 
 
-def test_missing_wrt_is_one_line_usage_error():
-    r = run(STORY4)
+def test_unknown_option_is_one_line_usage_error():
+    r = run(STORY4, "--wrt", "w1", "--bogus")
     assert r.exit_code == 2
-    assert r.stderr == "derive: error: Missing option '--wrt'.\n"
+    assert r.stderr == "derive: error: No such option '--bogus'.\n"
 
 
 def test_help_has_an_example():

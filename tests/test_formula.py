@@ -70,7 +70,7 @@ def test_helpers_substitute_their_arguments():
     ("x\x00", "NUL character", 2),
     ("(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1), f"nested more than {MAX_DEPTH} deep", MAX_DEPTH + 1),
     ("x+" * (MAX_LENGTH // 2) + "x", f"longer than {MAX_LENGTH}", MAX_LENGTH),
-    ("(x := 1)", "NamedExpr is not allowed", 2),
+    ("(x := 1)", "assignment (:=) is not allowed", 2),
     ("[x for x in y]", "is not allowed", 1),
 ])
 def test_refuses(text, fragment, col):
