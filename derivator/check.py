@@ -156,6 +156,8 @@ def check(d: Derivation, values: Mapping[str, float], tolerance: float = RELATIV
 def _theta(d: Derivation, values: Mapping[str, float]) -> float:
     if d.kind in ("input", "parameter"):
         return values[d.wrt]
+    if d.wrt.removeprefix("z_") not in d.upstream and d.wrt not in d.upstream:
+        return 0.0  # a node the target does not depend on: nudging it changes nothing
     with mpmath.workdps(PRECISE_DIGITS[0]):
         return float(forward(d, values, precise=True, target=False).env[symbol(d.wrt)])
 

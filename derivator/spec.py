@@ -84,6 +84,9 @@ class _Reader:
         edges = self.edges(inputs, nodes)
         outputs = self.outputs(nodes)
         loss = self.loss(outputs) if doc.get("loss") is not None else None
+        for name, (kind, pos) in self.kinds.items():
+            if name.startswith("z_") and name[2:] in nodes:
+                fail(f"'{name}' names the pre-activation of node '{name[2:]}'; choose another {kind} name", pos)
         targets = [n for n, (k, _) in self.kinds.items() if k == "target"]
         at = {**defaults, **self.point(inputs, targets)}
         net = Network(inputs=inputs, nodes=nodes, edges=edges, outputs=outputs, loss=loss,

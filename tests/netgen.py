@@ -75,8 +75,10 @@ def _activation(draw) -> dict:
 
 
 @st.composite
-def networks(draw, max_nodes: int = 6) -> tuple[dict, str]:
-    """(spec, of): a random network dict with a full point in `at`, and the target refengine needs."""
+def networks(draw, max_nodes: int = 6, loss: bool | None = None) -> tuple[dict, str]:
+    """(spec, of): a random network dict with a full point in `at`, and the target refengine needs.
+
+    `loss=False` draws networks without a loss (the target is then any node), `True` with one."""
     n_in = draw(st.integers(1, 3))
     n_nodes = draw(st.integers(1, max_nodes))
     inputs = draw(st.lists(st.sampled_from(INPUT_POOL), min_size=n_in, max_size=n_in, unique=True))
@@ -128,11 +130,12 @@ def networks(draw, max_nodes: int = 6) -> tuple[dict, str]:
         bodies[v] = body
 
     # The loss (or none); binary cross-entropy makes its outputs sigmoid so o lies in (0, 1).
-    loss_type = draw(st.sampled_from(LOSS_TYPES))
+    loss_types = {None: LOSS_TYPES, False: [None], True: LOSS_TYPES[1:]}[loss]
+    loss_type = draw(st.sampled_from(loss_types))
     targets = draw(st.lists(st.sampled_from(TARGET_POOL), min_size=len(outputs), max_size=len(outputs),
                             unique=True))
     at: dict[str, float] = {}
-    loss = None
+    spec_loss = None
     if loss_type is not None:
         if loss_type == "binary_cross_entropy":
             for o in outputs:
@@ -149,9 +152,9 @@ def networks(draw, max_nodes: int = 6) -> tuple[dict, str]:
         tnames = values if as_numbers else targets
         if not as_numbers:
             at.update(zip(targets, values, strict=True))
-        loss = {"type": loss_type, "target": tnames if len(outputs) > 1 else tnames[0]}
+        spec_loss = {"type": loss_type, "target": tnames if len(outputs) > 1 else tnames[0]}
         if loss_type == "formula":
-            loss["formula"] = draw(st.sampled_from(list(FORMULA_LOSSES)))
+            spec_loss["formula"] = draw(st.sampled_from(list(FORMULA_LOSSES)))
 
     # The point: inputs in [-2, 2], parameters in [-1.5, 1.5]; inputs sometimes as `inputs:` defaults.
     input_values = {x: draw(INPUT) for x in inputs}
@@ -166,10 +169,10 @@ def networks(draw, max_nodes: int = 6) -> tuple[dict, str]:
     }
     if isinstance(spec["inputs"], list):
         at.update(input_values)
-    if loss is not None:
-        spec["loss"] = loss
+    if spec_loss is not None:
+        spec["loss"] = spec_loss
     spec["at"] = at
-    of = "loss" if loss is not None else draw(st.sampled_from(outputs if len(outputs) > 1 else order))
+    of = "loss" if spec_loss is not None else draw(st.sampled_from(outputs if len(outputs) > 1 else order))
     assume_moderate(spec, of)
     return spec, of
 
@@ -200,3 +203,19 @@ def assume_moderate(spec: dict, of: str) -> None:
     if loss and loss["type"] == "binary_cross_entropy":
         outputs = spec["output"] if isinstance(spec["output"], list) else [spec["output"]]
         assume(all(1e-6 < values[o] < 1 - 1e-6 for o in outputs))
+
+
+def upstream(spec: dict, of: str) -> set[str]:
+    """The inputs and nodes the target depends on (every node, for a loss), from the dict alone."""
+    parents: dict[str, set[str]] = {}
+    for e in spec["edges"]:
+        src, dst = (e[0], e[1]) if isinstance(e, list) else (e["from"], e["to"])
+        parents.setdefault(dst, set()).add(src)
+    outputs = spec["output"] if isinstance(spec["output"], list) else [spec["output"]]
+    seen, stack = set(), list(outputs if of == "loss" else [of])
+    while stack:
+        v = stack.pop()
+        if v not in seen:
+            seen.add(v)
+            stack.extend(parents.get(v, ()))
+    return seen
