@@ -106,9 +106,11 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, defi
 
 def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot) -> int:
     for flag, given in (("--candidate", candidate), ("--define", define), ("--matrix", matrix),
-                        ("--draw", draw), ("--plot", plot), ("--standalone", standalone)):
+                        ("--draw", draw), ("--plot", plot), ("--wrt all", wrt == "all")):
         if given:
             raise DerivatorError(f"{flag} is not available in this version yet")
+    if standalone and fmt != "latex":
+        raise DerivatorError("--standalone goes with --format latex")
     if wrt is None:
         raise DerivatorError("missing --wrt NAME: the parameter, input or node to differentiate by")
     if fmt not in FORMATS:
@@ -118,7 +120,8 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
     tolerance = parse_tolerance(tolerance)
     net = load(file)
     r = report(net, wrt, of, parse_at(at), check=check, tolerance=tolerance)
-    click.echo(RENDERERS[fmt](r), nl=False)
+    text = RENDERERS[fmt](r, standalone=True) if standalone else RENDERERS[fmt](r)
+    click.echo(text, nl=False)
     return EXIT_DISAGREES if r.check is not None and not r.check.agrees else 0
 
 

@@ -5,7 +5,7 @@
 
 The output's own activation enters only its own delta; rules come from `rules`, written in node
 values, so sigmoid with binary cross-entropy gives exactly `O - y`. One backward pass serves every
-parameter. Nothing is simplified: the expression is the recursion, nested as it runs.
+parameter. Nothing is simplified: the expression is the recursion, nested as it runs (`nested`).
 """
 
 from __future__ import annotations
@@ -17,10 +17,21 @@ import sympy
 from . import compile as compiler
 from . import graph, rules
 from .errors import DerivatorError, unknown
+from .nested import ONE, Prod, size, to_sympy, total
 from .network import Network, symbol, z_symbol
 
 Expr = sympy.Expr
-ZERO = sympy.S.Zero
+
+
+@dataclass
+class Step:
+    """One node's delta as the recursion writes it: f'(z_v) times what flows back into o_v."""
+
+    node: str
+    prime: Expr  # f'(z_v) in node values (1 for identity)
+    children: list[tuple[Expr, str]]  # (w(v,k), k) for each child k that reaches the target
+    loss_grad: Expr | None  # dL/do_v when v is an output of the loss (1 when v is the target node)
+    fused: Expr | None  # the whole delta, when the loss and activation cancel by rule (O - y)
 
 
 @dataclass
@@ -28,8 +39,9 @@ class Backward:
     """One backward pass: d target / d z and d target / d o for every node (and o for inputs)."""
 
     of: str
-    deltas: dict[str, Expr] = field(default_factory=dict)  # d target / d z_v, reverse order
-    grads: dict[str, Expr] = field(default_factory=dict)  # d target / d o_v, for nodes and inputs
+    steps: dict[str, Step] = field(default_factory=dict)  # reverse topological order
+    deltas: dict[str, Prod] = field(default_factory=dict)  # d target / d z_v
+    grads: dict[str, Prod] = field(default_factory=dict)  # d target / d o_v, for nodes and inputs
 
 
 @dataclass
@@ -37,7 +49,9 @@ class Use:
     """One place a parameter (or input) enters: its contribution to the derivative."""
 
     where: str  # "edge h1 -> h2" or "bias of h2"
-    term: Expr
+    node: str  # the node whose delta it takes
+    factor: Expr  # what multiplies that delta: o_u for a weight, 1 for a bias, w for an input
+    term: Prod
 
 
 @dataclass
@@ -49,14 +63,30 @@ class Derivation:
     wrt: str
     kind: str  # input, parameter, node or preactivation
     target: Expr  # in node values
-    result: Expr  # the derivative, in node values
-    deltas: dict[str, Expr]  # for the nodes on a path from wrt to the target, output first
+    nested: Prod  # the derivative in node values, nested as the recursion gives it
+    steps: dict[str, Step]  # for the nodes on a path from wrt to the target, output first
+    deltas_nested: dict[str, Prod]
     uses: list[Use]
     upstream: set[str]  # the inputs and nodes the target depends on
+    _memo: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def result(self) -> Expr:
+        """The derivative in node values as an ordinary SymPy expression."""
+        return to_sympy(self.nested, self._memo)
+
+    @property
+    def deltas(self) -> dict[str, Expr]:
+        return {v: to_sympy(p, self._memo) for v, p in self.deltas_nested.items()}
 
     @property
     def sinks(self) -> list[str]:
         return self.net.outputs if self.of == "loss" else [self.of]
+
+    def nested_size(self) -> int:
+        """How many factors the nested form and the deltas print, without printing them."""
+        memo: dict = {}
+        return size(self.nested, memo) + sum(size(p, memo) for p in self.deltas_nested.values())
 
     def expanded(self) -> Expr:
         """The derivative in inputs, parameters and targets only."""
@@ -69,30 +99,28 @@ class Derivation:
 
 def backward(net: Network, of: str) -> Backward:
     """Deltas of every node that reaches the target, in reverse topological order."""
-    sinks = net.outputs if of == "loss" else [of]
-    relevant = graph.ancestors(net, sinks)
-    out = Backward(of)
+    relevant = graph.ancestors(net, net.outputs if of == "loss" else [of])
     direct = _loss_grads(net) if of == "loss" else {of: sympy.S.One}
+    out = Backward(of)
     for v in reversed(list(net.nodes)):
         if v not in relevant:
             continue
-        children = [e.weight * out.deltas[e.dst] for e in net.children[v] if out.deltas.get(e.dst, ZERO) != 0]
-        out.deltas[v] = _delta(net, v, direct.get(v), children, of == "loss")
-        out.grads[v] = sympy.Add(*children, direct.get(v, ZERO))
+        step = _step(net, v, direct.get(v), out, of == "loss")
+        out.steps[v] = step
+        upstream = total([out.deltas[k].then(w) for w, k in step.children]
+                         + ([ONE.then(step.loss_grad)] if step.loss_grad is not None else []))
+        out.grads[v] = upstream
+        out.deltas[v] = Prod((step.fused,)) if step.fused is not None else upstream.then(step.prime)
     for x in net.inputs:
-        out.grads[x] = sympy.Add(*[e.weight * out.deltas[e.dst] for e in net.children[x] if e.dst in out.deltas])
+        out.grads[x] = total([out.deltas[e.dst].then(e.weight) for e in net.children[x] if e.dst in out.deltas])
     return out
 
 
-def _delta(net: Network, v: str, direct: Expr | None, children: list[Expr], of_loss: bool) -> Expr:
-    """f'(z_v) times what flows back into o_v, unless a fused output rule applies."""
-    act = net.nodes[v].activation
-    o, z = symbol(v), z_symbol(v)
-    fused = _fused(net, v) if of_loss and direct is not None and not children else None
-    if fused is not None:
-        return fused
-    upstream = sympy.Add(*children, direct if direct is not None else ZERO)
-    return act.prime(o, z) * upstream
+def _step(net: Network, v: str, loss_grad: Expr | None, b: Backward, of_loss: bool) -> Step:
+    children = [(e.weight, e.dst) for e in net.children[v] if e.dst in b.deltas and not b.deltas[e.dst].is_zero]
+    fused = _fused(net, v) if of_loss and loss_grad is not None and not children else None
+    prime = net.nodes[v].activation.prime(symbol(v), z_symbol(v))
+    return Step(v, prime, children, loss_grad, fused)
 
 
 def _fused(net: Network, v: str) -> Expr | None:
@@ -126,16 +154,16 @@ def derive(net: Network, wrt: str, of: str | None = None, pass_: Backward | None
     b = pass_ if pass_ is not None and pass_.of == of else backward(net, of)
     uses = _uses(net, wrt, kind, b)
     if kind == "node":
-        result = b.grads.get(wrt, ZERO)
+        result = b.grads.get(wrt, total([]))
     elif kind == "preactivation":
-        result = b.deltas.get(wrt[2:], ZERO)
+        result = b.deltas.get(wrt[2:], total([]))
     else:
-        result = sympy.Add(*[u.term for u in uses])
+        result = total([u.term for u in uses])
     sinks = net.outputs if of == "loss" else [of]
     on_path = graph.between(net, _starts(net, wrt, kind), sinks)
-    deltas = {v: b.deltas[v] for v in b.deltas if v in on_path}
-    return Derivation(net, of, wrt, kind, compiler.target(net, of), result, deltas, uses,
-                      graph.ancestors(net, sinks))
+    keep = [v for v in b.deltas if v in on_path]
+    return Derivation(net, of, wrt, kind, compiler.target(net, of), result, {v: b.steps[v] for v in keep},
+                      {v: b.deltas[v] for v in keep}, uses, graph.ancestors(net, sinks))
 
 
 def _uses(net: Network, wrt: str, kind: str, b: Backward) -> list[Use]:
@@ -148,12 +176,13 @@ def _uses(net: Network, wrt: str, kind: str, b: Backward) -> list[Use]:
         if e.dst not in b.deltas:
             continue
         if kind == "input" and e.src == wrt:
-            uses.append(Use(f"edge {e.src} -> {e.dst}", e.weight * b.deltas[e.dst]))
+            uses.append(Use(f"edge {e.src} -> {e.dst}", e.dst, e.weight, b.deltas[e.dst].then(e.weight)))
         elif kind == "parameter" and e.weight == s:
-            uses.append(Use(f"edge {e.src} -> {e.dst}", b.deltas[e.dst] * symbol(e.src)))
+            o_u = symbol(e.src)
+            uses.append(Use(f"edge {e.src} -> {e.dst}", e.dst, o_u, b.deltas[e.dst].then(o_u)))
     for name, node in net.nodes.items():
         if kind == "parameter" and node.bias == s and name in b.deltas:
-            uses.append(Use(f"bias of {name}", b.deltas[name]))
+            uses.append(Use(f"bias of {name}", name, sympy.S.One, b.deltas[name]))
     return uses
 
 
@@ -165,3 +194,4 @@ def _starts(net: Network, wrt: str, kind: str) -> list[str]:
         return [e.dst for e in net.children[wrt]]
     s = symbol(wrt)
     return [e.dst for e in net.edges if e.weight == s] + [n for n, nd in net.nodes.items() if nd.bias == s]
+

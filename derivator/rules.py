@@ -79,7 +79,8 @@ class PointLoss:
 
 
 LOSSES: dict[str, PointLoss] = {
-    "squared_error": PointLoss(lambda o, y: (o - y)**2, lambda o, y: 2 * (o - y)),
+    # Unevaluated, or SymPy would distribute the 2 and print 2*o - 2*y instead of 2(o - y).
+    "squared_error": PointLoss(lambda o, y: (o - y)**2, lambda o, y: sympy.Mul(2, o - y, evaluate=False)),
     "half_squared_error": PointLoss(lambda o, y: (o - y)**2 / 2, lambda o, y: o - y),
     "binary_cross_entropy": PointLoss(lambda o, y: -(y * log(o) + (1 - y) * log(1 - o)),
                                       lambda o, y: (o - y) / (o * (1 - o)),
@@ -109,4 +110,4 @@ def cross_entropy(outputs: list[Expr], targets: list[Expr]) -> Expr:
 
 def cross_entropy_grad(outputs: list[Expr], targets: list[Expr], i: int) -> Expr:
     """dL/do_i = p_i - y_i, for targets that sum to 1 (one-hot or a probability vector)."""
-    return softmax(outputs, i) - targets[i]
+    return sympy.Add(softmax(outputs, i), -targets[i], evaluate=False)  # printed p_i - y_i, as written

@@ -16,27 +16,40 @@ def run(*args):
     return CliRunner().invoke(derive, list(args))
 
 
-# -- text output ----------------------------------------------------------------------------------
+# -- text output: the worked derivation ---------------------------------------------------------
 def test_story1_text_is_exact():
     r = run(STORY1, "--wrt", "w26", "--check")
     assert r.exit_code == 0, r.output
     assert r.stdout == (
-        "∂x6/∂w26 = y2\n"
+        "Forward pass:\n"
+        "  z_x6 = w16 y1 + w26 y2 + w36 y3    x6 = z_x6\n"
         "\n"
-        "deltas (δ_v = ∂x6/∂z_v):\n"
+        "Backward pass (δ_v = ∂x6/∂z_v):\n"
         "  δ_x6 = 1\n"
         "\n"
-        "at y1 = 0.2, y2 = -0.7, y3 = 1.5, w16 = 0.3, w26 = 0.9, w36 = -0.4:\n"
+        "Result:\n"
+        "  ∂z_x6/∂w26 = y2    (linear in w26; the other terms, w16 y1 + w36 y3, are constants)\n"
+        "  ∂x6/∂w26 = δ_x6 y2    (chain rule)\n"
+        "           = y2\n"
+        "\n"
+        "In inputs and parameters:\n"
+        "  ∂x6/∂w26 = y2\n"
+        "\n"
+        "At y1 = 0.2, y2 = -0.7, y3 = 1.5, w16 = 0.3, w26 = 0.9, w36 = -0.4:\n"
         "  ∂x6/∂w26 = -0.7\n"
-        "check: agrees: central difference (float64) gives -0.699999999990819 (relative error 1.3e-11)\n"
+        "Check: agrees: central difference (float64) gives -0.699999999990819 (relative error 1.3e-11)\n"
     )
 
 
-def test_story4_text_shows_value_and_check():
+def test_story4_text_shows_the_recursion_and_the_teachers_form():
     r = run(STORY4, "--wrt", "w1", "--check")
     assert r.exit_code == 0
+    assert "  z_O = w4 h2 + w5 h3 + 1    O = σ(z_O)\n" in r.stdout
+    assert "  δ_h1 = h1(1 - h1)(w2 δ_h2 + w3 δ_h3)\n" in r.stdout
+    assert ("  ∂O/∂w1 = δ_h1 I    (chain rule)\n"
+            "         = O(1 - O)(w4 h2(1 - h2) w2 + w5 h3(1 - h3) w3) h1(1 - h1) I\n") in r.stdout
     assert "  ∂O/∂w1 = 0.00142918810220472\n" in r.stdout
-    assert "check: agrees" in r.stdout
+    assert "Check: agrees" in r.stdout
 
 
 def test_value_is_omitted_when_the_point_is_incomplete(tmp_path):
@@ -44,7 +57,7 @@ def test_value_is_omitted_when_the_point_is_incomplete(tmp_path):
     spec.write_text((SPECS / "story4_desmos_check.yaml").read_text().split("\nat:")[0] + "\n")
     r = run(str(spec), "--wrt", "w1")
     assert r.exit_code == 0
-    assert "value: needs I, w1, w2, w3, w4, w5 (give --at NAME=VALUE)" in r.stdout
+    assert "Value: needs I, w1, w2, w3, w4, w5 (give --at NAME=VALUE)" in r.stdout
 
 
 # -- the point from --at ------------------------------------------------------------------------------
@@ -72,14 +85,15 @@ def test_json_story4():
     assert abs(out["value"] - 0.0014291881022) < 1e-11 * 0.0014291881022
     assert out["check"]["agrees"] is True
     assert out["check"]["relative_error"] < 1e-6
-    assert out["in_node_values"]["text"] == "I*h1*(1 - h1)*(O*h2*w2*w4*(1 - O)*(1 - h2) + O*h3*w3*w5*(1 - O)*(1 - h3))"
-    assert list(out["deltas"]) == ["O", "h3", "h2", "h1"]
+    assert out["in_node_values"]["text"] == "O*(1 - O)*(w4*h2*(1 - h2)*w2 + w5*h3*(1 - h3)*w3)*h1*(1 - h1)*I"
+    assert out["deltas"] == {"O": "O*(1 - O)", "h3": "O*(1 - O)*w5*h3*(1 - h3)", "h2": "O*(1 - O)*w4*h2*(1 - h2)",
+                             "h1": "O*(1 - O)*(w4*h2*(1 - h2)*w2 + w5*h3*(1 - h3)*w3)*h1*(1 - h1)"}
     assert out["at"] == {"I": 1.0, "w1": 0.5, "w2": 0.5, "w3": 0.5, "w4": 0.5, "w5": 0.5}
 
 
 def test_json_with_wrt_a_node_includes_that_node_delta():
     out = json.loads(run(STORY4, "--wrt", "h2", "--format", "json").stdout)
-    assert out["in_node_values"]["text"] == "O*w4*(1 - O)"
+    assert out["in_node_values"]["text"] == "O*(1 - O)*w4"
     assert list(out["deltas"]) == ["O", "h2"]
 
 
@@ -87,7 +101,7 @@ def test_json_with_wrt_a_node_includes_that_node_delta():
 def test_of_a_hidden_node():
     out = json.loads(run(STORY4, "--wrt", "w1", "--of", "h1", "--format", "json").stdout)
     assert out["of"] == "h1"
-    assert out["in_node_values"]["text"] == "I*h1*(1 - h1)"
+    assert out["in_node_values"]["text"] == "h1*(1 - h1)*I"
 
 
 def test_of_loss_without_a_loss_is_an_error():
@@ -114,7 +128,7 @@ def test_a_disagreeing_check_exits_1(monkeypatch):
     monkeypatch.setattr(derivator.check, "derivative_value", lambda d, values: 0.0015)
     r = run(STORY4, "--wrt", "w1", "--check")
     assert r.exit_code == 1
-    assert "check: DISAGREES" in r.stdout
+    assert "Check: DISAGREES" in r.stdout
 
 
 @pytest.mark.parametrize("args, message", [
@@ -123,7 +137,9 @@ def test_a_disagreeing_check_exits_1(monkeypatch):
     (["--wrt", "w1", "--format", "jsn"], "unknown format 'jsn'; did you mean 'json'? known: desmos, json, latex, "
                                          "markdown, python, text"),
     ([], "missing --wrt NAME: the parameter, input or node to differentiate by"),
-    (["--wrt", "w1", "--format", "latex"], "--format latex is not available in this version yet"),
+    (["--wrt", "w1", "--format", "python"], "--format python is not available in this version yet"),
+    (["--wrt", "w1", "--standalone"], "--standalone goes with --format latex"),
+    (["--wrt", "all"], "--wrt all is not available in this version yet"),
 ])
 def test_bad_flags_are_one_line(args, message):
     r = run(STORY4, *args)

@@ -10,6 +10,7 @@ from sympy import Symbol
 import derivator
 from derivator.check import derivative_value, point
 from derivator.network import symbol
+from derivator.render.printing import nested_code
 from tests.conftest import SPECS
 
 
@@ -133,7 +134,8 @@ def test_softmax_cross_entropy_is_exactly_p_minus_y():
     k1, k2, k3, y2 = S("k1 k2 k3 y2")
     d = derivator.derive(load("softmax_three_classes.yaml"), "b2")
     p2 = sympy.exp(k2) / (sympy.exp(k1) + sympy.exp(k2) + sympy.exp(k3))
-    assert d.result == p2 - y2
+    assert same(d.result, p2 - y2)
+    assert nested_code(d.nested) == "exp(k2)/(exp(k1) + exp(k2) + exp(k3)) - y2"  # as written, p_i - y_i
 
 
 def test_tied_weight_sums_both_uses():

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import json
 
+from ..nested import size
 from ..report import Report
-from .printing import code, tex
+from .printing import code, nested_code, nested_tex, tex
+from .steps import MAX_NESTED_FACTORS
+
+
+def _nested(p, printer):
+    """A nested form printed, or None past MAX_NESTED_FACTORS (lattices grow exponentially)."""
+    return printer(p) if size(p) <= MAX_NESTED_FACTORS else None
 
 
 def as_dict(r: Report) -> dict:
@@ -15,8 +22,8 @@ def as_dict(r: Report) -> dict:
         "wrt": d.wrt,
         "derivative": {"text": code(r.expanded) if r.expanded is not None else None,
                        "latex": tex(r.expanded) if r.expanded is not None else None},
-        "in_node_values": {"text": code(d.result), "latex": tex(d.result)},
-        "deltas": {v: code(delta) for v, delta in d.deltas.items()},
+        "in_node_values": {"text": _nested(d.nested, nested_code), "latex": _nested(d.nested, nested_tex)},
+        "deltas": {v: _nested(p, nested_code) for v, p in d.deltas_nested.items()},
         "at": r.point,
         "value": r.value,
     }
@@ -32,4 +39,4 @@ def as_dict(r: Report) -> dict:
 
 
 def render_json(r: Report) -> str:
-    return json.dumps(as_dict(r), indent=2)
+    return json.dumps(as_dict(r), indent=2) + "\n"

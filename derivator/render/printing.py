@@ -5,12 +5,31 @@ Customised the SymPy way, by `_print_<Class>` methods on printer subclasses.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 import sympy
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
+from ..nested import Prod, Sum
 
-class CodePrinter(StrPrinter):
+SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda",
+         "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega"}
+
+
+class WrittenOrder:
+    """Print a sum built unevaluated on purpose (p_i - y_i) in the order it was written."""
+
+    def _print_Add(self, e, order=None):
+        if e.args != sympy.Add(*e.args).args:
+            order = "none"
+        return super()._print_Add(e, order=order)
+
+
+class CodePrinter(WrittenOrder, StrPrinter):
     """SymPy syntax using only functions SymPy knows, so `parse_expr` reads it back to the same function."""
 
     def _print_sigmoid(self, e):
@@ -32,8 +51,25 @@ class CodePrinter(StrPrinter):
         return f"Piecewise((1, {self._print(x)} > 0), ({self._print(s)}, True))"
 
 
-class TexPrinter(LatexPrinter):
+def tex_name(name: str) -> str:
+    """A network name in LaTeX: digits and what follows '_' become subscripts (w1 -> w_{1}, z_h1 -> z_{h_{1}})."""
+    if name.startswith("z_") and len(name) > 2:
+        return rf"z_{{{tex_name(name[2:])}}}"
+    head, _, tail = name.partition("_")
+    m = re.fullmatch(r"([A-Za-z]+?)(\d+)", head)
+    letters, digits = (m.group(1), m.group(2)) if m else (head, "")
+    base = rf"\{letters}" if letters in GREEK else (letters if len(letters) == 1 else rf"\mathrm{{{letters}}}")
+    sub = ",".join(p for p in (digits, *(tail.split("_") if tail else [])) if p)
+    return f"{base}_{{{sub}}}" if sub else base
+
+
+class TexPrinter(WrittenOrder, LatexPrinter):
     """LaTeX for notes: sigma for the sigmoid, an Iverson bracket for the relu's step."""
+
+    def _print_Symbol(self, e, style="plain"):
+        if e.name.startswith("δ_"):
+            return rf"\delta_{{{tex_name(e.name[2:])}}}"
+        return tex_name(e.name)
 
     def _print_sigmoid(self, e, exp=None):
         return self._fn(r"\sigma", e, exp)
@@ -62,7 +98,7 @@ class TexPrinter(LatexPrinter):
         return rf"{head}\left({self._print(e.args[0])}\right)"
 
 
-class UnicodePrinter(StrPrinter):
+class UnicodePrinter(WrittenOrder, StrPrinter):
     """For a terminal: σ for the sigmoid, [z > 0] for the relu's step, products without stars."""
 
     def _print_sigmoid(self, e):
@@ -82,6 +118,78 @@ class UnicodePrinter(StrPrinter):
 
     def _print_Heaviside(self, e):
         return f"[{self._print(e.args[0])} > 0]"
+
+
+class TeacherPrinter(UnicodePrinter):
+    """What a teacher writes on the board: O(1 - O), x², 2(x - y); juxtaposition, no stars."""
+
+    def _print_Mul(self, e):
+        if any(a.is_Pow and a.exp.is_negative for a in e.args) or any(a.is_Rational and a.q != 1 for a in e.args):
+            return super()._print_Mul(e)  # quotients read better with '/'
+        coeff, rest = e.as_coeff_Mul()
+        sign = "-" if coeff < 0 else ""
+        parts = [] if abs(coeff) == 1 else [self._print(abs(coeff))]
+        parts += [self.parenthesize(a, PRECEDENCE["Mul"]) for a in sympy.Mul.make_args(rest)]
+        return sign + juxtapose(parts)
+
+    def _print_Pow(self, e):
+        if e.exp.is_Integer and e.exp > 0:
+            return self.parenthesize(e.base, PRECEDENCE["Pow"]) + str(e.exp).translate(SUPERSCRIPT)
+        return super()._print_Pow(e)
+
+
+def juxtapose(parts: list[str]) -> str:
+    """Join factors the way they are written by hand: 2(x - y), O(1 - O)(...), w4 h2."""
+    out, previous = "", ""
+    for p in parts:
+        tight = not out or p.startswith("(") or (previous.isdigit() and p[0].isalpha())
+        out += p if tight else " " + p
+        previous = p
+    return out
+
+
+def needs_parens(f: sympy.Expr) -> bool:
+    """Whether a factor must be bracketed inside a product: sums, and negative or fractional numbers."""
+    if isinstance(f, Sum):
+        return True
+    return precedence(f) < PRECEDENCE["Mul"] or f.could_extract_minus_sign() or (f.is_Rational and f.q != 1)
+
+
+def nested(p: Prod | Sum | sympy.Expr, factor: Callable[[sympy.Expr], str], join: Callable[[list[str]], str],
+           parens: Callable[[str], str]) -> str:
+    """Print a nested form in its own order: products joined by `join`, sums with + and -."""
+    if isinstance(p, Sum):
+        out = ""
+        for t in p.terms:
+            text = nested(t, factor, join, parens)
+            out += (" - " + text[1:] if text.startswith("-") else " + " + text) if out else text
+        return out
+    if isinstance(p, Prod):
+        if not p.factors:
+            return "1"
+        many = len(p.factors) > 1
+        parts = [parens(nested(f, factor, join, parens)) if many and needs_parens(f)
+                 else nested(f, factor, join, parens) for f in p.factors]
+        return join(parts)
+    return factor(p)
+
+
+def nested_code(p: Prod) -> str:
+    """SymPy syntax in the teacher's order: O*(1 - O)*(w4*h2*(1 - h2)*w2 + ...)*h1*(1 - h1)*I."""
+    return nested(p, code, "*".join, lambda s: f"({s})")
+
+
+def nested_text(p: Prod) -> str:
+    """The teacher's notation: O(1 - O)(w4 h2(1 - h2) w2 + w5 h3(1 - h3) w3) h1(1 - h1) I."""
+    return nested(p, TeacherPrinter().doprint, juxtapose, lambda s: f"({s})")
+
+
+def nested_tex(p: Prod) -> str:
+    return nested(p, tex, " ".join, lambda s: rf"\left({s}\right)")
+
+
+def teacher(expr: sympy.Expr) -> str:
+    return TeacherPrinter().doprint(expr)
 
 
 def code(expr: sympy.Expr) -> str:

@@ -1,37 +1,87 @@
-"""`--format text`: the derivative, its deltas, its value and its check, for a terminal."""
+"""`--format text`: the worked derivation for a terminal, in the teacher's notation (∂, δ, σ)."""
 
 from __future__ import annotations
 
 from ..report import Report
-from .printing import unicode
+from .printing import nested_text, teacher
+from ..nested import Sum
+from .steps import Eq, Partial, Work, work
 
 
-def _label(name: str) -> str:
-    return "loss" if name == "loss" else name
+def partial(p: Partial) -> str:
+    return f"∂{p.of}/∂{p.wrt}"
+
+
+def side(x) -> str:
+    return partial(x) if isinstance(x, Partial) else nested_text(x) if not hasattr(x, "free_symbols") else teacher(x)
+
+
+def equation(eq: Eq, indent: str = "  ") -> list[str]:
+    lhs = side(eq.lhs)
+    lines = [f"{indent}{lhs} = {side(eq.rhs[0])}"]
+    lines += [f"{indent}{' ' * len(lhs)} = {side(x)}" for x in eq.rhs[1:]]
+    if eq.cancels:
+        lines[-1] += "    (binary cross-entropy after a sigmoid: σ' cancels)"
+    if isinstance(eq.lhs, Partial) and eq.lhs.of.startswith("z_"):
+        lines[-1] += f"    (linear in {eq.lhs.wrt}{constants(eq.constants, nested_text)})"
+    elif isinstance(eq.lhs, Partial) and "δ" in side(eq.rhs[0]):
+        lines[0] += "    (chain rule)"
+    return lines
+
+
+def constants(rest, printer) -> str:
+    """'; the other terms, w16 y1 + w36 y3, are constants' for a ∂z/∂w line."""
+    if rest is None:
+        return ""
+    many = isinstance(rest.factors[0], Sum) if rest.factors else False
+    return f"; the other term{'s' * many}, {printer(rest)}, {'are constants' if many else 'is a constant'}"
+
+
+def forward(w: Work) -> list[str]:
+    """z and o side by side, one node a line."""
+    pairs = [(w.forward[i], w.forward[i + 1]) for i in range(0, len(w.forward), 2)]
+    zs = [f"{side(z.lhs)} = {side(z.rhs[0])}" for z, _ in pairs]
+    width = max((len(z) for z in zs), default=0)
+    return [f"  {z.ljust(width)}    {side(o.lhs)} = {side(o.rhs[0])}" for z, (_, o) in zip(zs, pairs, strict=True)]
 
 
 def render_text(r: Report) -> str:
-    d = r.derivation
-    lhs = f"∂{_label(d.of)}/∂{d.wrt}"
-    lines = [f"{lhs} = {unicode(d.result)}"]
-    if r.expanded is not None and r.expanded != d.result:
-        lines.append(f"{' ' * len(lhs)} = {unicode(r.expanded)}")
-    elif r.expanded is None:
-        lines.append(f"{' ' * len(lhs)}   (too large to write in inputs and parameters alone)")
-    if d.deltas:
-        lines += ["", "deltas (δ_v = ∂" + _label(d.of) + "/∂z_v):"]
-        lines += [f"  δ_{v} = {unicode(delta)}" for v, delta in d.deltas.items()]
-    lines.append("")
-    if r.value is not None:
-        at = ", ".join(f"{k} = {v:g}" for k, v in r.point.items())
-        lines.append(f"at {at}:" if at else "value:")
-        lines.append(f"  {lhs} = {r.value:.15g}")
+    w = work(r)
+    lhs = partial(w.partial)
+    lines = ["Forward pass:", *forward(w), "",
+             f"Backward pass (δ_v = ∂{w.partial.of}/∂z_v):"]
+    for eq in w.deltas:
+        lines += equation(eq)
+    lines += ["", "Result:"]
+    for eq in w.result:
+        lines += equation(eq)
+    if w.too_large:
+        lines.append("  (a nested form is too large to write out; the recursion above gives it)")
+    lines += ["", "In inputs and parameters:"]
+    if w.expanded is None:
+        lines.append("  (too large to write out; see the node-value form above)")
     else:
-        lines.append(f"value: needs {', '.join(r.missing)} (give --at NAME=VALUE)")
-    if r.check is not None:
-        c = r.check
-        verdict = "agrees" if c.agrees else "DISAGREES"
-        lines.append(f"check: {verdict}: {c.method} gives {c.numeric:.15g} "
-                     f"(relative error {c.relative_error:.2g})")
-        lines += [f"  {k}" for k in c.kinks]
+        lines.append(f"  {lhs} = {teacher(w.expanded)}")
+        if w.where:
+            lines.append("  where " + "\n        ".join(f"{teacher(s)} = {teacher(e)}" for s, e in w.where))
+    lines.append("")
+    lines += numbers(r, lhs)
     return "\n".join(lines) + "\n"
+
+
+def numbers(r: Report, lhs: str) -> list[str]:
+    if r.value is None:
+        return [f"Value: needs {', '.join(r.missing)} (give --at NAME=VALUE)"]
+    at = ", ".join(f"{k} = {v:g}" for k, v in r.point.items())
+    lines = [f"At {at}:" if at else "Value:", f"  {lhs} = {r.value:.15g}"]
+    if r.check is not None:
+        lines.append("Check: " + verdict(r.check))
+    return lines
+
+
+def verdict(c) -> str:
+    """The check in one line; at a kink there is nothing to compare, and it says so."""
+    numeric = f"{c.method} gives {c.numeric:.15g}"
+    if c.kinks:
+        return f"{'; '.join(c.kinks)} (the value is PyTorch's convention; {numeric}, which is not comparable)"
+    return f"{'agrees' if c.agrees else 'DISAGREES'}: {numeric} (relative error {c.relative_error:.2g})"

@@ -1,0 +1,92 @@
+"""`--format latex`: an `align*` derivation to paste into notes; `--standalone`: a whole document.
+
+Only amsmath is used, so the document compiles with a plain pdflatex (Debian's texlive-latex-base).
+"""
+
+from __future__ import annotations
+
+from ..report import Report
+from .printing import nested_tex, tex, tex_name
+from .steps import Eq, Partial, Work, work
+from .text import constants
+
+
+def of_tex(p: Partial) -> str:
+    return r"\mathcal{L}" if p.of == "loss" else tex_name(p.of)
+
+
+def partial(p: Partial) -> str:
+    return rf"\frac{{\partial {of_tex(p)}}}{{\partial {tex_name(p.wrt)}}}"
+
+
+def sci(x: float) -> str:
+    """2.1e-13 as 2.1 \times 10^{-13}."""
+    mantissa, _, exponent = f"{x:.2g}".partition("e")
+    return rf"{mantissa} \times 10^{{{int(exponent)}}}" if exponent else mantissa
+
+
+def side(x) -> str:
+    if isinstance(x, Partial):
+        return partial(x)
+    return tex(x) if hasattr(x, "free_symbols") else nested_tex(x)
+
+
+def rows(eq: Eq) -> list[str]:
+    out = [rf"{side(eq.lhs)} &= {side(eq.rhs[0])}"]
+    out += [rf"&= {side(x)}" for x in eq.rhs[1:]]
+    if eq.cancels:
+        out[-1] += r" \quad\text{(binary cross-entropy after a sigmoid: $\sigma'$ cancels)}"
+    if isinstance(eq.lhs, Partial) and eq.lhs.of.startswith("z_"):
+        rest = constants(eq.constants, lambda p: f"${nested_tex(p)}$")
+        out[-1] += rf" \quad\text{{(linear in ${tex_name(eq.lhs.wrt)}${rest})}}"
+    return out
+
+
+def align(lines: list[str]) -> str:
+    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"
+
+
+def derivation_rows(w: Work) -> dict[str, list[str]]:
+    """The rows of each part of the derivation, for align* here and aligned blocks in Markdown."""
+    forward = [rf"{side(z.lhs)} &= {side(z.rhs[0])}, \quad {side(o.lhs)} = {side(o.rhs[0])}"
+               for z, o in zip(w.forward[::2], w.forward[1::2], strict=True)]
+    backward = [row for eq in w.deltas for row in rows(eq)]
+    result = [row for eq in w.result for row in rows(eq)]
+    expanded = []
+    if w.expanded is not None:
+        expanded.append(rf"{partial(w.partial)} &= {tex(w.expanded)}")
+        expanded += [rf"{tex(s)} &= {tex(e)}" for s, e in w.where]
+    return {"forward": forward, "backward": backward, "result": result, "expanded": expanded}
+
+
+def point_text(r: Report) -> str:
+    return ", ".join(f"${tex_name(k)} = {v:g}$" for k, v in r.point.items())
+
+
+def render_latex(r: Report, standalone: bool = False) -> str:
+    w = work(r)
+    parts = derivation_rows(w)
+    body = align([r"\intertext{Forward pass:}" + parts["forward"][0], *parts["forward"][1:],
+                  r"\intertext{Backward pass, $\delta_v = \partial " + of_tex(w.partial) + r" / \partial z_v$:}"
+                  + parts["backward"][0], *parts["backward"][1:],
+                  r"\intertext{Result:}" + parts["result"][0], *parts["result"][1:]])
+    if r.value is not None:
+        body = body.replace("\n\\end{align*}", f" \\\\\n&\\approx {r.value:.15g}\n\\end{{align*}}")
+    if not standalone:
+        return (f"% at {', '.join(f'{k} = {v:g}' for k, v in r.point.items())}\n" if r.point else "") + body
+    doc = ["\\documentclass{article}", "\\usepackage{amsmath}", "\\allowdisplaybreaks",
+           "\\begin{document}", f"\\section*{{The derivative ${partial(w.partial)}$}}",
+           body]
+    if parts["expanded"]:
+        doc += ["\\subsection*{In inputs and parameters}", align(parts["expanded"])]
+    if r.value is not None:
+        doc.append(f"\\subsection*{{Value}}\nAt {point_text(r)}: ${partial(w.partial)} = {r.value:.15g}$.")
+        c = r.check
+        if c is not None and c.kinks:
+            doc.append(f"{'; '.join(c.kinks).capitalize()}: the value uses PyTorch's convention, and "
+                       f"a numerical derivative there is not comparable.")
+        elif c is not None:
+            doc.append(f"A numerical derivative ({c.method}) gives ${c.numeric:.15g}$, which "
+                       f"{'agrees' if c.agrees else 'does not agree'} (relative error ${sci(c.relative_error)}$).")
+    doc.append("\\end{document}")
+    return "\n".join(doc) + "\n"

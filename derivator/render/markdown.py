@@ -1,0 +1,30 @@
+"""`--format markdown`: headings, and the math in `$$` blocks that GitHub and Jupyter render."""
+
+from __future__ import annotations
+
+from ..report import Report
+from .latex import derivation_rows, partial
+from .steps import work
+from .text import verdict
+
+
+def block(rows: list[str]) -> str:
+    return "$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$\n"
+
+
+def render_markdown(r: Report) -> str:
+    w = work(r)
+    parts = derivation_rows(w)
+    out = [f"### The derivative ${partial(w.partial)}$\n", "**Forward pass**\n", block(parts["forward"]),
+           "**Backward pass** (the deltas $\\delta_v$)\n", block(parts["backward"]),
+           "**Result**\n", block(parts["result"])]
+    if parts["expanded"]:
+        out += ["**In inputs and parameters**\n", block(parts["expanded"])]
+    if r.value is not None:
+        at = ", ".join(f"`{k} = {v:g}`" for k, v in r.point.items())
+        out.append(f"**Value** at {at}: `{r.value:.15g}`\n")
+        if r.check is not None:
+            out.append(f"**Check**: {verdict(r.check)}\n")
+    else:
+        out.append(f"**Value**: needs {', '.join(r.missing)} (give `--at NAME=VALUE`)\n")
+    return "\n".join(out)

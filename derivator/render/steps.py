@@ -1,0 +1,154 @@
+"""The worked derivation, independent of format: forward equations, deltas, result, expanded form.
+
+Every renderer (text, LaTeX, Markdown) prints the same `Work`; only the notation differs. Right-hand
+sides are `nested` structures, so each keeps the order a teacher writes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sympy
+
+from ..derive import Derivation
+from ..nested import ONE, Prod, Sum, size
+from ..network import symbol, z_symbol
+from ..report import Report
+
+# Past this many printed factors the nested form of one delta (or of the result) is not written out;
+# the recursion form, which is linear in the network, still is. Lattices grow exponentially.
+MAX_NESTED_FACTORS = 20_000
+# Past this many characters the expanded form names its common subexpressions (where a1 = ...).
+LONG = 160
+
+
+@dataclass(frozen=True)
+class Partial:
+    """The left-hand side ∂of/∂wrt."""
+
+    of: str
+    wrt: str
+
+
+@dataclass
+class Eq:
+    lhs: sympy.Expr | Partial
+    rhs: list[Prod | sympy.Expr]  # lhs = rhs[0] = rhs[1] = ...
+    cancels: bool = False  # an output delta where the loss's and the activation's factors cancel
+    constants: Prod | None = None  # for ∂z_v/∂w: the terms of z_v that do not depend on w
+
+
+@dataclass
+class Work:
+    partial: Partial
+    forward: list[Eq]
+    deltas: list[Eq]
+    result: list[Eq]
+    expanded: sympy.Expr | None  # in inputs and parameters; None when too large
+    where: list[tuple[sympy.Symbol, sympy.Expr]] = field(default_factory=list)  # names in `expanded`
+    too_large: bool = False  # some nested form was too large to write out
+
+
+def delta_symbol(node: str) -> sympy.Symbol:
+    return sympy.Symbol("δ_" + node, real=True)
+
+
+def work(r: Report) -> Work:
+    d = r.derivation
+    partial = Partial(d.of, d.wrt)
+    deltas, too_large = [], False
+    for v, step in d.steps.items():
+        rhs: list = [_recursion(step)]
+        nested_form = d.deltas_nested[v]
+        if size(nested_form) <= MAX_NESTED_FACTORS:
+            if nested_form != rhs[0]:
+                rhs.append(nested_form)
+        else:
+            too_large = True
+        deltas.append(Eq(delta_symbol(v), rhs, cancels=step.fused is not None))
+    result: list = [_result(d)]
+    local = _local(d)
+    if size(d.nested) <= MAX_NESTED_FACTORS:
+        result.append(d.nested)
+    else:
+        too_large = True
+    expanded, where = r.expanded, []
+    if expanded is not None and len(str(expanded)) > LONG:
+        expanded, where = _named(expanded, d)
+    return Work(partial, _forward(d), deltas, [*local, Eq(partial, result)], expanded, where, too_large)
+
+
+def _local(d: Derivation) -> list[Eq]:
+    """∂z_v/∂w for each use of a parameter or input: z_v is linear in it; its other terms are constants."""
+    eqs = []
+    for u in d.uses:
+        terms = _terms(d, u.node)
+        mine = [t for t in terms if d.wrt in {str(s) for f in t.factors for s in f.free_symbols}]
+        others = [t for t in terms if t not in mine]
+        if len(mine) == 1:
+            rest = Prod((Sum(tuple(others)),)) if len(others) > 1 else (others[0] if others else None)
+            eqs.append(Eq(Partial("z_" + u.node, d.wrt), [ONE.then(u.factor) if u.factor != 1 else Prod((sympy.S.One,))],
+                          constants=rest))
+    return eqs
+
+
+def _terms(d: Derivation, v: str) -> list[Prod]:
+    """The terms of z_v: w o_u for each incoming edge, and the bias."""
+    node = d.net.nodes[v]
+    terms = [ONE.then(e.weight, symbol(e.src)) for e in d.net.parents[v]]
+    return terms + ([Prod((node.bias,))] if node.bias != 0 else [])
+
+
+def _forward(d: Derivation) -> list[Eq]:
+    """z_v and o_v for every node the target depends on, in forward order."""
+    eqs = []
+    for v, node in d.net.nodes.items():
+        if v not in d.upstream:
+            continue
+        terms = _terms(d, v)
+        eqs.append(Eq(z_symbol(v), [Prod((Sum(tuple(terms)),)) if len(terms) > 1 else terms[0]]))
+        eqs.append(Eq(symbol(v), [node.activation.f(z_symbol(v))]))
+    return eqs
+
+
+def _recursion(step) -> Prod:
+    """δ_v = f'(z_v) (Σ_k w(v,k) δ_k + ∂L/∂o_v), with the children's deltas as symbols."""
+    if step.fused is not None:
+        return Prod((step.fused,))
+    terms = [ONE.then(w, delta_symbol(k)) for w, k in step.children]
+    if step.loss_grad is not None and step.loss_grad != 1:
+        terms.append(Prod((step.loss_grad,)))
+    elif step.loss_grad is not None:
+        terms.append(ONE)
+    inner = terms[0] if len(terms) == 1 else Prod((Sum(tuple(terms)),))
+    if step.loss_grad is not None and not step.children:
+        return inner.then(step.prime)  # the output: ∂L/∂o first, then f', the order of the chain
+    return ONE.then(step.prime, *inner.factors)
+
+
+def _result(d: Derivation) -> Prod:
+    """The derivative in deltas: Σ over uses of δ_v times what multiplies it."""
+    if d.kind == "preactivation":
+        return Prod((delta_symbol(d.wrt[2:]),)) if d.wrt[2:] in d.steps else Prod((sympy.S.Zero,))
+    if d.kind == "node":
+        step = d.steps.get(d.wrt)
+        if step is None:
+            return Prod((sympy.S.Zero,))
+        terms = [ONE.then(delta_symbol(k), w) for w, k in step.children]
+        if step.loss_grad is not None:
+            terms.append(ONE.then(step.loss_grad))
+        return terms[0] if len(terms) == 1 else Prod((Sum(tuple(terms)),))
+    terms = [ONE.then(delta_symbol(u.node), u.factor) for u in d.uses]
+    if not terms:
+        return Prod((sympy.S.Zero,))
+    return terms[0] if len(terms) == 1 else Prod((Sum(tuple(terms)),))
+
+
+def _named(expr: sympy.Expr, d: Derivation) -> tuple[sympy.Expr, list[tuple[sympy.Symbol, sympy.Expr]]]:
+    """Common subexpressions named a1, a2, ... (a letter no network name uses with digits)."""
+    taken = {*d.net.names, *d.net.nodes}
+    letter = next(c for c in "acegkmpqrs" if not any(re.fullmatch(c + r"\d+", n) for n in taken))
+    names = sympy.numbered_symbols(letter, start=1, real=True)
+    pairs, (reduced,) = sympy.cse(expr, symbols=names, optimizations=None)
+    return reduced, pairs
