@@ -88,8 +88,7 @@ def _local(d: Derivation) -> list[Eq]:
         others = [t for t in terms if t not in mine]
         if len(mine) == 1:
             rest = Prod((Sum(tuple(others)),)) if len(others) > 1 else (others[0] if others else None)
-            eqs.append(Eq(Partial("z_" + u.node, d.wrt), [ONE.then(u.factor) if u.factor != 1 else Prod((sympy.S.One,))],
-                          constants=rest))
+            eqs.append(Eq(Partial("z_" + u.node, d.wrt), [ONE.then(u.factor)], constants=rest))
     return eqs
 
 

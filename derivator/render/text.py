@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from ..nested import Sum
 from ..report import Report
 from .printing import nested_text, teacher
-from ..nested import Sum
 from .steps import Eq, Partial, Work, work
 
 
