@@ -198,7 +198,7 @@ def _mp_difference(d: Derivation, values: Mapping[str, float]) -> tuple[float, s
 def find_kinks(d: Derivation, values: Mapping[str, float]) -> list[str]:
     """Nodes on the derivative's paths whose activation sits on a kink at the point."""
     starts = graph.descendants(d.net, [d.wrt[2:] if d.kind == "preactivation" else d.wrt])
-    on_path = d.upstream & (starts | set(d.deltas))
+    on_path = d.upstream & (starts | set(d.deltas_nested))
     with mpmath.workdps(PRECISE_DIGITS[0]):
         fw = forward(d, values, precise=True, target=False)
     found = []

@@ -11,7 +11,7 @@ the network; `size` tells how large printing would be before anyone prints.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sympy
 
@@ -26,18 +26,16 @@ class Sum:
 @dataclass(frozen=True)
 class Prod:
     factors: tuple[Expr | Sum, ...]  # target first; an empty product is 1
+    is_zero: bool = field(default=False, compare=False)  # has a literal 0 factor (a weight of 0)
 
     def then(self, *factors: Expr | Sum) -> Prod:
         """This product followed by more factors (factors equal to 1 are left out)."""
-        return Prod(self.factors + tuple(f for f in factors if not (isinstance(f, sympy.Basic) and f == 1)))
-
-    @property
-    def is_zero(self) -> bool:
-        return any(isinstance(f, sympy.Basic) and f.is_zero for f in self.factors)
+        new = tuple(f for f in factors if not (isinstance(f, sympy.Basic) and f == 1))
+        return Prod(self.factors + new, self.is_zero or any(isinstance(f, sympy.Basic) and f == 0 for f in new))
 
 
 ONE = Prod(())
-ZERO = Prod((sympy.S.Zero,))
+ZERO = Prod((sympy.S.Zero,), True)
 
 
 def total(terms: list[Prod]) -> Prod:

@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import json
 
-from ..nested import size
 from ..report import Report
 from .printing import code, nested_code, nested_tex, tex
-from .steps import MAX_NESTED_FACTORS
-
-
-def _nested(p, printer):
-    """A nested form printed, or None past MAX_NESTED_FACTORS (lattices grow exponentially)."""
-    return printer(p) if size(p) <= MAX_NESTED_FACTORS else None
+from .steps import writable
 
 
 def as_dict(r: Report) -> dict:
     d = r.derivation
+    result_fits, fits = writable(d)  # past the documented size, null: the other forms remain
     out: dict = {
         "of": d.of,
         "wrt": d.wrt,
         "derivative": {"text": code(r.expanded) if r.expanded is not None else None,
                        "latex": tex(r.expanded) if r.expanded is not None else None},
-        "in_node_values": {"text": _nested(d.nested, nested_code), "latex": _nested(d.nested, nested_tex)},
-        "deltas": {v: _nested(p, nested_code) for v, p in d.deltas_nested.items()},
+        "in_node_values": {"text": nested_code(d.nested) if result_fits else None,
+                           "latex": nested_tex(d.nested) if result_fits else None},
+        "deltas": {v: nested_code(p) if v in fits else None for v, p in d.deltas_nested.items()},
         "at": r.point,
         "value": r.value,
     }

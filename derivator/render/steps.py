@@ -16,8 +16,8 @@ from ..nested import ONE, Prod, Sum, size
 from ..network import symbol, z_symbol
 from ..report import Report
 
-# Past this many printed factors the nested form of one delta (or of the result) is not written out;
-# the recursion form, which is linear in the network, still is. Lattices grow exponentially.
+# Past this many printed factors in all, nested forms are not written out (the result's first, then
+# the deltas'); the recursion form, which is linear in the network, always is.
 MAX_NESTED_FACTORS = 20_000
 # Past this many characters the expanded form names its common subexpressions (where a1 = ...).
 LONG = 160
@@ -54,25 +54,39 @@ def delta_symbol(node: str) -> sympy.Symbol:
     return sympy.Symbol("δ_" + node, real=True)
 
 
+def writable(d: Derivation) -> tuple[bool, set[str]]:
+    """Whether the nested result, and which nested deltas, fit in MAX_NESTED_FACTORS together.
+
+    The result comes first, then the deltas from the output back; a chain of n nodes has deltas of
+    1..n factors, n²/2 in all, and a lattice's grow exponentially, so the budget is shared.
+    """
+    memo: dict = {}
+    budget = MAX_NESTED_FACTORS - size(d.nested, memo)
+    result_fits = budget >= 0
+    fits = set()
+    for v, p in d.deltas_nested.items():
+        budget -= size(p, memo)
+        if budget < 0:
+            break
+        fits.add(v)
+    return result_fits, fits
+
+
 def work(r: Report) -> Work:
     d = r.derivation
     partial = Partial(d.of, d.wrt)
-    deltas, too_large = [], False
+    result_fits, fits = writable(d)
+    deltas = []
     for v, step in d.steps.items():
         rhs: list = [_recursion(step)]
-        nested_form = d.deltas_nested[v]
-        if size(nested_form) <= MAX_NESTED_FACTORS:
-            if nested_form != rhs[0]:
-                rhs.append(nested_form)
-        else:
-            too_large = True
+        if v in fits and d.deltas_nested[v] != rhs[0]:
+            rhs.append(d.deltas_nested[v])
         deltas.append(Eq(delta_symbol(v), rhs, cancels=step.fused is not None))
+    too_large = not result_fits or len(fits) < len(d.steps)
     result: list = [_result(d)]
     local = _local(d)
-    if size(d.nested) <= MAX_NESTED_FACTORS:
+    if result_fits:
         result.append(d.nested)
-    else:
-        too_large = True
     expanded, where = r.expanded, []
     if expanded is not None and len(str(expanded)) > LONG:
         expanded, where = _named(expanded, d)
