@@ -30,8 +30,9 @@ class Prod:
 
     def then(self, *factors: Expr | Sum) -> Prod:
         """This product followed by more factors (factors equal to 1 are left out)."""
-        new = tuple(f for f in factors if not (isinstance(f, sympy.Basic) and f == 1))
-        return Prod(self.factors + new, self.is_zero or any(isinstance(f, sympy.Basic) and f == 0 for f in new))
+        new = tuple(sympy.Integer(f) if isinstance(f, int) else f for f in factors)
+        new = tuple(f for f in new if isinstance(f, Sum) or f != 1)
+        return Prod(self.factors + new, self.is_zero or any(not isinstance(f, Sum) and f == 0 for f in new))
 
 
 ONE = Prod(())

@@ -186,3 +186,21 @@ def test_parameter_named_like_a_preactivation():
             "edges": [["x", "h", "w"]], "output": "h", "at": {"x": 1, "w": 0.5, "z_h": 0.3}}
     with pytest.raises(derivator.DerivatorError, match="'z_h' names the pre-activation of node 'h'"):
         load(spec)
+
+
+@seeded
+@settings(max_examples=examples(20), **COMMON)
+@given(networks())
+def test_every_delta_in_node_values_equals_the_derivative_by_its_preactivation(case):
+    # The deltas are the recursion's intermediate results: each, read back from JSON and evaluated at
+    # the forward pass's node values, must be d target / d z_v as derived on its own.
+    spec, of = case
+    net = load(spec)
+    local = {n: sympy.Symbol(n, real=True) for n in [*net.names, *net.nodes, *("z_" + v for v in net.nodes)]}
+    at_nodes = node_point(net, exact_point(net, spec))
+    for name in [*net.inputs, *net.params][:3]:
+        deltas = as_dict(derivator.report(net, name, of=of))["deltas"]
+        for v, text in deltas.items():
+            got = number(parse_expr(text, local_dict=local), at_nodes)
+            want = derivator.report(net, "z_" + v, of=of).value
+            assert close(float(got), want, TEXT_REL, TEXT_ABS), f"delta of {v}: {text}" + show(spec, of, name)

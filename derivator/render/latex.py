@@ -31,9 +31,12 @@ def side(x) -> str:
     return tex(x) if hasattr(x, "free_symbols") else nested_tex(x)
 
 
-def rows(eq: Eq) -> list[str]:
+def rows(eq: Eq, notes: bool = True) -> list[str]:
+    """An equation's align rows; `notes` adds the remarks as \\text (Markdown prints them as prose)."""
     out = [rf"{side(eq.lhs)} &= {side(eq.rhs[0])}"]
     out += [rf"&= {side(x)}" for x in eq.rhs[1:]]
+    if not notes:
+        return out
     if eq.cancels:
         out[-1] += r" \quad\text{(binary cross-entropy after a sigmoid: $\sigma'$ cancels)}"
     if isinstance(eq.lhs, Partial) and eq.lhs.of.startswith("z_"):
@@ -46,12 +49,12 @@ def align(lines: list[str]) -> str:
     return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"
 
 
-def derivation_rows(w: Work) -> dict[str, list[str]]:
+def derivation_rows(w: Work, notes: bool = True) -> dict[str, list[str]]:
     """The rows of each part of the derivation, for align* here and aligned blocks in Markdown."""
     forward = [rf"{side(z.lhs)} &= {side(z.rhs[0])}, \quad {side(o.lhs)} = {side(o.rhs[0])}"
                for z, o in zip(w.forward[::2], w.forward[1::2], strict=True)]
-    backward = [row for eq in w.deltas for row in rows(eq)]
-    result = [row for eq in w.result for row in rows(eq)]
+    backward = [row for eq in w.deltas for row in rows(eq, notes)]
+    result = [row for eq in w.result for row in rows(eq, notes)]
     expanded = []
     if w.expanded is not None:
         expanded.append(rf"{partial(w.partial)} &= {tex(w.expanded)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..report import Report
 from .latex import derivation_rows, partial
 from .steps import work
-from .text import verdict
+from .text import notes, verdict
 
 
 def block(rows: list[str]) -> str:
@@ -14,10 +14,11 @@ def block(rows: list[str]) -> str:
 
 def render_markdown(r: Report) -> str:
     w = work(r)
-    parts = derivation_rows(w)
+    parts = derivation_rows(w, notes=False)  # MathJax does not render $...$ inside \text{}
     out = [f"### The derivative ${partial(w.partial)}$\n", "**Forward pass**\n", block(parts["forward"]),
            "**Backward pass** (the deltas $\\delta_v$)\n", block(parts["backward"]),
            "**Result**\n", block(parts["result"])]
+    out += [f"- {note}\n" for note in notes(w)]
     if parts["expanded"]:
         out += ["**In inputs and parameters**\n", block(parts["expanded"])]
     if r.value is not None:

@@ -20,13 +20,25 @@ def equation(eq: Eq, indent: str = "  ") -> list[str]:
     lhs = side(eq.lhs)
     lines = [f"{indent}{lhs} = {side(eq.rhs[0])}"]
     lines += [f"{indent}{' ' * len(lhs)} = {side(x)}" for x in eq.rhs[1:]]
-    if eq.cancels:
-        lines[-1] += "    (binary cross-entropy after a sigmoid: σ' cancels)"
-    if isinstance(eq.lhs, Partial) and eq.lhs.of.startswith("z_"):
-        lines[-1] += f"    (linear in {eq.lhs.wrt}{constants(eq.constants, nested_text)})"
-    elif isinstance(eq.lhs, Partial) and "δ" in side(eq.rhs[0]):
-        lines[0] += "    (chain rule)"
+    if note(eq):
+        lines[0 if note(eq) == "chain rule" else -1] += f"    ({note(eq)})"
     return lines
+
+
+def note(eq: Eq) -> str:
+    """The remark beside an equation: why a step holds."""
+    if eq.cancels:
+        return "binary cross-entropy after a sigmoid: σ' cancels"
+    if isinstance(eq.lhs, Partial) and eq.lhs.of.startswith("z_"):
+        return f"linear in {eq.lhs.wrt}{constants(eq.constants, nested_text)}"
+    if isinstance(eq.lhs, Partial) and "δ" in side(eq.rhs[0]):
+        return "chain rule"
+    return ""
+
+
+def notes(w: Work) -> list[str]:
+    """The remarks of the deltas and the result, as sentences with their equations (for Markdown)."""
+    return [f"{side(eq.lhs)} = {side(eq.rhs[0])}: {note(eq)}" for eq in [*w.deltas, *w.result] if note(eq)]
 
 
 def constants(rest, printer) -> str:

@@ -1,0 +1,173 @@
+"""Rendering: golden text and LaTeX for the stories, documents that compile, Markdown, Desmos, caps."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sympy
+
+import derivator
+from derivator.nested import ONE, Prod, Sum, total
+from derivator.network import symbol
+from derivator.render import render_desmos, render_json, render_latex, render_markdown, render_text
+from derivator.render.desmos import desmos_names
+from derivator.render.printing import nested_code, nested_text, tex_name
+from derivator.render.steps import MAX_NESTED_FACTORS
+from tests.conftest import SPECS
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from networks import dense  # noqa: E402
+
+SPEC_FILES = sorted(SPECS.glob("*.yaml"))
+
+
+def report(name, wrt, **kw):
+    return derivator.report(derivator.load(SPECS / name), wrt, **kw)
+
+
+# -- the teacher's nested form ----------------------------------------------------------------------
+@pytest.mark.parametrize("spec, wrt, text", [
+    ("story4_desmos_check.yaml", "w1", "O(1 - O)(w4 h2(1 - h2) w2 + w5 h3(1 - h3) w3) h1(1 - h1) I"),
+    ("story5_tanh_squared_error.yaml", "z_x", "2(x - y)(1 - x²)"),  # the learner's own form
+    ("story5_tanh_squared_error.yaml", "v1", "2(x - y)(1 - x²) v2(1 - h²) u"),
+    ("story2_dag_delta.yaml", "w_au", "pred(1 - pred)(w_vp v(1 - v) w_uv + w_up) u(1 - u) a"),
+    ("two_outputs_bce.yaml", "d1", "O1 - y1"),  # sigmoid with cross-entropy: exactly o - y
+    ("tied_weights.yaml", "w", "(O - t) O(1 - O)(w(1 - h²) x1 + h)"),  # both uses, output delta in front
+    ("story1_sigmoid_node.yaml", "w26", "x6(1 - x6) y2"),
+])
+def test_nested_form_in_teacher_notation(spec, wrt, text):
+    assert nested_text(derivator.derive(derivator.load(SPECS / spec), wrt).nested) == text
+
+
+def test_common_leading_factors_are_pulled_out_of_a_sum():
+    a, b, c, d = (symbol(n) for n in "abcd")
+    assert total([Prod((a, b, c)), Prod((a, b, d))]) == Prod((a, b, Sum((Prod((c,)), Prod((d,))))))
+    assert total([Prod((a, c)), Prod((b, d))]) == Prod((Sum((Prod((a, c)), Prod((b, d)))),))
+    assert total([ONE.then(a, 0), Prod((b,))]) == Prod((b,))  # a zero weight drops its term
+
+
+def test_negative_and_fractional_factors_are_bracketed():
+    a = symbol("a")
+    assert nested_code(Prod((a, sympy.Rational(-1, 2), a + 1))) == "a*(-1/2)*(a + 1)"
+
+
+# -- text -------------------------------------------------------------------------------------------
+def test_story5_text_shows_the_output_delta_as_the_learner_writes_it():
+    out = render_text(report("story5_tanh_squared_error.yaml", "z_x"))
+    assert "  δ_x = 2(x - y)(1 - x²)\n" in out
+
+
+def test_fused_output_delta_says_why():
+    out = render_text(report("two_outputs_bce.yaml", "d1"))
+    assert "  δ_O1 = O1 - y1    (binary cross-entropy after a sigmoid: σ' cancels)\n" in out
+
+
+def test_long_expanded_form_names_common_subexpressions():
+    out = render_text(report("story4_desmos_check.yaml", "w1"))
+    assert "  where a1 = σ(I w1 + 1)\n" in out
+
+
+# -- LaTeX --------------------------------------------------------------------------------------------
+def test_story4_latex_snippet_is_golden():
+    assert render_latex(report("story4_desmos_check.yaml", "w1")) == (
+        "% at I = 1, w1 = 0.5, w2 = 0.5, w3 = 0.5, w4 = 0.5, w5 = 0.5\n"
+        "\\begin{align*}\n"
+        "\\intertext{Forward pass:}z_{h_{1}} &= w_{1} I + 1, \\quad h_{1} = \\sigma\\left(z_{h_{1}}\\right) \\\\\n"
+        "z_{h_{2}} &= w_{2} h_{1} + 1, \\quad h_{2} = \\sigma\\left(z_{h_{2}}\\right) \\\\\n"
+        "z_{h_{3}} &= w_{3} h_{1} + 1, \\quad h_{3} = \\sigma\\left(z_{h_{3}}\\right) \\\\\n"
+        "z_{O} &= w_{4} h_{2} + w_{5} h_{3} + 1, \\quad O = \\sigma\\left(z_{O}\\right) \\\\\n"
+        "\\intertext{Backward pass, $\\delta_v = \\partial O / \\partial z_v$:}\\delta_{O} &= O \\left(1 - O\\right) \\\\\n"
+        "\\delta_{h_{3}} &= h_{3} \\left(1 - h_{3}\\right) w_{5} \\delta_{O} \\\\\n"
+        "&= O \\left(1 - O\\right) w_{5} h_{3} \\left(1 - h_{3}\\right) \\\\\n"
+        "\\delta_{h_{2}} &= h_{2} \\left(1 - h_{2}\\right) w_{4} \\delta_{O} \\\\\n"
+        "&= O \\left(1 - O\\right) w_{4} h_{2} \\left(1 - h_{2}\\right) \\\\\n"
+        "\\delta_{h_{1}} &= h_{1} \\left(1 - h_{1}\\right) \\left(w_{2} \\delta_{h_{2}} + w_{3} \\delta_{h_{3}}\\right) \\\\\n"
+        "&= O \\left(1 - O\\right) \\left(w_{4} h_{2} \\left(1 - h_{2}\\right) w_{2} + w_{5} h_{3} \\left(1 - h_{3}\\right)"
+        " w_{3}\\right) h_{1} \\left(1 - h_{1}\\right) \\\\\n"
+        "\\intertext{Result:}\\frac{\\partial z_{h_{1}}}{\\partial w_{1}} &= I \\quad\\text{(linear in $w_{1}$; the other"
+        " term, $1$, is a constant)} \\\\\n"
+        "\\frac{\\partial O}{\\partial w_{1}} &= \\delta_{h_{1}} I \\\\\n"
+        "&= O \\left(1 - O\\right) \\left(w_{4} h_{2} \\left(1 - h_{2}\\right) w_{2} + w_{5} h_{3} \\left(1 - h_{3}\\right)"
+        " w_{3}\\right) h_{1} \\left(1 - h_{1}\\right) I \\\\\n"
+        "&\\approx 0.00142918810220472\n"
+        "\\end{align*}\n")
+
+
+@pytest.mark.parametrize("name, tex", [
+    ("w1", "w_{1}"), ("w26", "w_{26}"), ("z_h1", "z_{h_{1}}"), ("b_O", "b_{O}"), ("pred", "\\mathrm{pred}"),
+    ("W1_2_1", "W_{1,2,1}"), ("alpha", "\\alpha"), ("x", "x"), ("w_au", "w_{au}"), ("h", "h"),
+])
+def test_tex_names_follow_the_files_names(name, tex):
+    assert tex_name(name) == tex
+
+
+def test_json_latex_is_the_nested_form():
+    out = json.loads(render_json(report("story4_desmos_check.yaml", "w1")))
+    assert out["in_node_values"]["latex"].startswith("O \\left(1 - O\\right) \\left(w_{4} h_{2}")
+
+
+PDFLATEX = shutil.which("pdflatex")
+needs_pdflatex = pytest.mark.skipif(not PDFLATEX and not os.environ.get("CI"),
+                                    reason="pdflatex is not installed (CI installs texlive-latex-base)")
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: p.name)
+def test_every_spec_compiles_as_a_standalone_document(path, tmp_path):
+    net = derivator.load(path)
+    wrt = net.params[0]
+    doc = render_latex(derivator.report(net, wrt, check=True), standalone=True)
+    (tmp_path / "d.tex").write_text(doc)
+    run = subprocess.run(["pdflatex", "-halt-on-error", "-interaction=nonstopmode", "d.tex"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert (tmp_path / "d.pdf").stat().st_size > 1000
+
+
+# -- Markdown ----------------------------------------------------------------------------------------
+def test_markdown_has_math_blocks_and_the_value():
+    out = render_markdown(report("story4_desmos_check.yaml", "w1", check=True))
+    assert out.count("$$\n\\begin{aligned}\n") == 4  # forward, backward, result, expanded
+    assert "\\text{" not in out  # MathJax would not render the $...$ inside it
+    assert "**Value** at `I = 1`" in out and "`0.00142918810220472`" in out
+    assert "**Check**: agrees" in out
+
+
+# -- Desmos ------------------------------------------------------------------------------------------
+def test_desmos_lines_for_story4():
+    lines = render_desmos(report("story4_desmos_check.yaml", "w1")).splitlines()
+    assert lines[0] == "s\\left(t\\right)=\\frac{1}{1+e^{-t}}"
+    assert "w_{1}=0.5" in lines and "I=1" in lines
+    assert "h_{1}=s\\left(z_{h1}\\right)" in lines
+    assert lines[-1] == "F'\\left(w_{1}\\right)"  # the calculator's own derivative, to compare with D
+    assert any(line.startswith("D=O \\cdot \\left(1 - O\\right)") for line in lines)
+
+
+def test_desmos_names_are_distinct_and_avoid_the_axes():
+    names = desmos_names(["x", "y", "x0", "h1", "h_1", "e"])
+    assert names["x"] == "x_{0}" and names["y"] == "y_{0}" and names["e"] == "e_{0}"
+    assert len(set(names.values())) == len(names)
+
+
+# -- size caps: printing stays bounded on deep networks ----------------------------------------------
+def test_six_layer_network_prints_its_nested_form():
+    net = derivator.loads(dense(2, [4, 4, 4, 4, 4, 1]))
+    assert len(net.edges) == 76
+    out = json.loads(render_json(derivator.report(net, "W1_1_1")))
+    assert out["in_node_values"]["text"] is not None
+    assert all(v is not None for v in out["deltas"].values())
+
+
+def test_lattice_too_large_to_nest_keeps_the_recursion():
+    net = derivator.loads(dense(2, [2] * 16 + [1]))  # 2**16 paths: the nested form is exponential
+    r = derivator.report(net, "W1_1_1")
+    out = json.loads(render_json(r))
+    assert out["in_node_values"]["text"] is None and out["derivative"]["text"] is None
+    assert r.derivation.nested_size() > MAX_NESTED_FACTORS
+    text = render_text(r)
+    assert "δ_n1_1 = n1_1(1 - n1_1)(W2_1_1 δ_n2_1 + W2_2_1 δ_n2_2)" in text
+    assert "too large to write out" in text
