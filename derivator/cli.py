@@ -8,6 +8,7 @@ import sys
 import click
 
 from . import check as checking
+from . import __version__
 from .errors import DerivatorError, unknown
 from .render import RENDERERS
 from .report import report
@@ -77,23 +78,31 @@ def parse_tolerance(text: str) -> float:
 @click.option("--wrt", metavar="NAME",
               help="A parameter, an input, a node (its output) or z_NODE (its pre-activation).")
 @click.option("--of", "of", metavar="TARGET", help="'loss' (default with a loss) or a node name.")
-@click.option("--at", "at", multiple=True, metavar="NAME=VALUE", help="A value at the point; repeatable.")
+@click.option("--at", "at", multiple=True, metavar="NAME=VALUE",
+              help="A value at the point; repeatable; overrides the file's 'at:' name by name.")
 @click.option("--check", is_flag=True, help="Compare with a numerical derivative at the point.")
 @click.option("--tolerance", default=str(checking.RELATIVE_TOLERANCE), show_default=True,
               metavar="REL", help="Relative error allowed by --check.")
-@click.option("--format", "fmt", default="text", show_default=True, metavar="|".join(FORMATS))
+@click.option("--format", "fmt", default="text", show_default=True, metavar="|".join(FORMATS),
+              help="text, latex, markdown, json or desmos (python: not built yet).")
 @click.option("--standalone", is_flag=True, help="With --format latex: a complete document.")
-@click.option("--candidate", metavar="EXPR", help="A hand-derived answer to compare.")
-@click.option("--define", multiple=True, metavar="'f(x)=EXPR'", help="A helper for --candidate.")
-@click.option("--matrix", is_flag=True, help="With a layers file and --wrt W2: the matrix form.")
-@click.option("--draw", metavar="OUT.svg|OUT.tex", help="Draw the network with the paths marked.")
-@click.option("--plot", metavar="OUT.png", help="Plot the target against --wrt with the tangent.")
+@click.option("--candidate", metavar="EXPR", help="A hand-derived answer to compare (not built yet).")
+@click.option("--define", multiple=True, metavar="'f(x)=EXPR'", help="A helper for --candidate (not built yet).")
+@click.option("--matrix", is_flag=True, help="The matrix form for a layers file (not built yet).")
+@click.option("--draw", metavar="OUT.svg|OUT.tex", help="Draw the network and its paths (not built yet).")
+@click.option("--plot", metavar="OUT.png", help="Plot the target with its tangent (not built yet).")
+@click.version_option(__version__, "--version", message="derive (derivator) %(version)s")
 def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot):
     """Derive d TARGET / d NAME for the network in FILE, show the work, and check it.
 
     \b
     Example:
       derive specs/story4_desmos_check.yaml --wrt w1 --check
+      derive specs/story4_desmos_check.yaml --wrt w1 --format latex --standalone > notes.tex
+
+    \b
+    Exit status: 0 success, 1 a check disagrees, 2 bad usage or a bad file
+    (one line on stderr: FILE:LINE:COL: error: MESSAGE).
     """
     try:
         status = _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot)
