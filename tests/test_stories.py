@@ -165,3 +165,16 @@ def test_saturated_sigmoid_with_cross_entropy_checks(w, digits):
     assert r.check.agrees
     assert r.check.method == f"numerical derivative (mpmath, {digits} digits)"
     assert math.isclose(r.value, 1.0, rel_tol=1e-15)
+
+
+# -- Formula activations: the derivative in o where SymPy's diff allows, else in z ------------------
+@pytest.mark.parametrize("formula, prime", [
+    ("tanh(x)", "1 - h**2"),
+    ("exp(x)", "h"),
+    ("sigmoid(x)", "h*(1 - h)"),
+    ("x/(1+abs(x))", "-z_h*sign(z_h)/(Abs(z_h) + 1)**2 + 1/(Abs(z_h) + 1)"),  # no way to write it in h
+])
+def test_formula_activation_derivative_in_node_values(formula, prime):
+    net = derivator.loads(f'inputs: [x]\nnodes: {{h: {{activation: "{formula}"}}}}\nedges: [[x, h, w]]\noutput: h\n')
+    d = derivator.derive(net, "z_h")
+    assert str(d.result) == prime
