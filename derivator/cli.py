@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from . import check as checking
 from . import __version__
+from . import check as checking
 from .errors import DerivatorError, unknown
 from .render import RENDERERS
 from .report import report

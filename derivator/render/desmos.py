@@ -12,7 +12,7 @@ import sympy
 
 from .. import compile as compiler
 from ..network import symbol
-from ..report import Report
+from ..report import MAX_EXPANDED_SIZE, Report
 from .printing import TexPrinter, nested
 from .steps import work
 
@@ -81,7 +81,7 @@ def render_desmos(r: Report) -> str:
     for eq in work(r).forward:
         lines.append(f"{p.doprint(eq.lhs)}={factors(p, eq.rhs[0])}")
     lines.append(f"{names['D']}={factors(p, d.nested)}")
-    if d.kind in ("parameter", "input") and d.expanded_size() <= 5000 and d.wrt in r.point:
+    if d.kind in ("parameter", "input") and d.expanded_size() <= MAX_EXPANDED_SIZE and d.wrt in r.point:
         t = sympy.Symbol("t", real=True)
         whole = compiler.expand(d.target, compiler.forward(net)).xreplace({symbol(d.wrt): t})
         lines.append(rf"{names['F']}\left(t\right)={p.doprint(whole)}")
