@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import ast
 import math
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 import sympy
@@ -74,9 +75,40 @@ def _normalise(text: str) -> tuple[str, list[int]]:
     return "".join(out), cols
 
 
+TOKEN = re.compile(r"\s+|[A-Za-z_][A-Za-z0-9_]*|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|\*\*|.", re.S)
+
+
+def _juxtapose(src: str, cols: list[int], variables: Collection[str]) -> tuple[str, list[int]]:
+    """Insert the '*' that handwriting leaves out: O(1-O), 2x, w4 h2, (a)(b).
+
+    Only a known variable before '(' multiplies; any other name there is a call (f(x), or an unknown
+    function that the builder then names)."""
+    out, new_cols, previous = [], [], None
+    for m in TOKEN.finditer(src):
+        token = m.group()
+        if token.isspace():
+            out.append(token)
+            new_cols.extend(cols[m.start():m.end()])
+            continue
+        kind = ("name" if token in variables else "func") if token[0].isalpha() or token[0] == "_" else \
+            "num" if token[0].isdigit() or (token[0] == "." and len(token) > 1) else token
+        if (previous in ("name", "num", ")") and kind in ("name", "func", "num", "(")) or \
+                (previous == "func" and kind in ("name", "func", "num")):
+            out.append("*")
+            new_cols.append(cols[m.start()])
+        out.append(token)
+        new_cols.extend(cols[m.start():m.end()])
+        previous = kind
+    new_cols.append(cols[-1])
+    return "".join(out), new_cols
+
+
 def parse(text: str, names: Mapping[str, sympy.Expr],
-          helpers: Mapping[str, Helper] | None = None, what: str = "formula") -> sympy.Expr:
-    """Parse `text` into a SymPy expression over `names`; raise FormulaError with a column."""
+          helpers: Mapping[str, Helper] | None = None, what: str = "formula",
+          implicit: bool = False) -> sympy.Expr:
+    """Parse `text` into a SymPy expression over `names`; raise FormulaError with a column.
+
+    With `implicit`, products may be written by juxtaposition, as by hand: `O(1-O) w4 h2`."""
     if not isinstance(text, str):
         raise FormulaError(f"a {what} must be a string", 1)
     if len(text) > MAX_LENGTH:
@@ -84,6 +116,8 @@ def parse(text: str, names: Mapping[str, sympy.Expr],
     if "\x00" in text:
         raise FormulaError(f"NUL character in {what}", text.index("\x00") + 1)
     src, cols = _normalise(text)
+    if implicit:
+        src, cols = _juxtapose(src, cols, names)
     depth = 0
     for i, ch in enumerate(src):
         depth += (ch == "(") - (ch == ")")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import sympy
 
 from . import check as checking
+from .candidate import Verdict, judge, parse
 from .derive import Derivation, derive
 from .network import Network
 
@@ -24,11 +25,19 @@ class Report:
     check: checking.Check | None
     expanded: sympy.Expr | None  # None when larger than MAX_EXPANDED_SIZE
     missing: list[str]
+    candidate: Verdict | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Whether a check or a candidate disagrees (exit status 1)."""
+        return (self.check is not None and not self.check.agrees) or \
+            (self.candidate is not None and not self.candidate.agrees)
 
 
 def report(net: Network, wrt: str, of: str | None = None, at: Mapping[str, float] | None = None,
-           check: bool = False, tolerance: float = checking.RELATIVE_TOLERANCE) -> Report:
-    """Derive d(of)/d(wrt); evaluate it where the point is known; check it when asked."""
+           check: bool = False, tolerance: float = checking.RELATIVE_TOLERANCE,
+           candidate: str | None = None, definitions: Sequence[str] = ()) -> Report:
+    """Derive d(of)/d(wrt); evaluate it where the point is known; check it, and a candidate, when asked."""
     d = derive(net, wrt, of)
     values = checking.point(net, at)
     names = checking.needed(d)
@@ -39,4 +48,7 @@ def report(net: Network, wrt: str, of: str | None = None, at: Mapping[str, float
     value = result.value if result else (None if missing else checking.derivative_value(d, values))
     expanded = d.expanded() if d.expanded_size() <= MAX_EXPANDED_SIZE else None
     used = {n: values[n] for n in names if n in values}
-    return Report(d, used, value, result, expanded, missing)
+    verdict = None
+    if candidate is not None:
+        verdict = judge(d, parse(net, candidate, list(definitions)), values, source=candidate)
+    return Report(d, used, value, result, expanded, missing, verdict)

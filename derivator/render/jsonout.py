@@ -31,6 +31,10 @@ def as_dict(r: Report) -> dict:
                         "method": c.method}
         if c.kinks:
             out["check"]["not_differentiable"] = c.kinks
+    if r.candidate is not None:
+        v = r.candidate
+        out["candidate"] = {"agrees": v.agrees, "value": v.value, "ratio": v.ratio, "diagnosis": v.diagnosis,
+                            "text": code(v.expr), "method": v.method}
     return out
 
 

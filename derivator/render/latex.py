@@ -19,6 +19,17 @@ def partial(p: Partial) -> str:
     return rf"\frac{{\partial {of_tex(p)}}}{{\partial {tex_name(p.wrt)}}}"
 
 
+# Prose from the diagnosis into LaTeX text: specials escaped, the Unicode of the notation as math.
+TEXT_TEX = {"\\": r"\textbackslash{}", "_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "$": r"\$",
+            "{": r"\{", "}": r"\}", "^": r"\^{}", "~": r"\~{}", "→": r"$\to$", "²": r"$^2$", "³": r"$^3$",
+            "σ": r"$\sigma$", "δ": r"$\delta$", "∂": r"$\partial$", "·": r"$\cdot$", "−": "-", "⁻": "-",
+            "¹": r"$^1$", "⁴": r"$^4$"}
+
+
+def text_tex(sentence: str) -> str:
+    return "".join(TEXT_TEX.get(ch, ch if ord(ch) < 128 else "?") for ch in sentence)
+
+
 def sci(x: float) -> str:
     """2.1e-13 as 2.1 \times 10^{-13}."""
     mantissa, _, exponent = f"{x:.2g}".partition("e")
@@ -75,8 +86,17 @@ def render_latex(r: Report, standalone: bool = False) -> str:
                   r"\intertext{Result:}" + parts["result"][0], *parts["result"][1:]])
     if r.value is not None:
         body = body.replace("\n\\end{align*}", f" \\\\\n&\\approx {r.value:.15g}\n\\end{{align*}}")
+    if r.candidate is not None:
+        v = r.candidate
+        verdict = "agrees" if v.agrees else "does not agree"
+        row = rf"\intertext{{Candidate ({verdict}):}}{partial(w.partial)} &\overset{{?}}{{=}} {tex(v.in_node_values)}"
+        if v.value is not None:
+            row += rf" \\\n&\approx {v.value:.12g}"
+        body = body.replace("\n\\end{align*}", f" \\\\\n{row}\n\\end{{align*}}")
     if not standalone:
-        return (f"% at {', '.join(f'{k} = {v:g}' for k, v in r.point.items())}\n" if r.point else "") + body
+        head = f"% at {', '.join(f'{k} = {v:g}' for k, v in r.point.items())}\n" if r.point else ""
+        notes = "".join(f"% {sentence}\n" for sentence in (r.candidate.diagnosis if r.candidate else []))
+        return head + body + notes
     doc = ["\\documentclass{article}", "\\usepackage{amsmath}", "\\allowdisplaybreaks",
            "\\begin{document}", f"\\section*{{The derivative ${partial(w.partial)}$}}",
            body]
@@ -91,5 +111,9 @@ def render_latex(r: Report, standalone: bool = False) -> str:
         elif c is not None:
             doc.append(f"A numerical derivative ({c.method}) gives ${c.numeric:.15g}$, which "
                        f"{'agrees' if c.agrees else 'does not agree'} (relative error ${sci(c.relative_error)}$).")
+    if r.candidate is not None and r.candidate.diagnosis:
+        doc.append("\\subsection*{What differs}\n\\begin{itemize}")
+        doc += [f"\\item {text_tex(sentence)}" for sentence in r.candidate.diagnosis]
+        doc.append("\\end{itemize}")
     doc.append("\\end{document}")
     return "\n".join(doc) + "\n"

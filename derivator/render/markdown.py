@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..report import Report
 from .latex import derivation_rows, partial
+from .printing import tex
 from .steps import work
 from .text import notes, verdict
 
@@ -28,4 +29,9 @@ def render_markdown(r: Report) -> str:
             out.append(f"**Check**: {verdict(r.check)}\n")
     else:
         out.append(f"**Value**: needs {', '.join(r.missing)} (give `--at NAME=VALUE`)\n")
+    if r.candidate is not None:
+        v = r.candidate
+        value = f" = `{v.value:.12g}`" if v.value is not None else ""
+        out += [f"**Candidate** ${tex(v.in_node_values)}${value}: {'agrees' if v.agrees else '**does not agree**'} "
+                f"({v.method}).\n", *[f"- {sentence}\n" for sentence in v.diagnosis]]
     return "\n".join(out)

@@ -78,7 +78,22 @@ def render_text(r: Report) -> str:
             lines.append("  where " + "\n        ".join(f"{teacher(s)} = {teacher(e)}" for s, e in w.where))
     lines.append("")
     lines += numbers(r, lhs)
+    if r.candidate is not None:
+        lines += ["", *candidate(r, lhs)]
     return "\n".join(lines) + "\n"
+
+
+def candidate(r: Report, lhs: str) -> list[str]:
+    """The learner's answer beside the derivative, the verdict, and what is wrong."""
+    v, d = r.candidate, r.derivation
+    width = len("Derivative")
+    rows = [("Candidate", v.source, v.value), ("", teacher(v.in_node_values), None),
+            ("Derivative", nested_text(d.nested), v.true_value)]
+    lines = [f"{name:<{width}}  {lhs if name else ' ' * len(lhs)} = {text}"
+             + (f"    = {val:.12g}" if val is not None else "") for name, text, val in rows]
+    lines.append(f"Verdict: the candidate {'agrees' if v.agrees else 'does NOT agree'} ({v.method}).")
+    lines += [f"  - {sentence}" for sentence in v.diagnosis]
+    return lines
 
 
 def numbers(r: Report, lhs: str) -> list[str]:

@@ -1,0 +1,162 @@
+"""A learner's own answer: read it safely, decide whether it is the derivative, and say how it differs.
+
+The candidate may use every name of the network (a node's name is its output, `z_NODE` its
+pre-activation), helpers from `--define 'd(x)=s(x)*(1-s(x))'`, the formula functions, `σ`, `·`,
+`×`, `−`, `^`, and products written by juxtaposition. It agrees when it equals the derivative as a
+function: first a cheap exact test (node values as free symbols, expanded), then high-precision values
+at the point and at random points around it, since a learner may write sigmoid(z) where we write O.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass, field
+
+import mpmath
+import sympy
+
+from . import check as checking
+from . import formula
+from .derive import Derivation
+from .errors import DerivatorError
+from .evaluate import UndefinedError, value
+from .network import Network, symbol, z_symbol
+
+DEFINITION = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*\(([^()]*)\)\s*=(.*)\Z", re.S)
+RANDOM_POINTS = 20  # besides the point itself, as the issue asks
+SEED = 20261122  # fixed: the same verdict every run
+AGREE = 1e-9  # relative, at PRECISE digits: far above rounding, far below any real difference
+DIGITS = 40
+MAX_EXACT_SIZE = 400  # expression-tree nodes; past this the exact test is skipped
+
+
+@dataclass
+class Verdict:
+    agrees: bool
+    value: float | None  # the candidate at the point
+    true_value: float | None
+    ratio: float | None  # candidate / derivative at the point
+    pairs: list[tuple[float, float]] = field(default_factory=list)  # (candidate, derivative) at each point
+    method: str = ""
+    expr: sympy.Expr | None = None  # the candidate, parsed, helpers applied
+    source: str = ""  # as the learner wrote it
+    in_node_values: sympy.Expr | None = None  # sigmoid(z_h) and 1/(1+exp(-z_h)) written as h
+    diagnosis: list[str] = field(default_factory=list)
+
+
+def names_for(net: Network) -> dict[str, sympy.Expr]:
+    """Every name a candidate may use: inputs, parameters, targets, nodes and z_NODE."""
+    names = {n: symbol(n) for n in [*net.names, *net.nodes]}
+    names.update({f"z_{n}": z_symbol(n) for n in net.nodes})
+    return names
+
+
+def helpers(net: Network, definitions: list[str]) -> dict[str, formula.Helper]:
+    """Parse `--define 'f(x)=EXPR'` in order; each may use the ones before it."""
+    out: dict[str, formula.Helper] = {}
+    taken = names_for(net)
+    for text in definitions:
+        m = DEFINITION.match(text)
+        if not m:
+            raise DerivatorError(f"--define expects 'f(x)=EXPR', got '{text}'")
+        name, params = m.group(1), [p.strip() for p in m.group(2).split(",")]
+        if name in taken or name in formula.FUNCTIONS or name in out:
+            raise DerivatorError(f"--define {name}: '{name}' is already a name of the network, a function "
+                                 "or a helper defined before")
+        if not all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", p) for p in params) or len(set(params)) != len(params):
+            raise DerivatorError(f"--define {name}: the parameters must be distinct names, got '{m.group(2)}'")
+        local = {p: sympy.Dummy(p, real=True) for p in params}
+        try:
+            body = formula.parse(m.group(3), {**taken, **local}, out, what="definition", implicit=True)
+        except formula.FormulaError as e:
+            raise DerivatorError(f"--define {name}: {e.message} (column {m.start(3) + (e.col or 1)})") from None
+        out[name] = formula.Helper(tuple(local[p] for p in params), body)
+    return out
+
+
+def parse(net: Network, text: str, definitions: list[str] | None = None) -> sympy.Expr:
+    """The candidate as a SymPy expression in the network's symbols."""
+    defined = helpers(net, definitions or [])
+    try:
+        return formula.parse(text, names_for(net), defined, what="candidate", implicit=True)
+    except formula.FormulaError as e:
+        raise DerivatorError(f"--candidate: {e.message} (column {e.col})") from None
+
+
+def node_values(d: Derivation, expr: sympy.Expr) -> sympy.Expr:
+    """The candidate with each node's own function of z_v written as v, for display and matching."""
+    for v, node in d.net.nodes.items():
+        z, o = z_symbol(v), symbol(v)
+        table = {node.activation.f(z): o}
+        if node.activation.name == "sigmoid":
+            table[sympy.Pow(1 + sympy.exp(-z), -1)] = o
+        expr = expr.xreplace(table)
+    return expr
+
+
+def judge(d: Derivation, expr: sympy.Expr, point: dict[str, float], source: str = "") -> Verdict:
+    """Compare the candidate with the derivative, exactly where cheap, else by values."""
+    from .diagnose import diagnose  # the diagnosis needs the verdict's numbers
+
+    values = [point, *_random_points(d, point)]
+    pairs = []
+    for p in values:
+        pair = _values(d, expr, p)
+        if pair is not None:
+            pairs.append(pair)
+        if len(pairs) > RANDOM_POINTS and p is not point:
+            break
+    at_point = _values(d, expr, point) if all(n in point for n in checking.needed(d)) else None
+    exact = _exactly_equal(d.result, expr)
+    if exact:
+        agrees, method = True, "equal as expressions in node values"
+    else:
+        agrees = bool(pairs) and all(_close(c, t) for c, t in pairs)
+        method = f"equal values at {len(pairs)} points ({DIGITS} digits)"
+    cand, true = at_point if at_point else (None, None)
+    ratio = cand / true if at_point and true != 0 else None
+    v = Verdict(agrees, cand, true, ratio, pairs, method, expr, source,
+                node_values(d, expr))
+    if not agrees:
+        v.diagnosis = diagnose(d, expr, v, point)
+    return v
+
+
+def _exactly_equal(true: sympy.Expr, cand: sympy.Expr) -> bool:
+    """Cheap and sufficient: equal once expanded with node values as free symbols."""
+    if true == cand:
+        return True
+    if sympy.count_ops(cand) > MAX_EXACT_SIZE or sympy.count_ops(true) > MAX_EXACT_SIZE:
+        return False
+    return sympy.expand(true - cand) == 0
+
+
+def _values(d: Derivation, expr: sympy.Expr, point: dict[str, float]) -> tuple[float, float] | None:
+    """(candidate, derivative) at a point, both through one forward pass; None where undefined."""
+    with mpmath.workdps(DIGITS):
+        try:
+            env = checking.forward(d, _complete(d, point), precise=True, target=False).env
+            return float(value(expr, env, precise=True)), float(value(d.result, env, precise=True))
+        except (UndefinedError, KeyError):
+            return None
+
+
+def _complete(d: Derivation, point: dict[str, float]) -> dict[str, float]:
+    """Every name a value, so that a candidate using any name can be evaluated."""
+    rng = random.Random(SEED)
+    return {n: point.get(n, round(rng.uniform(-1, 1), 3)) for n in d.net.names}
+
+
+def _random_points(d: Derivation, point: dict[str, float]) -> list[dict[str, float]]:
+    """Points around the given one: inputs and parameters moved, targets (data) kept."""
+    rng = random.Random(SEED)
+    base = _complete(d, point)
+    moved = [*d.net.inputs, *d.net.params]
+    return [{n: (v + rng.gauss(0, 0.5) if n in moved else v) for n, v in base.items()}
+            for _ in range(3 * RANDOM_POINTS)]
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= AGREE * max(abs(a), abs(b)) or abs(a - b) <= 1e-30 or (math.isnan(a) and math.isnan(b))

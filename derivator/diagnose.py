@@ -1,0 +1,294 @@
+"""What is wrong with a learner's derivative, in sentences a teacher would write.
+
+Beyond the numbers (values, ratio, a sign, a constant factor), the candidate is compared with the
+chain rule term by term. The true derivative is a sum over the paths from `--wrt` to the target,
+each a product of weights, activation derivatives and the loss's derivative. Both sides are
+rewritten with one symbol per such factor ("atoms": `σ'(z_h2)` for h2(1-h2), whatever the learner
+called it), expanded into terms, and each candidate term is matched with the path it shares most
+atoms with. What the term lacks or has too much of is then named, per path.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from fractions import Fraction
+
+import sympy
+
+from . import compile as compiler
+from .candidate import Verdict, node_values
+from .derive import Derivation
+from .network import symbol, z_symbol
+from .render.printing import teacher
+
+MAX_PATHS = 64
+MAX_TERMS = 256
+
+
+@dataclass
+class Path:
+    nodes: list[str]  # from where wrt enters to the target's node
+    atoms: Counter  # atom symbol -> power
+    coeff: sympy.Expr
+    order: list  # the factors in chain order, target first
+
+
+def diagnose(d: Derivation, cand: sympy.Expr, v: Verdict, point: dict[str, float]) -> list[str]:
+    out = []
+    if v.value is not None and v.true_value is not None:
+        ratio = f"; their ratio is {_nice(v.ratio)}" if v.ratio is not None else ""
+        out.append(f"At the point the candidate is {v.value:.12g} and the derivative is {v.true_value:.12g}{ratio}.")
+    if v.ratio is not None and abs(v.ratio - 1) <= 1e-9:
+        out.append("They are equal at this point but not at others: a factor that is 1 here is missing or extra.")
+    constant = _constant_ratio(v)
+    if constant is not None:
+        if constant == -1:
+            out.append("The sign is wrong: the candidate is minus the derivative at every point.")
+        elif constant == 0:
+            out.append("The candidate is 0 where the derivative is not.")
+        else:
+            out.append(f"The candidate is {_nice(constant)} times the derivative at every point: a constant factor "
+                       f"{'is missing' if abs(constant) < 1 else 'is extra'} ({_factor_words(constant)}).")
+    out += _paths(d, cand, point, quiet_coeff=constant is not None)
+    return out
+
+
+def _constant_ratio(v: Verdict) -> float | None:
+    """c when candidate = c * derivative at every point (c != 1), else None."""
+    ratios = [c / t for c, t in v.pairs if t != 0]
+    if len(ratios) < 3:
+        return None
+    c = ratios[0]
+    if c != 1 and all(abs(cand - c * true) <= 1e-9 * max(abs(cand), abs(c * true), 1e-300)
+                      for cand, true in v.pairs):
+        return c
+    return None
+
+
+def _nice(x: float) -> str:
+    f = Fraction(x).limit_denominator(1000)
+    if abs(float(f) - x) <= 1e-9 * max(1, abs(x)):
+        return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
+    return f"{x:.6g}"
+
+
+def _factor_words(c: float) -> str:
+    f = Fraction(c).limit_denominator(1000)
+    if abs(float(f) - c) > 1e-9 * max(1, abs(c)):
+        return f"the factor is {c:.6g}"
+    if f.numerator == 1:
+        return f"multiply it by {f.denominator}"
+    if f.denominator == 1:
+        return f"divide it by {f.numerator}"
+    return f"multiply it by {f.denominator}/{f.numerator}"
+
+
+# -- the chain rule, term by term -----------------------------------------------------------------
+class Atoms:
+    """One symbol per chain-rule factor, and the rewriting of expressions into them."""
+
+    def __init__(self, d: Derivation):
+        self.d, self.names, self.coeffs, self.rewrites = d, {}, {}, []
+        net = d.net
+        for v in d.steps:
+            act = net.nodes[v].activation
+            o, z = symbol(v), z_symbol(v)
+            self.rewrites.append((compiler.preactivation(net, v), z))
+            prime = act.prime(o, z)
+            if prime != 1:
+                self.add(prime, f"the derivative of {v}'s {act.name}", f"D_{v}")
+            for name, other in (("sigmoid", o * (1 - o)), ("tanh", 1 - o**2)):
+                if name != act.name and other != prime:
+                    self.add(other, f"a {name}'s derivative, but {v}'s activation is {act.name}", f"W_{v}_{name}")
+        for i, (o, g) in enumerate(self.loss_factors().items()):
+            self.add(g, f"the loss's derivative at {o}", f"L_{i}")
+
+    def add(self, expr: sympy.Expr, meaning: str, name: str) -> None:
+        """One atom for a factor; a numeric coefficient (the 2 of 2(o - y)) stays outside it."""
+        atom = sympy.Symbol(name, real=True)
+        content, primitive = sympy.factor_terms(expr).as_content_primitive()
+        self.names[atom] = (primitive, meaning)
+        self.coeffs[atom] = content
+
+    def loss_factors(self) -> dict[str, sympy.Expr]:
+        """dL/do (or the fused output delta) for each output, as the derivation writes it."""
+        out = {}
+        for v, step in self.d.steps.items():
+            if step.fused is not None:
+                out[v] = step.fused
+            elif step.loss_grad is not None and step.loss_grad != 1:
+                out[v] = step.loss_grad
+        return out
+
+    def rewrite(self, expr: sympy.Expr) -> sympy.Expr:
+        """Functions of z as node values, pre-activations as z_v, then chain-rule factors as atoms."""
+        expr = node_values(self.d, expr)
+        for old, new in self.rewrites:
+            expr = expr.xreplace({old: new})
+        expr = sympy.factor_terms(expr)
+        for atom, (form, _) in self.names.items():
+            expr = expr.subs(form, atom)
+        return expr
+
+    def weighted(self, atom: sympy.Expr) -> sympy.Expr:
+        """The atom with its coefficient, as it enters a path's product."""
+        return self.coeffs.get(atom, 1) * atom
+
+    def form(self, atom: sympy.Expr) -> sympy.Expr:
+        return self.names[atom][0] if atom in self.names else atom
+
+    def describe(self, atom: sympy.Symbol) -> str:
+        if atom in self.names:
+            form, meaning = self.names[atom]
+            return f"{teacher(form)} ({meaning})"
+        return teacher(atom)
+
+
+def _paths(d: Derivation, cand: sympy.Expr, point: dict[str, float], quiet_coeff: bool) -> list[str]:
+    if d.kind not in ("parameter", "input", "node", "preactivation"):
+        return []
+    atoms = Atoms(d)
+    paths = _enumerate(d, atoms)
+    if not paths or len(paths) > MAX_PATHS:
+        return []
+    terms = sympy.Add.make_args(sympy.expand(atoms.rewrite(cand)))
+    if len(terms) > MAX_TERMS:
+        return []
+    out, used = [], set()
+    for coeff, have in (_monomial(t) for t in terms):
+        best = max(range(len(paths)), key=lambda i: (sum((have & paths[i].atoms).values()), -i))
+        p = paths[best]
+        where = _path_name(paths, p)
+        if best in used:
+            out.append(f"A second term matches the path {where} again: {_chain(atoms, list(have.elements()))}.")
+            continue
+        used.add(best)
+        sentence = _compare(atoms, p, have, coeff, point, d, quiet_coeff)
+        if sentence:
+            out.append(f"The {'candidate' if len(paths) == 1 else f'term for the path {where}'} {sentence}.")
+    for i, p in enumerate(paths):
+        if i not in used:
+            out.append(f"The path {_path_name(paths, p)} is missing: its term is {_chain(atoms, p.order)}.")
+    return out
+
+
+def _chain(atoms: Atoms, factors: list) -> str:
+    """A product of atoms written with their forms, in the given order: O(1 - O) w4 h2(1 - h2) ..."""
+    from .nested import ONE
+    from .render.printing import nested_text
+
+    return nested_text(ONE.then(*[atoms.form(f) for f in factors]))
+
+
+def _compare(atoms: Atoms, p: Path, have: Counter, coeff, point, d: Derivation, quiet_coeff: bool) -> str:
+    missing, extra = p.atoms - have, have - p.atoms
+    parts = []
+    for a in [a for a in extra if str(a).startswith("W_")]:
+        node = str(a).split("_")[1]
+        right = [m for m in missing if str(m) == f"D_{node}"]
+        parts.append(f"uses {atoms.describe(a)} where it needs {atoms.describe(right[0])}" if right
+                     else f"has {atoms.describe(a)}")
+        for m in right:
+            missing.pop(m)
+        extra.pop(a)
+    if missing:
+        ordered = [f for f in p.order if f in missing] + [f for f in missing if f not in p.order]
+        weights = [f for f in ordered if str(f) in d.net.params]
+        others = [f for f in ordered if f not in weights]
+        lacks = []
+        if weights:
+            product = sympy.Mul(*weights)
+            at = _at_point(product, point, d)
+            lacks.append(f"the weight{'s' * (len(weights) > 1)} {'*'.join(str(w) for w in weights)}"
+                         + (f" (= {at} at the point)" if at else ""))
+        lacks += [atoms.describe(a) for a in others]
+        parts.append("lacks " + " and ".join(lacks))
+    if extra:
+        parts.append(f"has an extra {' and '.join(atoms.describe(a) for a in extra.elements())}")
+    if coeff != p.coeff and not quiet_coeff:
+        parts.append(f"has the coefficient {teacher(coeff)} instead of {teacher(p.coeff)}")
+    return ", ".join(parts)
+
+
+def _at_point(expr: sympy.Expr, point: dict[str, float], d: Derivation) -> str:
+    try:
+        from . import check as checking
+        from .evaluate import value
+
+        env = checking.forward(d, point, target=False).env if all(n in point for n in checking.needed(d)) else None
+        return f"{value(expr, env):.6g}" if env is not None and expr.free_symbols <= set(env) else ""
+    except Exception:  # a description is optional; never let it break the verdict
+        return ""
+
+
+def _monomial(term: sympy.Expr) -> tuple[sympy.Expr, Counter]:
+    coeff, rest = term.as_coeff_Mul()
+    powers = Counter()
+    for f in sympy.Mul.make_args(rest):
+        base, exp = f.as_base_exp()
+        if exp.is_Integer and exp > 0:
+            powers[base] += int(exp)
+        else:
+            powers[f] += 1
+    return coeff, powers
+
+
+def _product(c: Counter) -> sympy.Expr:
+    return sympy.Mul(*[b**e for b, e in c.items()])
+
+
+def _path_name(paths: list[Path], p: Path) -> str:
+    """'through h2 (I → h1 → h2 → O)': named by the nodes that set it apart from the other paths."""
+    shared = set.intersection(*[set(q.nodes) for q in paths]) if len(paths) > 1 else set(p.nodes)
+    own = [n for n in p.nodes if n not in shared]
+    return (f"through {', '.join(own)} " if own else "") + f"({' → '.join(p.nodes)})"
+
+
+def _enumerate(d: Derivation, atoms: Atoms) -> list[Path]:
+    """The chain-rule terms of the derivative, one per path, as atoms (expanded, like the candidate)."""
+    steps = d.steps
+    prime_atom = {str(a)[2:]: a for a in atoms.names if str(a).startswith("D_")}
+    loss_atom = {}
+    for i, o in enumerate(atoms.loss_factors()):
+        loss_atom[o] = sympy.Symbol(f"L_{i}", real=True)
+    sinks = set(d.sinks)
+
+    one = sympy.S.One
+
+    def walk(v: str) -> list[tuple[list[str], list]]:
+        """Factors from the target back to v's delta (chain order), one list per path."""
+        step = steps[v]
+        here = []
+        if v in sinks and (step.loss_grad is not None or step.fused is not None):
+            if step.fused is not None:
+                here.append(([v], [loss_atom[v]]))
+            else:
+                here.append(([v], [loss_atom.get(v, one), prime_atom.get(v, one)]))
+        for w, k in step.children:
+            for nodes, factors in walk(k):
+                here.append(([v, *nodes], [*factors, w, prime_atom.get(v, one)]))
+            if len(here) > MAX_PATHS:
+                break
+        return here
+
+    starts = _starts(d)
+    paths = []
+    for first, factor, start in starts:
+        if first not in steps:
+            continue
+        for nodes, factors in walk(first):
+            order = [f for f in [*factors, factor] if f != 1]
+            for t in sympy.Add.make_args(sympy.expand(sympy.Mul(*[atoms.weighted(f) for f in order]))):
+                coeff, powers = _monomial(t)
+                paths.append(Path(([start] if start else []) + nodes, powers, coeff, order))
+    return paths
+
+
+def _starts(d: Derivation) -> list[tuple[str, sympy.Expr, str | None]]:
+    """(first node, the factor where wrt enters, the name the path starts from)."""
+    if d.kind == "preactivation":
+        return [(d.wrt[2:], sympy.S.One, None)]  # the node's delta: its own f' included
+    if d.kind == "node":
+        return [(e.dst, e.weight, d.wrt) for e in d.net.children[d.wrt]]
+    return [(u.node, u.factor, u.where.split()[1] if u.where.startswith("edge") else None) for u in d.uses]

@@ -1,0 +1,135 @@
+"""--candidate: a learner's own answer, the verdict, and the diagnosis of what is wrong."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+import derivator
+from derivator.cli import derive
+from tests.conftest import SPECS
+
+STORY4 = str(SPECS / "story4_desmos_check.yaml")
+STORY5 = str(SPECS / "story5_tanh_squared_error.yaml")
+LEARNER = ["--define", "s(x)=1/(1+exp(-x))", "--define", "d(x)=s(x)*(1-s(x))"]
+HAND = "d(z_O) * ( d(z_h2) * d(z_h1) * I + d(z_h3) * d(z_h1) * I )"
+
+
+def run(*args):
+    return CliRunner().invoke(derive, list(args))
+
+
+def verdict(spec, wrt, cand, *defines):
+    net = derivator.load(SPECS / spec)
+    return derivator.report(net, wrt, candidate=cand, definitions=defines).candidate
+
+
+# -- story 4: the hand answer, diagnosed as the best answer to the question did ---------------------
+def test_story4_hand_answer_is_wrong_by_the_weights_of_each_path():
+    r = run(STORY4, "--wrt", "w1", *LEARNER, "--candidate", HAND, "--format", "json")
+    assert r.exit_code == 1
+    c = json.loads(r.stdout)["candidate"]
+    assert c["agrees"] is False
+    assert c["value"] == pytest.approx(0.00571675240882, rel=1e-11)
+    assert c["ratio"] == pytest.approx(4.0, rel=1e-12)
+    assert c["diagnosis"] == [
+        "At the point the candidate is 0.00571675240882 and the derivative is 0.0014291881022; their ratio is 4.",
+        "The term for the path through h2 (I → h1 → h2 → O) lacks the weights w4*w2 (= 0.25 at the point).",
+        "The term for the path through h3 (I → h1 → h3 → O) lacks the weights w5*w3 (= 0.25 at the point).",
+    ]
+
+
+@pytest.mark.parametrize("notation, defines", [
+    ("d(z_O) * ( w4*d(z_h2)*w2 * d(z_h1) * I + w5*d(z_h3)*w3 * d(z_h1) * I )", LEARNER),  # the learner's
+    ("O(1-O)(w4 h2(1-h2) w2 + w5 h3(1-h3) w3) h1(1-h1) I", []),  # node values, by hand
+    ("O·(1 − O)·(w4·h2·(1 − h2)·w2 + w5·h3·(1 − h3)·w3)·h1·(1 − h1)·I", []),  # Unicode dots and minus
+    ("σ(z_O)(1-σ(z_O)) (w4 σ(z_h2)(1-σ(z_h2)) w2 + w5 σ(z_h3)(1-σ(z_h3)) w3) σ(z_h1)(1-σ(z_h1)) I", []),
+])
+def test_story4_corrected_answer_agrees_in_every_notation(notation, defines):
+    r = run(STORY4, "--wrt", "w1", *defines, "--candidate", notation)
+    assert r.exit_code == 0, r.output
+    assert "Verdict: the candidate agrees" in r.stdout
+
+
+# -- story 5: the delta right and wrong -------------------------------------------------------------
+def test_story5_learners_delta_is_right():
+    assert verdict("story5_tanh_squared_error.yaml", "z_x", "2(x - y)(1 - x^2)").agrees
+
+
+def test_story5_sigmoid_derivative_for_tanh_is_named():
+    v = verdict("story5_tanh_squared_error.yaml", "z_x", "2(x - y) x(1 - x)")
+    assert not v.agrees
+    assert v.diagnosis[-1] == ("The candidate uses x(1 - x) (a sigmoid's derivative, but x's activation is tanh) "
+                               "where it needs 1 - x² (the derivative of x's tanh).")
+
+
+def test_story5_missing_factor_two_is_a_constant_factor():
+    v = verdict("story5_tanh_squared_error.yaml", "z_x", "(x - y)(1 - x^2)")
+    assert v.ratio == pytest.approx(0.5)
+    assert "The candidate is 1/2 times the derivative at every point: a constant factor is missing " \
+           "(multiply it by 2)." in v.diagnosis
+
+
+# -- a corpus of typical mistakes, each with the diagnosis it must get ----------------------------
+@pytest.mark.parametrize("spec, wrt, cand, expected", [
+    # forgotten activation derivative of a hidden node
+    ("story5_tanh_squared_error.yaml", "v1", "2(x-y)(1-x^2) v2 u",
+     "The candidate lacks 1 - h² (the derivative of h's tanh)."),
+    # a missing weight on one path
+    ("story4_desmos_check.yaml", "w1", "O(1-O)(w4 h2(1-h2) + w5 h3(1-h3) w3) h1(1-h1) I",
+     "The term for the path through h2 (I → h1 → h2 → O) lacks the weight w2 (= 0.5 at the point)."),
+    # a forgotten path
+    ("story4_desmos_check.yaml", "w1", "O(1-O) w4 h2(1-h2) w2 h1(1-h1) I",
+     "The path through h3 (I → h1 → h3 → O) is missing: its term is O(1 - O) w5 h3(1 - h3) w3 h1(1 - h1) I."),
+    # a sign error
+    ("story4_desmos_check.yaml", "w1", "-O(1-O)(w4 h2(1-h2) w2 + w5 h3(1-h3) w3) h1(1-h1) I",
+     "The sign is wrong: the candidate is minus the derivative at every point."),
+    # an extra factor 2 (squared error's 2 where the loss is half squared error)
+    ("tied_weights.yaml", "b", "2(O - t) O(1-O)(w(1-h^2) + 1)",
+     "The candidate is 2 times the derivative at every point: a constant factor is extra (divide it by 2)."),
+    # the output's activation derivative forgotten
+    ("story4_desmos_check.yaml", "w1", "(w4 h2(1-h2) w2 + w5 h3(1-h3) w3) h1(1-h1) I",
+     "The term for the path through h2 (I → h1 → h2 → O) lacks O(1 - O) (the derivative of O's sigmoid)."),
+    # a relu's step forgotten: equal here, not elsewhere
+    ("two_outputs_bce.yaml", "w11", "((O1 - y1) v11 + (O2 - y2) v21) x1",
+     "They are equal at this point but not at others: a factor that is 1 here is missing or extra."),
+])
+def test_typical_mistakes_are_diagnosed(spec, wrt, cand, expected):
+    v = verdict(spec, wrt, cand)
+    assert not v.agrees
+    assert expected in v.diagnosis, v.diagnosis
+
+
+def test_sigmoid_with_cross_entropy_o_minus_y_agrees():
+    assert verdict("two_outputs_bce.yaml", "d2", "O2 - y2").agrees
+
+
+# -- hostile and broken candidates: exit 2, the column of the problem, nothing executed -------------
+@pytest.mark.parametrize("args, message", [
+    (["--candidate", "__import__('os').system('true')"], "--candidate: only named functions can be called"),
+    (["--candidate", "O.__class__"], "--candidate: attribute access is not allowed in a candidate (column 1)"),
+    (["--candidate", "O(1-O) + q"], "--candidate: unknown name 'q'; known:"),
+    (["--candidate", "O(1-O" ], "--candidate: cannot read candidate: '(' was never closed (column 2)"),
+    (["--candidate", "x**99999"], "--candidate: unknown name 'x'"),
+    (["--candidate", "O**99999"], "--candidate: exponent larger than 256 (column 1)"),
+    (["--candidate", "d(O)"], "--candidate: unknown function 'd'"),
+    (["--define", "d(x)=x", "--define", "d(x)=2x", "--candidate", "d(O)"], "--define d: 'd' is already"),
+    (["--define", "O(x)=x", "--candidate", "O"], "--define O: 'O' is already a name of the network"),
+    (["--define", "d x = x", "--candidate", "O"], "--define expects 'f(x)=EXPR', got 'd x = x'"),
+    (["--define", "d(x)=x"], "--define names helpers for --candidate; give --candidate EXPR too"),
+])
+def test_bad_candidates_are_one_line_errors(args, message):
+    r = run(STORY4, "--wrt", "w1", *args)
+    assert r.exit_code == 2
+    assert r.stderr.startswith(f"{STORY4}: error: ")
+    assert message in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1
+
+
+def test_output_formats_carry_the_verdict():
+    args = [STORY4, "--wrt", "w1", *LEARNER, "--candidate", HAND]
+    assert "Candidate (does not agree):" in run(*args, "--format", "latex").stdout
+    assert "**does not agree**" in run(*args, "--format", "markdown").stdout
+    text = run(*args).stdout
+    assert "Candidate   ∂O/∂w1 = " + HAND + "    = 0.00571675240882" in text
+    assert "Derivative  ∂O/∂w1 = O(1 - O)(w4 h2(1 - h2) w2 + w5 h3(1 - h3) w3) h1(1 - h1) I" in text
