@@ -9,7 +9,6 @@ at the point and at random points around it, since a learner may write sigmoid(z
 
 from __future__ import annotations
 
-import math
 import random
 import re
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ SEED = 20261122  # fixed: the same verdict every run
 AGREE = 1e-9  # relative, at PRECISE digits: far above rounding, far below any real difference
 DIGITS = 40
 MAX_EXACT_SIZE = 400  # expression-tree nodes; past this the exact test is skipped
+MAX_EXPANDED_TERMS = 2000  # nor is anything expanded that would have more terms than this
 
 
 @dataclass
@@ -115,8 +115,8 @@ def judge(d: Derivation, expr: sympy.Expr, point: dict[str, float], source: str 
     else:
         agrees = bool(pairs) and all(_close(c, t) for c, t in pairs)
         method = f"equal values at {len(pairs)} points ({DIGITS} digits)"
-    cand, true = at_point if at_point else (None, None)
-    ratio = cand / true if at_point and true != 0 else None
+    cand, true = (float(at_point[0]), float(at_point[1])) if at_point else (None, None)
+    ratio = float(at_point[0] / at_point[1]) if at_point and at_point[1] != 0 else None
     v = Verdict(agrees, cand, true, ratio, pairs, method, expr, source,
                 node_values(d, expr))
     if not agrees:
@@ -124,11 +124,31 @@ def judge(d: Derivation, expr: sympy.Expr, point: dict[str, float], source: str 
     return v
 
 
+def expansion_size(e: sympy.Expr) -> int:
+    """An upper bound on the number of terms `sympy.expand` would produce, without expanding.
+
+    (a+b)(c+d)... or (a+b+c)**200 would take forever to expand; they are judged by values alone."""
+    if e.is_Add:
+        return sum(expansion_size(a) for a in e.args)
+    if e.is_Mul:
+        n = 1
+        for a in e.args:
+            n *= expansion_size(a)
+            if n > 10**9:
+                break
+        return n
+    if e.is_Pow and e.exp.is_Integer and e.exp > 1:
+        return min(expansion_size(e.base) ** min(int(e.exp), 64), 10**9)
+    return 1
+
+
 def _exactly_equal(true: sympy.Expr, cand: sympy.Expr) -> bool:
     """Cheap and sufficient: equal once expanded with node values as free symbols."""
     if true == cand:
         return True
     if sympy.count_ops(cand) > MAX_EXACT_SIZE or sympy.count_ops(true) > MAX_EXACT_SIZE:
+        return False
+    if expansion_size(true - cand) > MAX_EXPANDED_TERMS:
         return False
     return sympy.expand(true - cand) == 0
 
@@ -138,7 +158,8 @@ def _values(d: Derivation, expr: sympy.Expr, point: dict[str, float]) -> tuple[f
     with mpmath.workdps(DIGITS):
         try:
             env = checking.forward(d, _complete(d, point), precise=True, target=False).env
-            return float(value(expr, env, precise=True)), float(value(d.result, env, precise=True))
+            # Kept as mpmath numbers: exp(exp(exp(...))) is finite there but inf as a float.
+            return value(expr, env, precise=True), value(d.result, env, precise=True)
         except (UndefinedError, KeyError):
             return None
 
@@ -158,5 +179,6 @@ def _random_points(d: Derivation, point: dict[str, float]) -> list[dict[str, flo
             for _ in range(3 * RANDOM_POINTS)]
 
 
-def _close(a: float, b: float) -> bool:
-    return abs(a - b) <= AGREE * max(abs(a), abs(b)) or abs(a - b) <= 1e-30 or (math.isnan(a) and math.isnan(b))
+def _close(a, b) -> bool:
+    """Equal to AGREE relative (or 1e-30 absolute), computed in mpmath: no float overflow to fool it."""
+    return abs(a - b) <= AGREE * max(abs(a), abs(b)) or abs(a - b) <= mpmath.mpf("1e-30")

@@ -10,15 +10,18 @@ atoms with. What the term lacks or has too much of is then named, per path.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 
 import sympy
 
+from . import check as checking
 from . import compile as compiler
-from .candidate import Verdict, node_values
+from .candidate import Verdict, expansion_size, node_values
 from .derive import Derivation
+from .evaluate import UndefinedError, value
 from .network import symbol, z_symbol
 from .render.printing import teacher
 
@@ -62,11 +65,13 @@ def _constant_ratio(v: Verdict) -> float | None:
     c = ratios[0]
     if c != 1 and all(abs(cand - c * true) <= 1e-9 * max(abs(cand), abs(c * true), 1e-300)
                       for cand, true in v.pairs):
-        return c
+        return float(c)
     return None
 
 
 def _nice(x: float) -> str:
+    if not math.isfinite(x):
+        return f"{x:.6g}"
     f = Fraction(x).limit_denominator(1000)
     if abs(float(f) - x) <= 1e-9 * max(1, abs(x)):
         return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
@@ -74,6 +79,8 @@ def _nice(x: float) -> str:
 
 
 def _factor_words(c: float) -> str:
+    if not math.isfinite(c):
+        return f"the factor is {c:.6g}"
     f = Fraction(c).limit_denominator(1000)
     if abs(float(f) - c) > 1e-9 * max(1, abs(c)):
         return f"the factor is {c:.6g}"
@@ -152,9 +159,10 @@ def _paths(d: Derivation, cand: sympy.Expr, point: dict[str, float], quiet_coeff
     paths = _enumerate(d, atoms)
     if not paths or len(paths) > MAX_PATHS:
         return []
-    terms = sympy.Add.make_args(sympy.expand(atoms.rewrite(cand)))
-    if len(terms) > MAX_TERMS:
-        return []
+    rewritten = atoms.rewrite(cand)
+    if expansion_size(rewritten) > MAX_TERMS:
+        return []  # too many terms to match path by path; the numbers above still speak
+    terms = sympy.Add.make_args(sympy.expand(rewritten))
     out, used = [], set()
     for coeff, have in (_monomial(t) for t in terms):
         best = max(range(len(paths)), key=lambda i: (sum((have & paths[i].atoms).values()), -i))
@@ -212,13 +220,13 @@ def _compare(atoms: Atoms, p: Path, have: Counter, coeff, point, d: Derivation, 
 
 
 def _at_point(expr: sympy.Expr, point: dict[str, float], d: Derivation) -> str:
+    """The value of a missing factor at the point ('= 0.25'), or '' where it has none."""
+    if not all(n in point for n in checking.needed(d)):
+        return ""
     try:
-        from . import check as checking
-        from .evaluate import value
-
-        env = checking.forward(d, point, target=False).env if all(n in point for n in checking.needed(d)) else None
-        return f"{value(expr, env):.6g}" if env is not None and expr.free_symbols <= set(env) else ""
-    except Exception:  # a description is optional; never let it break the verdict
+        env = checking.forward(d, point, target=False).env
+        return f"{value(expr, env):.6g}" if expr.free_symbols <= set(env) else ""
+    except UndefinedError:
         return ""
 
 

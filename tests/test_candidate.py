@@ -133,3 +133,14 @@ def test_output_formats_carry_the_verdict():
     text = run(*args).stdout
     assert "Candidate   ∂O/∂w1 = " + HAND + "    = 0.00571675240882" in text
     assert "Derivative  ∂O/∂w1 = O(1 - O)(w4 h2(1 - h2) w2 + w5 h3(1 - h3) w3) h1(1 - h1) I" in text
+
+
+@pytest.mark.parametrize("cand", [
+    "(O + h1 + h2 + h3)**200",  # expanding this would never finish
+    "(O+1)(h1+1)(h2+1)(h3+1)" * 1 + "*(w1+1)(w2+1)(w3+1)(w4+1)(w5+1)(I+1)" * 20,
+    "exp(exp(exp(exp(exp(O)))))",
+])
+def test_huge_candidates_are_judged_by_values_in_bounded_time(cand):
+    v = verdict("story4_desmos_check.yaml", "w1", cand)
+    assert not v.agrees
+    assert v.method.startswith("equal values at")
