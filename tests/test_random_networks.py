@@ -204,3 +204,23 @@ def test_every_delta_in_node_values_equals_the_derivative_by_its_preactivation(c
             got = number(parse_expr(text, local_dict=local), at_nodes)
             want = derivator.report(net, "z_" + v, of=of).value
             assert close(float(got), want, TEXT_REL, TEXT_ABS), f"delta of {v}: {text}" + show(spec, of, name)
+
+
+@seeded
+@settings(max_examples=examples(12), **COMMON)
+@given(networks(max_nodes=4))
+def test_the_tools_own_answer_agrees_as_a_candidate_and_twice_it_does_not(case):
+    # in_node_values.text, handed back as a learner's answer, must agree; twice it must not, and the
+    # diagnosis must find the constant factor 2 (unless the derivative is 0 there).
+    spec, of = case
+    net = load(spec)
+    name = [*net.params, *net.inputs][0]
+    text = as_dict(derivator.report(net, name, of=of))["in_node_values"]["text"]
+    # Steps and kinks print as Heaviside, Piecewise, sign: SymPy's names, not the candidate language's.
+    assume(not any(f in text for f in ("Heaviside", "Piecewise", "Max", "sign", "Abs")))
+    same = derivator.report(net, name, of=of, candidate=text).candidate
+    assert same.agrees, same.diagnosis + [show(spec, of, name)]
+    twice = derivator.report(net, name, of=of, candidate=f"2*({text})").candidate
+    if any(t != 0 for _, t in twice.pairs):
+        assert not twice.agrees, show(spec, of, name)
+        assert any("2 times the derivative at every point" in s for s in twice.diagnosis), twice.diagnosis
