@@ -114,7 +114,7 @@ def judge(d: Derivation, expr: sympy.Expr, point: dict[str, float], source: str 
         agrees, method = True, "equal as expressions in node values"
     else:
         agrees = bool(pairs) and all(_close(c, t) for c, t in pairs)
-        method = f"equal values at {len(pairs)} points ({DIGITS} digits)"
+        method = f"values compared at {len(pairs)} points, {DIGITS} digits"
     cand, true = (float(at_point[0]), float(at_point[1])) if at_point else (None, None)
     ratio = float(at_point[0] / at_point[1]) if at_point and at_point[1] != 0 else None
     v = Verdict(agrees, cand, true, ratio, pairs, method, expr, source,
