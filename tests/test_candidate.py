@@ -138,7 +138,7 @@ def test_output_formats_carry_the_verdict():
 @pytest.mark.parametrize("cand", [
     "(O + h1 + h2 + h3)**200",  # expanding this would never finish
     "(O+1)(h1+1)(h2+1)(h3+1)" * 1 + "*(w1+1)(w2+1)(w3+1)(w4+1)(w5+1)(I+1)" * 20,
-    "exp(exp(exp(exp(exp(O)))))",
+    "exp(exp(exp(exp(O))))",
 ])
 def test_huge_candidates_are_judged_by_values_in_bounded_time(cand):
     v = verdict("story4_desmos_check.yaml", "w1", cand)

@@ -219,7 +219,7 @@ def test_the_tools_own_answer_agrees_as_a_candidate_and_twice_it_does_not(case):
     # Steps and kinks print as Heaviside, Piecewise, sign: SymPy's names, not the candidate language's.
     assume(not any(f in text for f in ("Heaviside", "Piecewise", "Max", "sign", "Abs")))
     same = derivator.report(net, name, of=of, candidate=text).candidate
-    assert same.agrees, same.diagnosis + [show(spec, of, name)]
+    assert same.agrees, [*same.diagnosis, show(spec, of, name)]
     twice = derivator.report(net, name, of=of, candidate=f"2*({text})").candidate
     if any(t != 0 for _, t in twice.pairs):
         assert not twice.agrees, show(spec, of, name)
