@@ -144,3 +144,17 @@ def test_huge_candidates_are_judged_by_values_in_bounded_time(cand):
     v = verdict("story4_desmos_check.yaml", "w1", cand)
     assert not v.agrees
     assert v.method.startswith("values compared at")
+
+
+@pytest.mark.skipif(not __import__("shutil").which("pdflatex") and not __import__("os").environ.get("CI"),
+                    reason="pdflatex is not installed (CI installs texlive-latex-base)")
+def test_standalone_document_with_a_candidate_compiles(tmp_path):
+    import subprocess
+
+    r = run(STORY4, "--wrt", "w1", *LEARNER, "--candidate", HAND, "--format", "latex", "--standalone")
+    assert r.exit_code == 1
+    assert "\\item The term for the path through h2 (I $\\to$ h1 $\\to$ h2 $\\to$ O) lacks" in r.stdout
+    (tmp_path / "c.tex").write_text(r.stdout)
+    done = subprocess.run(["pdflatex", "-halt-on-error", "-interaction=nonstopmode", "c.tex"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:]

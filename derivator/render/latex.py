@@ -91,7 +91,7 @@ def render_latex(r: Report, standalone: bool = False) -> str:
         verdict = "agrees" if v.agrees else "does not agree"
         row = rf"\intertext{{Candidate ({verdict}):}}{partial(w.partial)} &\overset{{?}}{{=}} {tex(v.in_node_values)}"
         if v.value is not None:
-            row += rf" \\\n&\approx {v.value:.12g}"
+            row += " \\\\\n" + rf"&\approx {v.value:.12g}"
         body = body.replace("\n\\end{align*}", f" \\\\\n{row}\n\\end{{align*}}")
     if not standalone:
         head = f"% at {', '.join(f'{k} = {v:g}' for k, v in r.point.items())}\n" if r.point else ""
