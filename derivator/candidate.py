@@ -98,8 +98,6 @@ def node_values(d: Derivation, expr: sympy.Expr) -> sympy.Expr:
 
 def judge(d: Derivation, expr: sympy.Expr, point: dict[str, float], source: str = "") -> Verdict:
     """Compare the candidate with the derivative, exactly where cheap, else by values."""
-    from .diagnose import diagnose  # the diagnosis needs the verdict's numbers
-
     values = [point, *_random_points(d, point)]
     pairs = []
     for p in values:
@@ -117,11 +115,7 @@ def judge(d: Derivation, expr: sympy.Expr, point: dict[str, float], source: str 
         method = f"values compared at {len(pairs)} points, {DIGITS} digits"
     cand, true = (float(at_point[0]), float(at_point[1])) if at_point else (None, None)
     ratio = float(at_point[0] / at_point[1]) if at_point and at_point[1] != 0 else None
-    v = Verdict(agrees, cand, true, ratio, pairs, method, expr, source,
-                node_values(d, expr))
-    if not agrees:
-        v.diagnosis = diagnose(d, expr, v, point)
-    return v
+    return Verdict(agrees, cand, true, ratio, pairs, method, expr, source, node_values(d, expr))
 
 
 def expansion_size(e: sympy.Expr) -> int:

@@ -23,7 +23,8 @@ from .candidate import Verdict, expansion_size, node_values
 from .derive import Derivation
 from .evaluate import UndefinedError, value
 from .network import symbol, z_symbol
-from .render.printing import teacher
+from .nested import ONE
+from .printing import nested_text, teacher
 
 MAX_PATHS = 64
 MAX_TERMS = 256
@@ -38,6 +39,8 @@ class Path:
 
 
 def diagnose(d: Derivation, cand: sympy.Expr, v: Verdict, point: dict[str, float]) -> list[str]:
+    if not v.pairs:
+        return ["The candidate has no finite value at the point or at any of the points around it."]
     out = []
     if v.value is not None and v.true_value is not None:
         ratio = f"; their ratio is {_nice(v.ratio)}" if v.ratio is not None else ""
@@ -183,9 +186,6 @@ def _paths(d: Derivation, cand: sympy.Expr, point: dict[str, float], quiet_coeff
 
 def _chain(atoms: Atoms, factors: list) -> str:
     """A product of atoms written with their forms, in the given order: O(1 - O) w4 h2(1 - h2) ..."""
-    from .nested import ONE
-    from .render.printing import nested_text
-
     return nested_text(ONE.then(*[atoms.form(f) for f in factors]))
 
 

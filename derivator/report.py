@@ -10,6 +10,7 @@ import sympy
 from . import check as checking
 from .candidate import Verdict, judge, parse
 from .derive import Derivation, derive
+from .diagnose import diagnose
 from .network import Network
 
 # `derivative.text` (the derivative in inputs and parameters alone) is left out past this many
@@ -51,4 +52,6 @@ def report(net: Network, wrt: str, of: str | None = None, at: Mapping[str, float
     verdict = None
     if candidate is not None:
         verdict = judge(d, parse(net, candidate, list(definitions)), values, source=candidate)
+        if not verdict.agrees:
+            verdict.diagnosis = diagnose(d, verdict.expr, verdict, values)
     return Report(d, used, value, result, expanded, missing, verdict)

@@ -13,9 +13,9 @@ import sympy
 import derivator
 from derivator.nested import ONE, Prod, Sum, total
 from derivator.network import symbol
+from derivator.printing import nested_code, nested_text, tex_name
 from derivator.render import render_desmos, render_json, render_latex, render_markdown, render_text
 from derivator.render.desmos import desmos_names
-from derivator.render.printing import nested_code, nested_text, tex_name
 from derivator.render.steps import MAX_NESTED_FACTORS
 from tests.conftest import SPECS
 

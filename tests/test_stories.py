@@ -10,7 +10,7 @@ from sympy import Symbol
 import derivator
 from derivator.check import derivative_value, point
 from derivator.network import symbol
-from derivator.render.printing import nested_code
+from derivator.printing import nested_code
 from tests.conftest import SPECS
 
 

@@ -12,8 +12,8 @@ import sympy
 
 from .. import compile as compiler
 from ..network import symbol
+from ..printing import TexPrinter, nested
 from ..report import MAX_EXPANDED_SIZE, Report
-from .printing import TexPrinter, nested
 from .steps import work
 
 RESERVED = {"x", "y", "e", "r", "t"}

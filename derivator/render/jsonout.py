@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from ..printing import code, nested_code, nested_tex, tex
 from ..report import Report
-from .printing import code, nested_code, nested_tex, tex
 from .steps import writable
 
 

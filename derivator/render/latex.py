@@ -5,8 +5,8 @@ Only amsmath is used, so the document compiles with a plain pdflatex (Debian's t
 
 from __future__ import annotations
 
+from ..printing import nested_tex, tex, tex_name
 from ..report import Report
-from .printing import nested_tex, tex, tex_name
 from .steps import Eq, Partial, Work, work
 from .text import constants
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from ..printing import tex
 from ..report import Report
 from .latex import derivation_rows, partial
-from .printing import tex
 from .steps import work
 from .text import notes, verdict
 

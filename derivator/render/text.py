@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..nested import Sum
+from ..printing import nested_text, teacher
 from ..report import Report
-from .printing import nested_text, teacher
 from .steps import Eq, Partial, Work, work
 
 
