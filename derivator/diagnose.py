@@ -22,8 +22,8 @@ from . import compile as compiler
 from .candidate import Verdict, expansion_size, node_values
 from .derive import Derivation
 from .evaluate import UndefinedError, value
-from .network import symbol, z_symbol
 from .nested import ONE
+from .network import symbol, z_symbol
 from .printing import nested_text, teacher
 
 MAX_PATHS = 64
