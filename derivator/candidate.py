@@ -17,6 +17,7 @@ import mpmath
 import sympy
 
 from . import check as checking
+from . import compile as compiler
 from . import formula
 from .derive import Derivation
 from .errors import DerivatorError
@@ -29,6 +30,7 @@ SEED = 20261122  # fixed: the same verdict every run
 AGREE = 1e-9  # relative, at PRECISE digits: far above rounding, far below any real difference
 DIGITS = 40
 MAX_EXACT_SIZE = 400  # expression-tree nodes; past this the exact test is skipped
+MAX_CANDIDATE_SIZE = 20_000  # expression-tree nodes written out: printing and rewriting stay quick
 MAX_EXPANDED_TERMS = 2000  # nor is anything expanded that would have more terms than this
 
 
@@ -67,12 +69,10 @@ def helpers(net: Network, definitions: list[str]) -> dict[str, formula.Helper]:
                                  "or a helper defined before")
         if not all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", p) for p in params) or len(set(params)) != len(params):
             raise DerivatorError(f"--define {name}: the parameters must be distinct names, got '{m.group(2)}'")
-        local = {p: sympy.Dummy(p, real=True) for p in params}
         try:
-            body = formula.parse(m.group(3), {**taken, **local}, out, what="definition", implicit=True)
+            out[name] = formula.define(params, m.group(3), taken, out)
         except formula.FormulaError as e:
             raise DerivatorError(f"--define {name}: {e.message} (column {m.start(3) + (e.col or 1)})") from None
-        out[name] = formula.Helper(tuple(local[p] for p in params), body)
     return out
 
 
@@ -80,9 +80,13 @@ def parse(net: Network, text: str, definitions: list[str] | None = None) -> symp
     """The candidate as a SymPy expression in the network's symbols."""
     defined = helpers(net, definitions or [])
     try:
-        return formula.parse(text, names_for(net), defined, what="candidate", implicit=True)
+        expr = formula.parse(text, names_for(net), defined, what="candidate", implicit=True)
     except formula.FormulaError as e:
         raise DerivatorError(f"--candidate: {e.message} (column {e.col})") from None
+    if compiler.tree_size(expr) > MAX_CANDIDATE_SIZE:
+        raise DerivatorError(f"--candidate: too large once its helpers are applied (more than "
+                             f"{MAX_CANDIDATE_SIZE} parts written out)")
+    return expr
 
 
 def node_values(d: Derivation, expr: sympy.Expr) -> sympy.Expr:
@@ -106,7 +110,7 @@ def judge(d: Derivation, expr: sympy.Expr, point: dict[str, float], source: str 
             pairs.append(pair)
         if len(pairs) > RANDOM_POINTS and p is not point:
             break
-    at_point = _values(d, expr, point) if all(n in point for n in checking.needed(d)) else None
+    at_point = pairs[0] if pairs and all(n in point for n in checking.needed(d)) else None
     exact = _exactly_equal(d.result, expr)
     if exact:
         agrees, method = True, "equal as expressions in node values"
@@ -131,46 +135,83 @@ def expansion_size(e: sympy.Expr) -> int:
             if n > 10**9:
                 break
         return n
-    if e.is_Pow and e.exp.is_Integer and e.exp > 1:
-        return min(expansion_size(e.base) ** min(int(e.exp), 64), 10**9)
+    if e.is_Pow and e.exp.is_Integer and abs(e.exp) > 1:  # expand works on denominators too
+        return min(expansion_size(e.base) ** min(abs(int(e.exp)), 64), 10**9)
+    if e.args:  # a function: expand works inside its arguments
+        return max(1, sum(expansion_size(a) for a in e.args))
     return 1
+
+
+def small(e: sympy.Expr) -> bool:
+    """Whether symbolic work (expanding, rewriting) on `e` is cheap: its tree, shared parts counted
+    each time, is small. Helpers nest: a0(a0(...)) doubles a tree that stays small as a DAG."""
+    return compiler.tree_size(e) <= MAX_EXACT_SIZE
 
 
 def _exactly_equal(true: sympy.Expr, cand: sympy.Expr) -> bool:
     """Cheap and sufficient: equal once expanded with node values as free symbols."""
     if true == cand:
         return True
-    if sympy.count_ops(cand) > MAX_EXACT_SIZE or sympy.count_ops(true) > MAX_EXACT_SIZE:
+    if not small(cand) or not small(true):
         return False
     if expansion_size(true - cand) > MAX_EXPANDED_TERMS:
         return False
     return sympy.expand(true - cand) == 0
 
 
-def _values(d: Derivation, expr: sympy.Expr, point: dict[str, float]) -> tuple[float, float] | None:
-    """(candidate, derivative) at a point, both through one forward pass; None where undefined."""
-    with mpmath.workdps(DIGITS):
-        try:
-            env = checking.forward(d, _complete(d, point), precise=True, target=False).env
-            # Kept as mpmath numbers: exp(exp(exp(...))) is finite there but inf as a float.
-            return value(expr, env, precise=True), value(d.result, env, precise=True)
-        except (UndefinedError, KeyError):
-            return None
+def _values(d: Derivation, expr: sympy.Expr, point: dict[str, float]):
+    """(candidate, derivative) at a point, through one forward pass; None where undefined.
+
+    Kept as mpmath numbers (exp(exp(exp(...))) is finite there but inf as a float). Where the two
+    differ, the precision rises: a saturated unit's x(1 - x) cancels at 40 digits, not at 400."""
+    pair = None
+    for digits in checking.PRECISE_DIGITS[:3]:
+        with mpmath.workdps(digits):
+            try:
+                env = checking.forward(d, _complete(d, point), precise=True, target=False).env
+                pair = value(expr, env, precise=True), value(d.result, env, precise=True)
+            except (UndefinedError, KeyError):
+                return pair
+            if _close(*pair):
+                return pair
+    return pair
 
 
 def _complete(d: Derivation, point: dict[str, float]) -> dict[str, float]:
     """Every name a value, so that a candidate using any name can be evaluated."""
     rng = random.Random(SEED)
-    return {n: point.get(n, round(rng.uniform(-1, 1), 3)) for n in d.net.names}
+    values = {n: point.get(n, round(rng.uniform(-1, 1), 3)) for n in d.net.names}
+    if not all(str(t) in point for t in d.net.loss.targets if t.is_Symbol) if d.net.loss else False:
+        values.update(_targets(d, rng))
+    return values
+
+
+def _targets(d: Derivation, rng: random.Random) -> dict[str, float]:
+    """Target values a loss admits: in (0, 1) for cross-entropy, summing to 1 for softmax."""
+    names = [str(t) for t in d.net.loss.targets if t.is_Symbol]
+    if d.net.loss.type == "cross_entropy":
+        raw = [rng.uniform(0.05, 1) for _ in d.net.loss.targets]
+        fixed = sum(float(t) for t in d.net.loss.targets if not t.is_Symbol)
+        scale = (1 - fixed) / sum(r for r, t in zip(raw, d.net.loss.targets, strict=True) if t.is_Symbol)
+        return {str(t): r * scale for r, t in zip(raw, d.net.loss.targets, strict=True) if t.is_Symbol}
+    if d.net.loss.type == "binary_cross_entropy":
+        return {n: rng.uniform(0.05, 0.95) for n in names}
+    return {n: rng.gauss(0, 1) for n in names}
 
 
 def _random_points(d: Derivation, point: dict[str, float]) -> list[dict[str, float]]:
-    """Points around the given one: inputs and parameters moved, targets (data) kept."""
+    """Points around the given one: inputs and parameters moved, and targets drawn anew (a learner's
+    answer must hold for every target, not only for y = 1)."""
     rng = random.Random(SEED)
     base = _complete(d, point)
     moved = [*d.net.inputs, *d.net.params]
-    return [{n: (v + rng.gauss(0, 0.5) if n in moved else v) for n, v in base.items()}
-            for _ in range(3 * RANDOM_POINTS)]
+    points = []
+    for _ in range(3 * RANDOM_POINTS):
+        p = {n: (v + rng.gauss(0, 0.5) if n in moved else v) for n, v in base.items()}
+        if d.of == "loss":
+            p.update(_targets(d, rng))
+        points.append(p)
+    return points
 
 
 def _close(a, b) -> bool:

@@ -19,7 +19,7 @@ import sympy
 
 from . import check as checking
 from . import compile as compiler
-from .candidate import Verdict, expansion_size, node_values
+from .candidate import Verdict, expansion_size, node_values, small
 from .derive import Derivation
 from .evaluate import UndefinedError, value
 from .nested import ONE
@@ -46,7 +46,7 @@ def diagnose(d: Derivation, cand: sympy.Expr, v: Verdict, point: dict[str, float
         ratio = f"; their ratio is {_nice(v.ratio)}" if v.ratio is not None else ""
         out.append(f"At the point the candidate is {v.value:.12g} and the derivative is {v.true_value:.12g}{ratio}.")
     if v.ratio is not None and abs(v.ratio - 1) <= 1e-9:
-        out.append("They are equal at this point but not at others: a factor that is 1 here is missing or extra.")
+        out.append("They are equal at this point only by coincidence: at other points they differ.")
     constant = _constant_ratio(v)
     if constant is not None:
         if constant == -1:
@@ -158,6 +158,8 @@ class Atoms:
 def _paths(d: Derivation, cand: sympy.Expr, point: dict[str, float], quiet_coeff: bool) -> list[str]:
     if d.kind not in ("parameter", "input", "node", "preactivation"):
         return []
+    if not small(cand):
+        return []  # too large to rewrite term by term; the numbers above still speak
     atoms = Atoms(d)
     paths = _enumerate(d, atoms)
     if not paths or len(paths) > MAX_PATHS:
@@ -165,23 +167,44 @@ def _paths(d: Derivation, cand: sympy.Expr, point: dict[str, float], quiet_coeff
     rewritten = atoms.rewrite(cand)
     if expansion_size(rewritten) > MAX_TERMS:
         return []  # too many terms to match path by path; the numbers above still speak
-    terms = sympy.Add.make_args(sympy.expand(rewritten))
-    out, used = [], set()
-    for coeff, have in (_monomial(t) for t in terms):
-        best = max(range(len(paths)), key=lambda i: (sum((have & paths[i].atoms).values()), -i))
-        p = paths[best]
-        where = _path_name(paths, p)
-        if best in used:
-            out.append(f"A second term matches the path {where} again: {_chain(atoms, list(have.elements()))}.")
+    found = [_monomial(t) for t in sympy.Add.make_args(sympy.expand(rewritten))]
+    match = _assign(found, paths)
+    out = []
+    for j, p in enumerate(paths):
+        i = match.get(j)
+        if i is None:
+            out.append(f"The path {_path_name(paths, p)} is missing: its term is {_chain(atoms, p.order)}.")
             continue
-        used.add(best)
+        coeff, have = found[i]
         sentence = _compare(atoms, p, have, coeff, point, d, quiet_coeff)
         if sentence:
-            out.append(f"The {'candidate' if len(paths) == 1 else f'term for the path {where}'} {sentence}.")
-    for i, p in enumerate(paths):
-        if i not in used:
-            out.append(f"The path {_path_name(paths, p)} is missing: its term is {_chain(atoms, p.order)}.")
+            where = "candidate" if len(paths) == 1 else f"term for the path {_path_name(paths, p)}"
+            out.append(f"The {where} {sentence}.")
+    for i, (coeff, have) in enumerate(found):
+        if i not in match.values():
+            term = teacher(coeff) + " " + _chain(atoms, list(have.elements())) if coeff != 1 else \
+                _chain(atoms, list(have.elements()))
+            out.append(f"The term {term} is extra: it matches no path from {d.wrt} to the target.")
     return out
+
+
+def _assign(found: list[tuple], paths: list[Path]) -> dict[int, int]:
+    """Pair candidate terms with paths, fewest differing factors first; {path index: term index}.
+
+    A term shares at least half of a path's factors to stand for it; otherwise it is an extra term."""
+    options = []
+    for i, (_, have) in enumerate(found):
+        for j, p in enumerate(paths):
+            shared = sum((have & p.atoms).values())
+            if 2 * shared >= sum(p.atoms.values()):
+                differ = sum((p.atoms - have).values()) + sum((have - p.atoms).values())
+                options.append((differ, j, i))
+    match, taken = {}, set()
+    for _, j, i in sorted(options):
+        if j not in match and i not in taken:
+            match[j] = i
+            taken.add(i)
+    return match
 
 
 def _chain(atoms: Atoms, factors: list) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import sympy
 
+from .compile import tree_size
 from .errors import DerivatorError, unknown
 from .functions import relu, sigmoid, softplus
 
@@ -23,6 +24,7 @@ MAX_LENGTH = 4000  # characters in one formula
 MAX_DEPTH = 100  # nesting of parentheses and operators
 MAX_EXPONENT = 256  # largest |n| in a constant exponent x**n
 MAX_DIGITS = 60  # digits in one number, and in a constant the parser folds
+MAX_PARTS = 20_000  # syntax-tree nodes walked for one formula, helpers' bodies counted at each call
 
 FUNCTIONS: dict[str, Callable[..., sympy.Expr]] = {
     "exp": sympy.exp,
@@ -55,13 +57,13 @@ class FormulaError(DerivatorError):
 
 @dataclass(frozen=True)
 class Helper:
-    """A function the user defined with `--define 'd(x)=s(x)*(1-s(x))'`."""
+    """A function the user defined with `--define 'd(x)=s(x)*(1-s(x))'`.
 
-    params: tuple[sympy.Symbol, ...]
-    body: sympy.Expr
+    Kept as its syntax tree and walked again at each call with the arguments bound, so every cap
+    (exponents, digits, size) applies to what a call produces: d(x)=x^256 cannot fold d(d(d(2)))."""
 
-    def __call__(self, *args: sympy.Expr) -> sympy.Expr:
-        return self.body.xreplace(dict(zip(self.params, args, strict=True)))
+    params: tuple[str, ...]
+    body: ast.expr
 
 
 def _normalise(text: str) -> tuple[str, list[int]]:
@@ -103,12 +105,8 @@ def _juxtapose(src: str, cols: list[int], variables: Collection[str]) -> tuple[s
     return "".join(out), new_cols
 
 
-def parse(text: str, names: Mapping[str, sympy.Expr],
-          helpers: Mapping[str, Helper] | None = None, what: str = "formula",
-          implicit: bool = False) -> sympy.Expr:
-    """Parse `text` into a SymPy expression over `names`; raise FormulaError with a column.
-
-    With `implicit`, products may be written by juxtaposition, as by hand: `O(1-O) w4 h2`."""
+def _tree(text: str, what: str, implicit: bool, variables: Collection[str]) -> tuple[ast.expr, Callable]:
+    """Normalise and parse `text`; return the expression's AST and a column finder for its nodes."""
     if not isinstance(text, str):
         raise FormulaError(f"a {what} must be a string", 1)
     if len(text) > MAX_LENGTH:
@@ -117,7 +115,7 @@ def parse(text: str, names: Mapping[str, sympy.Expr],
         raise FormulaError(f"NUL character in {what}", text.index("\x00") + 1)
     src, cols = _normalise(text)
     if implicit:
-        src, cols = _juxtapose(src, cols, names)
+        src, cols = _juxtapose(src, cols, variables)
     depth = 0
     for i, ch in enumerate(src):
         depth += (ch == "(") - (ch == ")")
@@ -134,10 +132,22 @@ def parse(text: str, names: Mapping[str, sympy.Expr],
     except (RecursionError, MemoryError, ValueError):
         raise FormulaError(f"{what} is too complex to read", 1) from None
     lead = len(src) - len(src.lstrip())
-    builder = _Builder(names, {**FUNCTIONS, **(helpers or {})}, what,
-                       lambda node: cols[min(lead + node.col_offset, len(src))] + 1)
+    return tree.body, lambda node: cols[min(lead + node.col_offset, len(src))] + 1
+
+
+def define(params: list[str], text: str, names: Mapping[str, sympy.Expr],
+           helpers: Mapping[str, Helper] | None = None) -> Helper:
+    """A helper from its parameters and body text; the body is checked now, with the parameters free."""
+    local = {**names, **{p: sympy.Dummy(p, real=True) for p in params}}
+    body, col = _tree(text, "definition", True, local)
+    _build(body, col, local, helpers, "definition")
+    return Helper(tuple(params), body)
+
+
+def _build(body: ast.expr, col: Callable, names, helpers, what: str) -> sympy.Expr:
+    builder = _Builder(names, {**FUNCTIONS, **(helpers or {})}, what, col, [MAX_PARTS])
     try:
-        expr = builder.build(tree.body, 0)
+        expr = builder.build(body, 0)
     except RecursionError:
         raise FormulaError(f"{what} is nested more than {MAX_DEPTH} deep", 1) from None
     if expr.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I):
@@ -145,11 +155,22 @@ def parse(text: str, names: Mapping[str, sympy.Expr],
     return expr
 
 
+def parse(text: str, names: Mapping[str, sympy.Expr],
+          helpers: Mapping[str, Helper] | None = None, what: str = "formula",
+          implicit: bool = False) -> sympy.Expr:
+    """Parse `text` into a SymPy expression over `names`; raise FormulaError with a column.
+
+    With `implicit`, products may be written by juxtaposition, as by hand: `O(1-O) w4 h2`."""
+    body, col = _tree(text, what, implicit, names)
+    return _build(body, col, names, helpers, what)
+
+
 class _Builder:
     """Walks an `ast` tree, admitting only the whitelisted node types."""
 
-    def __init__(self, names, functions, what, col):
+    def __init__(self, names, functions, what, col, budget: list[int]):
         self.names, self.functions, self.what, self.col = names, functions, what, col
+        self.budget = budget  # shared with the walks of helpers' bodies
 
     def fail(self, node: ast.AST, message: str):
         raise FormulaError(message, self.col(node))
@@ -157,6 +178,9 @@ class _Builder:
     def build(self, node: ast.AST, depth: int) -> sympy.Expr:
         if depth > MAX_DEPTH:
             self.fail(node, f"{self.what} is nested more than {MAX_DEPTH} deep")
+        self.budget[0] -= 1
+        if self.budget[0] < 0:
+            self.fail(node, f"{self.what} is too large: its helpers expand past {MAX_PARTS} parts")
         if isinstance(node, ast.Constant):
             return self.number(node)
         if isinstance(node, ast.Name):
@@ -250,6 +274,16 @@ class _Builder:
         if len(node.args) != wanted:
             self.fail(node, f"{name}() takes {wanted} argument{'s' * (wanted != 1)}, got {len(node.args)}")
         args = [self.build(a, depth + 1) for a in node.args]
+        if isinstance(fn, Helper):
+            # The helper's body, walked with its parameters bound; its errors point at this call.
+            inner = _Builder({**self.names, **dict(zip(fn.params, args, strict=True))}, self.functions, self.what,
+                             lambda _: self.col(node), self.budget)
+            result = inner.build(fn.body, depth + 1)
+            # Nested helpers double a tree at each level while it stays small as a DAG; SymPy's own
+            # comparisons walk the tree, so stop before it grows past what can be handled.
+            if tree_size(result) > MAX_PARTS:
+                self.fail(node, f"{self.what} is too large: its helpers expand past {MAX_PARTS} parts")
+            return self.defined(node, result)
         return self.defined(node, fn(*args))
 
 

@@ -92,7 +92,13 @@ def test_story5_missing_factor_two_is_a_constant_factor():
      "The term for the path through h2 (I → h1 → h2 → O) lacks O(1 - O) (the derivative of O's sigmoid)."),
     # a relu's step forgotten: equal here, not elsewhere
     ("two_outputs_bce.yaml", "w11", "((O1 - y1) v11 + (O2 - y2) v21) x1",
-     "They are equal at this point but not at others: a factor that is 1 here is missing or extra."),
+     "They are equal at this point only by coincidence: at other points they differ."),
+    # a path that does not exist: an extra term
+    ("story2_dag_delta.yaml", "w_au", "pred(1-pred)(w_vp v(1-v) w_uv + w_up + w_ap) u(1-u) a",
+     "The term pred(1 - pred) u(1 - u) a w_ap is extra: it matches no path from w_au to the target."),
+    # a missing path whose remaining term is right: only the missing path is named
+    ("tied_weights.yaml", "b", "(O - t) O(1-O)",
+     "The path through h (h → O) is missing: its term is (O - t) O(1 - O) w(1 - h²)."),
 ])
 def test_typical_mistakes_are_diagnosed(spec, wrt, cand, expected):
     v = verdict(spec, wrt, cand)

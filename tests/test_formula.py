@@ -3,7 +3,7 @@
 import pytest
 import sympy
 
-from derivator.formula import MAX_DEPTH, MAX_LENGTH, FormulaError, Helper, parse
+from derivator.formula import MAX_DEPTH, MAX_LENGTH, FormulaError, define, parse
 from derivator.functions import relu, sigmoid, softplus
 
 x, y, o = (sympy.Symbol(n, real=True) for n in "xyo")
@@ -35,8 +35,18 @@ def test_symbols_are_real():
 
 
 def test_helpers_substitute_their_arguments():
-    d = Helper((x,), sigmoid(x) * (1 - sigmoid(x)))
+    d = define(["x"], "sigmoid(x) (1 - sigmoid(x))", {})
     assert parse("d(2*y)", NAMES, {"d": d}) == sigmoid(2 * y) * (1 - sigmoid(2 * y))
+
+
+def test_helpers_cannot_get_around_the_caps():
+    cube = define(["x"], "x^256", {})
+    with pytest.raises(FormulaError, match="number out of range"):
+        parse("d(d(d(2)))", NAMES, {"d": cube})
+    helpers = {"a0": define(["x"], "(x+1)*(x+2)", {})}
+    with pytest.raises(FormulaError, match="too large: its helpers expand past"):
+        for i in range(1, 40):  # each level doubles the tree; a definition already stops it
+            helpers[f"a{i}"] = define(["x"], f"a{i - 1}(a{i - 1}(x))", {}, helpers)
 
 
 # -- what it refuses, and where -------------------------------------------------------------------
