@@ -164,3 +164,9 @@ def test_standalone_document_with_a_candidate_compiles(tmp_path):
     done = subprocess.run(["pdflatex", "-halt-on-error", "-interaction=nonstopmode", "c.tex"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout[-2000:]
+
+
+def test_json_stays_strict_when_the_candidate_overflows_a_float():
+    r = run(STORY4, "--wrt", "w1", "--candidate", "exp(1000)", "--format", "json")
+    assert "Infinity" not in r.stdout
+    assert json.loads(r.stdout)["candidate"]["value"] is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from ..printing import code, nested_code, nested_tex, tex
 from ..report import Report
@@ -33,9 +34,14 @@ def as_dict(r: Report) -> dict:
             out["check"]["not_differentiable"] = c.kinks
     if r.candidate is not None:
         v = r.candidate
-        out["candidate"] = {"agrees": v.agrees, "value": v.value, "ratio": v.ratio, "diagnosis": v.diagnosis,
-                            "text": code(v.expr), "method": v.method}
+        out["candidate"] = {"agrees": v.agrees, "value": finite(v.value), "ratio": finite(v.ratio),
+                            "diagnosis": v.diagnosis, "text": code(v.expr), "method": v.method}
     return out
+
+
+def finite(x: float | None) -> float | None:
+    """JSON has no Infinity or NaN: a value too large for a float is null."""
+    return x if x is not None and math.isfinite(x) else None
 
 
 def render_json(r: Report) -> str:
