@@ -9,7 +9,7 @@ disagreement.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import mpmath
@@ -100,44 +100,33 @@ def forward(d: Derivation, values: Mapping[str, float], precise: bool = False,
     return Forward(env, value(d.target, env, precise) if target else None)
 
 
-def precisely(compute, what: str):
-    """Run `compute()` under mpmath at rising precision until it gives a finite number.
+def stable(compute: Callable[[], object], agree: Callable[[float, float], bool], failure: str) -> tuple[float, int]:
+    """`compute()` under mpmath at rising precision, trusted once two precisions in a row agree.
 
-    A saturated sigmoid (z = 200) is 1 - 1e-87: at 40 digits 1 - o is 0 and log(1 - o) undefined,
-    though the mathematics is finite. Only a value undefined at every precision is an error.
-    """
+    A saturated unit defeats a fixed precision: z = 40 leaves 1e-18 of 1, so o(1 - o) cancels at 40
+    digits, and at z = 200 log(1 - o) is undefined there though finite in mathematics. Only a value
+    undefined at every precision is an error (`failure`)."""
+    previous = None
     for digits in PRECISE_DIGITS:
         with mpmath.workdps(digits):
             try:
-                return float(compute()), digits
-            except UndefinedError as e:
-                reason = e
-    raise DerivatorError(f"{what} has no finite value at the point ({reason})")
+                result = float(compute())
+            except UndefinedError:
+                continue
+        if previous is not None and agree(result, previous):
+            return result, digits
+        previous = result
+    if previous is None:
+        raise DerivatorError(failure)
+    return previous, PRECISE_DIGITS[-1]
 
 
 def derivative_value(d: Derivation, values: Mapping[str, float]) -> float:
-    """The derivative's value at the point: its node-value form over an mpmath forward pass.
-
-    Trusted once two precisions in a row agree: a saturated unit's o(1 - o) cancels at 40 digits
-    (z = 40 leaves 1e-18 of 1), so the first answer alone may be wrong from its third digit."""
+    """The derivative's value at the point: its node-value form over an mpmath forward pass."""
     require(d, values)
-
-    def at(digits: int) -> float | None:
-        with mpmath.workdps(digits):
-            try:
-                return float(value(d.result, forward(d, values, precise=True, target=False).env, precise=True))
-            except UndefinedError:
-                return None
-
-    previous = None
-    for digits in PRECISE_DIGITS:
-        result = at(digits)
-        if result is not None and previous is not None and abs(result - previous) <= 1e-13 * abs(result):
-            return result
-        previous = result if result is not None else previous
-    if previous is None:
-        raise DerivatorError("the derivative has no finite value at the point")
-    return previous
+    result, _ = stable(lambda: value(d.result, forward(d, values, precise=True, target=False).env, precise=True),
+                       lambda a, b: abs(a - b) <= 1e-13 * abs(a), "the derivative has no finite value at the point")
+    return result
 
 
 @dataclass
@@ -192,24 +181,9 @@ def _float_difference(d: Derivation, values: Mapping[str, float]) -> tuple[float
 
 def _mp_difference(d: Derivation, values: Mapping[str, float]) -> tuple[float, str]:
     """mpmath's numerical derivative at high precision, for when float64 is inconclusive."""
-    def at(digits: int) -> float | None:
-        with mpmath.workdps(digits):
-            try:
-                return float(mpmath.diff(lambda t: forward(d, values, True, (d.wrt, t)).target, 0))
-            except UndefinedError:
-                return None
-
-    # A result is trusted once raising the precision no longer changes it: a saturated unit can
-    # give a finite but wrong (flat) target at low precision, where 1 - o has cancelled to 0.
-    previous = None
-    for digits in PRECISE_DIGITS:
-        result = at(digits)
-        if result is not None and previous is not None and close(result, previous, 1e-9)[0]:
-            return result, f"numerical derivative (mpmath, {digits} digits)"
-        previous = result if result is not None else previous
-    if previous is None:
-        raise DerivatorError("the target has no finite value near the point")
-    return previous, f"numerical derivative (mpmath, {PRECISE_DIGITS[-1]} digits)"
+    result, digits = stable(lambda: mpmath.diff(lambda t: forward(d, values, True, (d.wrt, t)).target, 0),
+                            lambda a, b: close(a, b, 1e-9)[0], "the target has no finite value near the point")
+    return result, f"numerical derivative (mpmath, {digits} digits)"
 
 
 def find_kinks(d: Derivation, values: Mapping[str, float]) -> list[str]:
