@@ -102,13 +102,13 @@ def node_values(d: Derivation, expr: sympy.Expr) -> sympy.Expr:
 
 def judge(d: Derivation, expr: sympy.Expr, point: dict[str, float], source: str = "") -> Verdict:
     """Compare the candidate with the derivative, exactly where cheap, else by values."""
-    values = [point, *_random_points(d, point)]
+    values = [_complete(d, point), *_random_points(d, point)]
     pairs = []
     for p in values:
         pair = _values(d, expr, p)
         if pair is not None:
             pairs.append(pair)
-        if len(pairs) > RANDOM_POINTS and p is not point:
+        if len(pairs) > RANDOM_POINTS:
             break
     at_point = pairs[0] if pairs and all(n in point for n in checking.needed(d)) else None
     exact = _exactly_equal(d.result, expr)
@@ -160,7 +160,7 @@ def _exactly_equal(true: sympy.Expr, cand: sympy.Expr) -> bool:
 
 
 def _values(d: Derivation, expr: sympy.Expr, point: dict[str, float]):
-    """(candidate, derivative) at a point, through one forward pass; None where undefined.
+    """(candidate, derivative) at a complete point, through one forward pass; None where undefined.
 
     Kept as mpmath numbers (exp(exp(exp(...))) is finite there but inf as a float). Where the two
     differ, the precision rises: a saturated unit's x(1 - x) cancels at 40 digits, not at 400."""
@@ -168,7 +168,7 @@ def _values(d: Derivation, expr: sympy.Expr, point: dict[str, float]):
     for digits in checking.PRECISE_DIGITS[:3]:
         with mpmath.workdps(digits):
             try:
-                env = checking.forward(d, _complete(d, point), precise=True, target=False).env
+                env = checking.forward(d, point, precise=True, target=False).env
                 pair = value(expr, env, precise=True), value(d.result, env, precise=True)
             except (UndefinedError, KeyError):
                 return pair
@@ -181,8 +181,9 @@ def _complete(d: Derivation, point: dict[str, float]) -> dict[str, float]:
     """Every name a value, so that a candidate using any name can be evaluated."""
     rng = random.Random(SEED)
     values = {n: point.get(n, round(rng.uniform(-1, 1), 3)) for n in d.net.names}
-    if not all(str(t) in point for t in d.net.loss.targets if t.is_Symbol) if d.net.loss else False:
-        values.update(_targets(d, rng))
+    targets = [str(t) for t in d.net.loss.targets if t.is_Symbol] if d.net.loss else []
+    if any(t not in point for t in targets):
+        values.update(_targets(d, rng))  # made up one by one, softmax targets would not sum to 1
     return values
 
 
