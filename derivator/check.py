@@ -39,8 +39,20 @@ def point(net: Network, given: Mapping[str, float] | None = None) -> dict[str, f
             raise DerivatorError("--at: " + unknown("name", name, net.names) + hint)
         if not math.isfinite(v):
             raise DerivatorError(f"--at {name}: the value must be finite")
+        if net.samples and (name in net.inputs or name in net.targets):
+            raise DerivatorError(f"--at {name}: with 'data', '{name}' takes its value from each sample")
         values[name] = float(v)
     return values
+
+
+def samples(net: Network, values: Mapping[str, float]) -> list[dict[str, float]]:
+    """The point once per sample of `data:` (its inputs and targets added), or the point alone."""
+    return [{**values, **s} for s in net.samples] if net.samples else [dict(values)]
+
+
+def mean(xs: list[float]) -> float:
+    """The target over samples is J = (1/m) * sum: so are its derivative and numerical derivative."""
+    return math.fsum(xs) / len(xs)
 
 
 def needed(d: Derivation) -> list[str]:
@@ -60,6 +72,12 @@ def needed(d: Derivation) -> list[str]:
 
 
 def require(d: Derivation, values: Mapping[str, float]) -> None:
+    """Every value the target needs is given, and softmax targets sum to 1 (in each sample)."""
+    for v in samples(d.net, values):
+        _require(d, v)
+
+
+def _require(d: Derivation, values: Mapping[str, float]) -> None:
     missing = [n for n in needed(d) if n not in values]
     if missing:
         raise DerivatorError(f"no value for {', '.join(missing)}: give "
@@ -122,8 +140,13 @@ def stable(compute: Callable[[], object], agree: Callable[[float, float], bool],
 
 
 def derivative_value(d: Derivation, values: Mapping[str, float]) -> float:
-    """The derivative's value at the point: its node-value form over an mpmath forward pass."""
+    """The derivative's value at the point (with data, its mean over the samples)."""
     require(d, values)
+    return mean([_derivative_value(d, v) for v in samples(d.net, values)])
+
+
+def _derivative_value(d: Derivation, values: Mapping[str, float]) -> float:
+    """The derivative's value at one point: its node-value form over an mpmath forward pass."""
     result, _ = stable(lambda: value(d.result, forward(d, values, precise=True, target=False).env, precise=True),
                        lambda a, b: abs(a - b) <= 1e-13 * abs(a), "the derivative has no finite value at the point")
     return result
@@ -150,11 +173,17 @@ def close(a: float, b: float, tolerance: float = RELATIVE_TOLERANCE) -> tuple[bo
 def check(d: Derivation, values: Mapping[str, float], tolerance: float = RELATIVE_TOLERANCE) -> Check:
     """Compare the derivative's value with a numerical derivative of the target at the point."""
     exact = derivative_value(d, values)
-    kinks = find_kinks(d, values)
-    numeric, method = _float_difference(d, values)
+    points = samples(d.net, values)
+    kinks = [f"sample {s}: {k}" if len(points) > 1 else k
+             for s, v in enumerate(points, 1) for k in find_kinks(d, v)]
+    numeric, method = None, ""
+    floats = [_float_difference(d, v) for v in points]
+    if all(x is not None for x, _ in floats):
+        numeric, method = mean([x for x, _ in floats]), floats[0][1]
     ok, rel = close(exact, numeric, tolerance) if numeric is not None else (False, math.inf)
     if not ok:
-        numeric, method = _mp_difference(d, values)
+        precise = [_mp_difference(d, v) for v in points]
+        numeric, method = mean([x for x, _ in precise]), max((m for _, m in precise), key=len)
         ok, rel = close(exact, numeric, tolerance)
     return Check(exact, numeric, rel, ok or bool(kinks), method, kinks)
 

@@ -55,6 +55,34 @@ class Loss:
 
 
 @dataclass
+class Layer:
+    """A dense layer of a `layers:` file: units a{l}_j with weights W{l}_j_k and biases b{l}_j."""
+
+    index: int  # 1-based
+    units: int
+    activation: Activation
+    bias: bool
+    pos: Pos
+
+    @property
+    def nodes(self) -> list[str]:
+        return [f"a{self.index}_{j}" for j in range(1, self.units + 1)]
+
+
+def matrix_entries(layers: list[Layer], inputs: int) -> dict[str, list[list[str]]]:
+    """W{l} (units x previous units) and b{l} (units x 1) of each layer, as the names of their entries."""
+    out: dict[str, list[list[str]]] = {}
+    previous = inputs
+    for layer in layers:
+        n = layer.index
+        out[f"W{n}"] = [[f"W{n}_{j}_{k}" for k in range(1, previous + 1)] for j in range(1, layer.units + 1)]
+        if layer.bias:
+            out[f"b{n}"] = [[f"b{n}_{j}"] for j in range(1, layer.units + 1)]
+        previous = layer.units
+    return out
+
+
+@dataclass
 class Network:
     """A checked network: acyclic, every node between an input and an output, names unique."""
 
@@ -68,6 +96,8 @@ class Network:
     at: dict[str, float] = field(default_factory=dict)
     description: str = ""
     positions: dict[str, Pos] = field(default_factory=dict)  # where each name is first defined
+    layers: list[Layer] = field(default_factory=list)  # for a `layers:` file, in order
+    samples: list[dict[str, float]] = field(default_factory=list)  # `data:`: input and target values
 
     def __post_init__(self) -> None:
         self.parents: dict[str, list[Edge]] = {n: [] for n in self.nodes}
@@ -75,6 +105,10 @@ class Network:
         for e in self.edges:
             self.parents[e.dst].append(e)
             self.children[e.src].append(e)
+
+    def matrices(self) -> dict[str, list[list[str]]]:
+        """For a `layers:` file, each whole matrix by name (W1, b1, ...) with its entries' names."""
+        return matrix_entries(self.layers, len(self.inputs))
 
     @property
     def names(self) -> list[str]:

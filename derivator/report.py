@@ -11,7 +11,8 @@ from . import check as checking
 from .candidate import Verdict, judge, parse
 from .derive import Derivation, derive
 from .diagnose import diagnose
-from .network import Network
+from .errors import DerivatorError
+from .network import Network, symbol
 
 # `derivative.text` (the derivative in inputs and parameters alone) is left out past this many
 # expression-tree nodes: on deep networks it grows exponentially while the node-value form does not.
@@ -27,6 +28,18 @@ class Report:
     expanded: sympy.Expr | None  # None when larger than MAX_EXPANDED_SIZE
     missing: list[str]
     candidate: Verdict | None = None
+    samples: int = 0  # m, with `data:`: the target is J = (1/m) * sum of the loss, and `value` its derivative
+
+    def averaged(self) -> sympy.Expr | None:
+        """With data, the derivative of J in parameters alone: each sample's values put in, averaged."""
+        net = self.derivation.net
+        if self.expanded is None or not net.samples:
+            return self.expanded
+        if self.samples * self.derivation.expanded_size() > MAX_EXPANDED_SIZE:
+            return None
+        terms = [self.expanded.xreplace({symbol(k): sympy.Rational(repr(v)) for k, v in s.items()})
+                 for s in net.samples]
+        return sympy.Add(*terms) / len(terms)
 
     @property
     def failed(self) -> bool:
@@ -40,9 +53,13 @@ def report(net: Network, wrt: str, of: str | None = None, at: Mapping[str, float
            candidate: str | None = None, definitions: Sequence[str] = ()) -> Report:
     """Derive d(of)/d(wrt); evaluate it where the point is known; check it, and a candidate, when asked."""
     d = derive(net, wrt, of)
+    if net.samples and d.kind != "parameter":
+        raise DerivatorError(f"--wrt {wrt}: with 'data', every input and node takes a value per sample; "
+                             "differentiate the average with respect to a parameter")
     values = checking.point(net, at)
+    first = checking.samples(net, values)[0]  # with data, the candidate is judged as one sample's derivative
     names = checking.needed(d)
-    missing = [n for n in names if n not in values]
+    missing = [n for n in names if n not in first]
     if check:
         checking.require(d, values)
     result = checking.check(d, values, tolerance) if check else None
@@ -51,7 +68,7 @@ def report(net: Network, wrt: str, of: str | None = None, at: Mapping[str, float
     used = {n: values[n] for n in names if n in values}
     verdict = None
     if candidate is not None:
-        verdict = judge(d, parse(net, candidate, list(definitions)), values, source=candidate)
+        verdict = judge(d, parse(net, candidate, list(definitions)), first, source=candidate)
         if not verdict.agrees:
-            verdict.diagnosis = diagnose(d, verdict.expr, verdict, values)
-    return Report(d, used, value, result, expanded, missing, verdict)
+            verdict.diagnosis = diagnose(d, verdict.expr, verdict, first)
+    return Report(d, used, value, result, expanded, missing, verdict, len(net.samples))

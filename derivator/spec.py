@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import keyword
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,10 @@ from typing import Any
 import sympy
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from . import formula, graph, rules
+from . import formula, graph, layers, rules
 from .errors import DerivatorError, unknown
-from .network import Edge, Loss, Network, Node, Pos, symbol
+from .fields import article, fail, number, show
+from .network import Edge, Loss, Network, Node, Pos, matrix_entries, symbol
 from .yamlfile import Document, container_pos, key_pos, read, value_pos
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -24,10 +24,6 @@ RESERVED = {*formula.FUNCTIONS, *keyword.kwlist, *keyword.softkwlist, "Abs", "He
             "Piecewise", "Max", "Min", "sign", "leaky_relu", "leaky_step", "loss", "all"}
 TOP_KEYS = ["description", "inputs", "nodes", "edges", "output", "loss", "at", "layers", "data"]
 NODE_KEYS = ["activation", "bias", "slope"]
-
-
-def fail(message: str, pos: Pos | None = None):
-    raise DerivatorError(message, pos.line if pos else None, pos.col if pos else None)
 
 
 def load(path: str | Path) -> Network:
@@ -65,6 +61,8 @@ class _Reader:
         self.doc: CommentedMap = document.data
         self.kinds: dict[str, tuple[str, Pos]] = {}  # name -> (what it is, where first seen)
         self.params: list[str] = []
+        self.layers: list = []
+        self.at_keys: dict[str, str] = {}  # entry name -> the key of `at:` that gave it (W1 for W1_2_1)
 
     def network(self) -> Network:
         doc = self.doc
@@ -72,38 +70,57 @@ class _Reader:
             if key not in TOP_KEYS:
                 fail(unknown("key", str(key), TOP_KEYS), key_pos(doc, key))
         if "layers" in doc:
-            fail("'layers:' files are not supported yet; write 'nodes:' and 'edges:'", key_pos(doc, "layers"))
-        for key in ("inputs", "nodes", "edges", "output"):
+            for key in ("nodes", "edges", "output"):
+                if key in doc:
+                    fail(f"'{key}' and 'layers' do not go together: a 'layers' file names its nodes, edges "
+                         "and output itself", key_pos(doc, key))
+        required = ("inputs", "layers") if "layers" in doc else ("inputs", "nodes", "edges", "output")
+        for key in required:
             if key not in doc:
                 fail(f"missing '{key}:'", Pos(1, 1))
         description = doc.get("description") or ""
         if not isinstance(description, str):
             fail("'description' must be text", value_pos(doc, "description"))
         inputs, defaults = self.inputs()
-        nodes = self.nodes()
-        edges = self.edges(inputs, nodes)
-        outputs = self.outputs(nodes)
+        if "layers" in doc:
+            nodes, edges, outputs, self.layers = layers.build(self, inputs, MAX_NODES, MAX_EDGES)
+        else:
+            nodes = self.nodes()
+            edges = self.edges(inputs, nodes)
+            outputs = self.outputs(nodes)
         loss = self.loss(outputs) if doc.get("loss") is not None else None
         for name, (kind, pos) in self.kinds.items():
             if name.startswith("z_") and name[2:] in nodes:
                 fail(f"'{name}' names the pre-activation of node '{name[2:]}'; choose another {kind} name", pos)
         targets = [n for n, (k, _) in self.kinds.items() if k == "target"]
-        at = {**defaults, **self.point(inputs, targets)}
+        data = []
+        if doc.get("data") is not None:
+            data = layers.samples(self, [*inputs, *targets], loss.type if loss else None)
+            layers.check_targets(loss, data, doc["data"])
+            if defaults:
+                fail("with 'data', each sample gives the inputs' values; list the inputs without values",
+                     value_pos(doc, "inputs"))
+        given = self.point(inputs, targets)
+        for name in given:
+            if data and (name in inputs or name in targets):
+                fail(f"'{name}' takes its value from each sample in 'data'; remove it from 'at'",
+                     key_pos(doc["at"], self.at_keys.get(name, name)))
+        at = {**defaults, **given}
         net = Network(inputs=inputs, nodes=nodes, edges=edges, outputs=outputs, loss=loss,
                       params=self.params, targets=targets, at=at, description=description,
-                      positions={n: p for n, (_, p) in self.kinds.items()})
+                      positions={n: p for n, (_, p) in self.kinds.items()}, layers=self.layers, samples=data)
         return graph.check(net)
 
     # -- names -------------------------------------------------------------------------------
     def declare(self, name: Any, kind: str, pos: Pos) -> str:
         """Register `name` as an input, node, parameter or target; one name, one meaning."""
         if not isinstance(name, str) or not NAME.match(name):
-            fail(f"{kind} name {_show(name)} must match [A-Za-z][A-Za-z0-9_]*", pos)
+            fail(f"{kind} name {show(name)} must match [A-Za-z][A-Za-z0-9_]*", pos)
         if name in RESERVED:
             fail(f"'{name}' is reserved (a function or keyword); choose another {kind} name", pos)
         seen = self.kinds.get(name)
         if seen and seen[0] != kind:
-            fail(f"'{name}' is used as {_a(kind)} and as {_a(seen[0])} (line {seen[1].line})", pos)
+            fail(f"'{name}' is used as {article(kind)} and as {article(seen[0])} (line {seen[1].line})", pos)
         if seen and kind in ("input", "node"):
             fail(f"{kind} '{name}' is defined twice (first on line {seen[1].line})", pos)
         if not seen:
@@ -117,7 +134,7 @@ class _Reader:
         if isinstance(value, str):
             return symbol(self.declare(value, "parameter", pos))
         if not isinstance(value, (int, float)) or isinstance(value, bool):
-            fail(f"{what} must be a number or a parameter name, not {_show(value)}", pos)
+            fail(f"{what} must be a number or a parameter name, not {show(value)}", pos)
         return sympy.Rational(repr(number(value, pos, what)))
 
     # -- sections ----------------------------------------------------------------------------
@@ -159,17 +176,17 @@ class _Reader:
         for key in body:
             if key not in NODE_KEYS:
                 fail(unknown(f"key for node '{name}'", str(key), NODE_KEYS), key_pos(body, key))
-        activation = self.activation(name, body)
+        activation = self.activation(f"node '{name}'", body)
         bias = sympy.S.Zero
         if body.get("bias") is not None:
             bias = self.number_or_param(body["bias"], value_pos(body, "bias"), f"bias of node '{name}'")
         return Node(name, activation, bias, name_pos)
 
-    def activation(self, name: str, body: CommentedMap) -> rules.Activation:
+    def activation(self, who: str, body: CommentedMap) -> rules.Activation:
         act = body.get("activation", "identity")
         pos = value_pos(body, "activation") if "activation" in body else container_pos(body)
         if not isinstance(act, str):
-            fail(f"activation of node '{name}' must be a name such as sigmoid, or a formula in x", pos)
+            fail(f"activation of {who} must be a name such as sigmoid, or a formula in x", pos)
         text, act = act, rules.ALIASES.get(act.strip(), act.strip())
         if "slope" in body and act != "leaky_relu":
             fail("'slope' applies to leaky_relu only", key_pos(body, "slope"))
@@ -204,7 +221,7 @@ class _Reader:
             for end, name in (("from", src), ("to", dst)):
                 if not isinstance(name, str) or (name not in nodes and name not in inputs):
                     fail(unknown("node", str(name), [*inputs, *nodes]) if isinstance(name, str)
-                         else f"'{end}' must be a node name, not {_show(name)}", where[end])
+                         else f"'{end}' must be a node name, not {show(name)}", where[end])
             if dst in inputs:
                 fail(f"edge into input '{dst}': inputs have no incoming edges", where["to"])
             if (src, dst) in seen:
@@ -291,41 +308,16 @@ class _Reader:
         if not isinstance(raw, CommentedMap):
             fail("'at' must be a map of names to numbers", value_pos(self.doc, "at"))
         allowed = [*inputs, *self.params, *targets]
+        matrices = matrix_entries(self.layers, len(inputs))
         values = {}
         for name in raw:
+            if name in matrices:
+                entries = layers.matrix(raw[name], matrices[name], name, value_pos(raw, name))
+                self.at_keys.update(dict.fromkeys(entries, name))
+                values.update(entries)
+                continue
             if name not in allowed:
                 hint = " (a node's value comes from the network)" if self.kinds.get(name, ("",))[0] == "node" else ""
-                fail(unknown("name in 'at'", str(name), allowed) + hint, key_pos(raw, name))
+                fail(unknown("name in 'at'", str(name), [*allowed, *matrices]) + hint, key_pos(raw, name))
             values[name] = number(raw[name], value_pos(raw, name), f"value of '{name}'")
         return values
-
-
-def number(value: Any, pos: Pos, what: str) -> float:
-    """A finite number from the file (an int or a float; booleans and strings are errors)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        fail(f"{what} must be a number, not {_show(value)}", pos)
-    try:
-        result = float(value)
-    except OverflowError:
-        fail(f"{what} is out of range", pos)
-    if not math.isfinite(result):
-        fail(f"{what} must be finite, not {value}", pos)
-    return result
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return f"'{value}'"
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (CommentedMap, dict)):
-        return "a map"
-    if isinstance(value, (CommentedSeq, list)):
-        return "a list"
-    return str(value)
-
-
-def _a(kind: str) -> str:
-    return ("an " if kind[0] in "aeiou" else "a ") + kind

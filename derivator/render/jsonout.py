@@ -13,17 +13,20 @@ from .steps import writable
 def as_dict(r: Report) -> dict:
     d = r.derivation
     result_fits, fits = writable(d)  # past the documented size, null: the other forms remain
+    whole = r.averaged()  # with data, J's derivative in parameters: each sample put in, averaged
     out: dict = {
         "of": d.of,
         "wrt": d.wrt,
-        "derivative": {"text": code(r.expanded) if r.expanded is not None else None,
-                       "latex": tex(r.expanded) if r.expanded is not None else None},
+        "derivative": {"text": code(whole) if whole is not None else None,
+                       "latex": tex(whole) if whole is not None else None},
         "in_node_values": {"text": nested_code(d.nested) if result_fits else None,
                            "latex": nested_tex(d.nested) if result_fits else None},
         "deltas": {v: nested_code(p) if v in fits else None for v, p in d.deltas_nested.items()},
         "at": r.point,
         "value": r.value,
     }
+    if r.samples:
+        out["samples"] = r.samples  # in_node_values and deltas are one sample's; value is the mean
     if r.missing:
         out["missing"] = r.missing
     if r.check is not None:

@@ -73,6 +73,20 @@ def derivation_rows(w: Work, notes: bool = True) -> dict[str, list[str]]:
     return {"forward": forward, "backward": backward, "result": result, "expanded": expanded}
 
 
+def average_row(p: Partial) -> str:
+    """With data: J is the mean of the loss over the m samples, and so is its derivative."""
+    return (rf"\frac{{\partial J}}{{\partial {tex_name(p.wrt)}}} "
+            rf"&= \frac{{1}}{{m}} \sum_{{s=1}}^{{m}} \left({partial(p)}\right)^{{(s)}}")
+
+
+def average_text(p: Partial, m: int) -> str:
+    return rf"Over the data, $m = {m}$ samples, $J = \frac{{1}}{{m}} \sum_{{s=1}}^{{m}} {of_tex(p)}^{{(s)}}$"
+
+
+def average(p: Partial, m: int) -> str:
+    return rf"\intertext{{{average_text(p, m)}:}}" + average_row(p)
+
+
 def point_text(r: Report) -> str:
     return ", ".join(f"${tex_name(k)} = {v:g}$" for k, v in r.point.items())
 
@@ -84,6 +98,8 @@ def render_latex(r: Report, standalone: bool = False) -> str:
                   r"\intertext{Backward pass, $\delta_v = \partial " + of_tex(w.partial) + r" / \partial z_v$:}"
                   + parts["backward"][0], *parts["backward"][1:],
                   r"\intertext{Result:}" + parts["result"][0], *parts["result"][1:]])
+    if r.samples:
+        body = body.replace("\n\\end{align*}", " \\\\\n" + average(w.partial, r.samples) + "\n\\end{align*}")
     if r.value is not None:
         body = body.replace("\n\\end{align*}", f" \\\\\n&\\approx {r.value:.15g}\n\\end{{align*}}")
     if r.candidate is not None:

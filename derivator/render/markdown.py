@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..printing import tex
 from ..report import Report
-from .latex import derivation_rows, partial
+from .latex import average_row, average_text, derivation_rows, partial
 from .steps import work
 from .text import notes, verdict
 
@@ -20,11 +20,15 @@ def render_markdown(r: Report) -> str:
            "**Backward pass** (the deltas $\\delta_v$)\n", block(parts["backward"]),
            "**Result**\n", block(parts["result"])]
     out += [f"- {note}\n" for note in notes(w)]
+    if r.samples:
+        out += [f"{average_text(w.partial, r.samples)}; each sample's derivative enters with weight $1/m$:\n",
+                block([average_row(w.partial)])]
     if parts["expanded"]:
         out += ["**In inputs and parameters**\n", block(parts["expanded"])]
     if r.value is not None:
         at = ", ".join(f"`{k} = {v:g}`" for k, v in r.point.items())
-        out.append(f"**Value** at {at}: `{r.value:.15g}`\n")
+        over = f", averaged over the {r.samples} samples" if r.samples else ""
+        out.append(f"**Value** at {at}{over}: `{r.value:.15g}`\n")
         if r.check is not None:
             out.append(f"**Check**: {verdict(r.check)}\n")
     else:

@@ -159,9 +159,9 @@ def _result(d: Derivation) -> Prod:
 
 
 def _named(expr: sympy.Expr, d: Derivation) -> tuple[sympy.Expr, list[tuple[sympy.Symbol, sympy.Expr]]]:
-    """Common subexpressions named a1, a2, ... (a letter no network name uses with digits)."""
+    """Common subexpressions named a1, a2, ... (a letter no network name starts with digits: a1_1 rules out a)."""
     taken = {*d.net.names, *d.net.nodes}
-    letter = next(c for c in "acegkmpqrs" if not any(re.fullmatch(c + r"\d+", n) for n in taken))
+    letter = next(c for c in "acegkmpqrs" if not any(re.match(c + r"\d", n) for n in taken))
     names = sympy.numbered_symbols(letter, start=1, real=True)
     pairs, (reduced,) = sympy.cse(expr, symbols=names, optimizations=None)
     return reduced, pairs

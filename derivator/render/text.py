@@ -69,7 +69,9 @@ def render_text(r: Report) -> str:
         lines += equation(eq)
     if w.too_large:
         lines.append("  (a nested form is too large to write out; the recursion above gives it)")
-    lines += ["", "In inputs and parameters:"]
+    if r.samples:
+        lines += ["", *average(r, lhs)]
+    lines += ["", "In inputs and parameters" + (", for one sample:" if r.samples else ":")]
     if w.expanded is None:
         lines.append("  (too large to write out; see the node-value form above)")
     else:
@@ -77,7 +79,7 @@ def render_text(r: Report) -> str:
         if w.where:
             lines.append("  where " + "\n        ".join(f"{teacher(s)} = {teacher(e)}" for s, e in w.where))
     lines.append("")
-    lines += numbers(r, lhs)
+    lines += numbers(r, f"∂J/∂{w.partial.wrt}" if r.samples else lhs)
     if r.candidate is not None:
         lines += ["", *candidate(r, lhs)]
     return "\n".join(lines) + "\n"
@@ -91,16 +93,27 @@ def candidate(r: Report, lhs: str) -> list[str]:
             ("Derivative", nested_text(d.nested), v.true_value)]
     lines = [f"{name:<{width}}  {lhs if name else ' ' * len(lhs)} = {text}"
              + (f"    = {val:.12g}" if val is not None else "") for name, text, val in rows]
+    if r.samples:
+        lines.append("(With data, a candidate is one sample's derivative, without the 1/m; values at sample 1.)")
     lines.append(f"Verdict: the candidate {'agrees' if v.agrees else 'does NOT agree'} ({v.method}).")
     lines += [f"  - {sentence}" for sentence in v.diagnosis]
     return lines
+
+
+def average(r: Report, lhs: str) -> list[str]:
+    """With data: the target is the mean of the loss over the samples, and so is its derivative."""
+    d = r.derivation
+    return [f"Over the data, m = {r.samples} sample{'s' * (r.samples != 1)}: J = (1/m) Σₛ {d.of}⁽ˢ⁾, so",
+            f"  ∂J/∂{d.wrt} = (1/m) Σₛ ({lhs})⁽ˢ⁾    (the result above in sample s's inputs, targets "
+            "and node values; 1/m from the average)"]
 
 
 def numbers(r: Report, lhs: str) -> list[str]:
     if r.value is None:
         return [f"Value: needs {', '.join(r.missing)} (give --at NAME=VALUE)"]
     at = ", ".join(f"{k} = {v:g}" for k, v in r.point.items())
-    lines = [f"At {at}:" if at else "Value:", f"  {lhs} = {r.value:.15g}"]
+    over = f", averaged over the {r.samples} samples of 'data'" if r.samples else ""
+    lines = [f"At {at}{over}:" if at else "Value:", f"  {lhs} = {r.value:.15g}"]
     if r.check is not None:
         lines.append("Check: " + verdict(r.check))
     return lines

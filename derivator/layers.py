@@ -1,0 +1,128 @@
+"""`layers:`, `data:` and matrix-valued `at:` (CONTRACT section 1, Layers and batches).
+
+A `layers:` file is expanded here into the nodes and edges every later stage reads, with the
+contract's names: unit j of layer l is node `a{l}_{j}`, its bias `b{l}_{j}`, and `W{l}_{j}_{k}` the
+weight from unit (or input) k of the layer before. Whole matrices in `at:` become those entries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from .errors import unknown
+from .fields import fail, number, show
+from .network import Edge, Layer, Node, Pos, symbol
+from .yamlfile import key_pos, value_pos
+
+LAYER_KEYS = ["units", "activation", "slope", "bias"]
+MAX_SAMPLES = 10_000
+
+
+def build(reader, inputs: list[str], max_nodes: int, max_edges: int):
+    """Nodes, edges, outputs and layers of a `layers:` list; `reader` declares each name once."""
+    doc = reader.doc
+    raw = doc["layers"]
+    if not isinstance(raw, CommentedSeq) or not raw:
+        fail("'layers' must be a list such as [{units: 3, activation: sigmoid}, {units: 1}]", value_pos(doc, "layers"))
+    nodes: dict[str, Node] = {}
+    edges: list[Edge] = []
+    layers: list[Layer] = []
+    previous = inputs
+    for i, body in enumerate(raw, 1):
+        layer = _layer(reader, i, body, value_pos(raw, i - 1))
+        if len(nodes) + layer.units > max_nodes or len(edges) + layer.units * len(previous) > max_edges:
+            fail(f"layer {i} makes the network larger than {max_nodes} nodes or {max_edges} weights",
+                 value_pos(body, "units"))
+        for j, name in enumerate(layer.nodes, 1):
+            reader.declare(name, "node", layer.pos)
+            for k, src in enumerate(previous, 1):
+                w = symbol(reader.declare(f"W{i}_{j}_{k}", "parameter", layer.pos))
+                edges.append(Edge(src, name, w, layer.pos))
+        for j, name in enumerate(layer.nodes, 1):
+            bias = symbol(reader.declare(f"b{i}_{j}", "parameter", layer.pos)) if layer.bias else sympy.S.Zero
+            nodes[name] = Node(name, layer.activation, bias, layer.pos)
+        layers.append(layer)
+        previous = layer.nodes
+    return nodes, edges, previous, layers
+
+
+def _layer(reader, i: int, body: Any, pos: Pos) -> Layer:
+    if not isinstance(body, CommentedMap):
+        fail(f"layer {i} must be a map such as {{units: 3, activation: sigmoid}}", pos)
+    for key in body:
+        if key not in LAYER_KEYS:
+            fail(unknown(f"key for layer {i}", str(key), LAYER_KEYS), key_pos(body, key))
+    if "units" not in body:
+        fail(f"layer {i} is missing 'units', its number of nodes", pos)
+    units = body["units"]
+    if isinstance(units, bool) or not isinstance(units, int) or units < 1:
+        fail(f"'units' of layer {i} must be a whole number of at least 1, not {show(units)}", value_pos(body, "units"))
+    bias = body.get("bias", True)
+    if not isinstance(bias, bool):
+        fail(f"'bias' of layer {i} is true (the default: biases b{i}_j) or false, not {show(bias)}",
+             value_pos(body, "bias"))
+    return Layer(i, units, reader.activation(f"layer {i}", body), bias, pos)
+
+
+def matrix(raw: Any, entries: list[list[str]], name: str, pos: Pos) -> dict[str, float]:
+    """A whole `W{l}` (a list of rows) or `b{l}` (a list) in `at:`, as values of its entries."""
+    rows, cols = len(entries), len(entries[0])
+    what = "one per unit of the layer"
+    if name.startswith("b"):
+        if not isinstance(raw, CommentedSeq) or len(raw) != rows:
+            fail(f"'{name}' must be a list of {rows} number{'s' * (rows != 1)} ({what}), not {_size(raw)}", pos)
+        return {entries[j][0]: number(v, value_pos(raw, j), f"entry {j + 1} of '{name}'") for j, v in enumerate(raw)}
+    if not isinstance(raw, CommentedSeq) or len(raw) != rows:
+        fail(f"'{name}' must be a list of {rows} row{'s' * (rows != 1)} ({what}), not {_size(raw)}", pos)
+    out = {}
+    for j, row in enumerate(raw):
+        if not isinstance(row, CommentedSeq) or len(row) != cols:
+            fail(f"row {j + 1} of '{name}' must be a list of {cols} number{'s' * (cols != 1)} (one per unit "
+                 f"of the layer before, or input), not {_size(row)}", value_pos(raw, j))
+        for k, v in enumerate(row):
+            out[entries[j][k]] = number(v, value_pos(row, k), f"entry ({j + 1}, {k + 1}) of '{name}'")
+    return out
+
+
+def _size(raw: Any) -> str:
+    if isinstance(raw, CommentedSeq):
+        return f"{len(raw)} item{'s' * (len(raw) != 1)}"
+    return show(raw)
+
+
+def samples(reader, names: list[str], loss_type: str | None) -> list[dict[str, float]]:
+    """`data:`: one map per sample, giving every input and target a value."""
+    doc = reader.doc
+    raw = doc["data"]
+    if not isinstance(raw, CommentedSeq) or not raw:
+        fail("'data' must be a list of samples such as {x1: 0.5, x2: -1.0, y: 1}", value_pos(doc, "data"))
+    if len(raw) > MAX_SAMPLES:
+        fail(f"more than {MAX_SAMPLES} samples", value_pos(doc, "data"))
+    out = []
+    for s, item in enumerate(raw, 1):
+        pos = value_pos(raw, s - 1)
+        if not isinstance(item, CommentedMap):
+            fail(f"sample {s} must be a map of the inputs' and targets' values", pos)
+        for key in item:
+            if key not in names:
+                fail(unknown(f"name in sample {s}", str(key), names) + " (a sample gives inputs and targets)",
+                     key_pos(item, key))
+        missing = [n for n in names if n not in item]
+        if missing:
+            fail(f"sample {s} gives no value for {', '.join(missing)}", pos)
+        out.append({k: number(item[k], value_pos(item, k), f"'{k}' in sample {s}") for k in names})
+    return out
+
+
+def check_targets(loss, values: list[dict[str, float]], raw: CommentedSeq) -> None:
+    """Softmax cross-entropy needs targets that sum to 1 in every sample."""
+    if loss is None or loss.type != "cross_entropy":
+        return
+    for s, sample in enumerate(values, 1):
+        total = sum(sample[str(t)] if t.is_Symbol else float(t) for t in loss.targets)
+        if abs(total - 1) > 1e-9:
+            fail(f"cross_entropy targets must sum to 1 (one-hot or probabilities); in sample {s} they sum "
+                 f"to {total:g}", value_pos(raw, s - 1))
