@@ -9,9 +9,10 @@ import click
 
 from . import __version__
 from . import check as checking
+from . import matrix as matrices
 from .errors import DerivatorError, unknown
-from .render import RENDERERS
-from .report import report
+from .render import RENDERERS, render
+from .report import report, table
 from .spec import load
 
 FORMATS = ["text", "latex", "markdown", "json", "desmos", "python"]
@@ -90,7 +91,7 @@ def parse_tolerance(text: str) -> float:
               help="Your own answer, to compare: node names, z_NODE, helpers; O(1-O) w4 h2 is fine.")
 @click.option("--define", multiple=True, metavar="'f(x)=EXPR'",
               help="A helper for --candidate, e.g. 'd(x)=s(x)*(1-s(x))'; repeatable, in order.")
-@click.option("--matrix", is_flag=True, help="The matrix form for a layers file (not built yet).")
+@click.option("--matrix", is_flag=True, help="With a layers file and --wrt W2 (a whole matrix): the matrix form.")
 @click.option("--draw", metavar="OUT.svg|OUT.tex", help="Draw the network and its paths (not built yet).")
 @click.option("--plot", metavar="OUT.png", help="Plot the target with its tangent (not built yet).")
 @click.version_option(__version__, "--version", message="derive (derivator) %(version)s")
@@ -118,7 +119,7 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, defi
 
 
 def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot) -> int:
-    for flag, given in (("--matrix", matrix), ("--draw", draw), ("--plot", plot), ("--wrt all", wrt == "all")):
+    for flag, given in (("--draw", draw), ("--plot", plot), ("--wrt all", wrt == "all")):
         if given:
             raise DerivatorError(f"{flag} is not available in this version yet")
     if standalone and fmt != "latex":
@@ -133,11 +134,29 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
     net = load(file)
     if define and candidate is None:
         raise DerivatorError("--define names helpers for --candidate; give --candidate EXPR too")
-    r = report(net, wrt, of, parse_at(at), check=check, tolerance=tolerance, candidate=candidate,
-               definitions=define)
-    text = RENDERERS[fmt](r, standalone=True) if standalone else RENDERERS[fmt](r)
-    click.echo(text, nl=False)
-    return EXIT_DISAGREES if r.failed else 0
+    whole = matrices.whole(net, wrt)
+    if matrix or whole is not None:
+        answer = _whole(net, wrt, whole, of, at, check, tolerance, fmt, candidate, matrix)
+    else:
+        answer = report(net, wrt, of, parse_at(at), check=check, tolerance=tolerance, candidate=candidate,
+                        definitions=define)
+    click.echo(render(answer, fmt, standalone), nl=False)
+    return EXIT_DISAGREES if answer.failed else 0
+
+
+def _whole(net, wrt, whole, of, at, check, tolerance, fmt, candidate, matrix):
+    """`--wrt W2`: the matrix form with --matrix, else every entry by the delta recursion."""
+    flag = "--matrix" if matrix else f"--wrt {wrt} (a whole matrix)"
+    if fmt in ("desmos", "python"):
+        raise DerivatorError(f"{flag} prints text, latex, markdown or json, not {fmt}")
+    if candidate is not None:
+        raise DerivatorError(f"{flag}: --candidate compares one derivative; name one entry, such as "
+                             f"--wrt {whole[0][0] if whole else 'W1_1_1'}")
+    if not matrix:
+        return table(net, wrt, whole, of, parse_at(at), check, tolerance)
+    if of not in (None, "loss"):
+        raise DerivatorError("--matrix derives the loss; leave out --of")
+    return matrices.matrix_form(net, wrt, parse_at(at), check, tolerance)
 
 
 def main(argv: list[str] | None = None) -> None:

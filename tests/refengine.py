@@ -9,6 +9,10 @@ so agreement between the two is evidence, not tautology.
 Formula activations and formula losses are not parsed here: the caller supplies them as
 ``formulas={text: (f, f_prime)}`` with plain float functions (for a loss, ``f(o, y)`` and
 ``dL/do(o, y)``; the target ``y`` is then treated as a constant).
+
+Layer specs (``inputs`` + ``layers``) are turned into the nodes + edges form by ``expand_layers``,
+matrix-valued points into scalar ones by ``expand_point``, and ``evaluate_batch`` averages the
+target and its parameter gradients over the samples of ``data:`` (J = (1/m) * sum of the loss).
 """
 
 from __future__ import annotations
@@ -210,3 +214,89 @@ def evaluate(spec: dict, point: dict[str, float], of: str | None = None,
     grads.update({name: o[name].grad for name in nodes})
     grads.update({"z_" + name: z[name].grad for name in nodes})
     return result.data, grads
+
+
+# --- layers and batches (CONTRACT section 1, "Layers and batches") ----------------------------
+
+def _input_names(spec: dict) -> list[str]:
+    return list(spec["inputs"])  # a list, or a map {name: default}: its keys, in order
+
+
+def expand_point(at: dict | None) -> dict:
+    """Matrix-valued entries become scalar ones: ``W1: [[..], [..]]`` (row j = unit j, column k =
+    unit or input k) gives ``W1_j_k``, ``b1: [..]`` gives ``b1_j``, all counted from 1. Scalar
+    entries pass through unchanged."""
+    out: dict = {}
+    for name, value in (at or {}).items():
+        if isinstance(value, list):
+            for j, row in enumerate(value, start=1):
+                if isinstance(row, list):
+                    for k, v in enumerate(row, start=1):
+                        out[f"{name}_{j}_{k}"] = v
+                else:
+                    out[f"{name}_{j}"] = row
+        else:
+            out[name] = value
+    return out
+
+
+def expand_layers(spec: dict) -> dict:
+    """A ``layers:`` spec in the ``nodes`` + ``edges`` form that :func:`evaluate` reads.
+
+    Layer ``l`` (from 1) has nodes ``a{l}_{j}``, biases ``b{l}_{j}`` (none with ``bias: false``) and
+    weights ``W{l}_{j}_{k}`` from unit ``k`` of layer ``l-1`` (or input ``k``, in the order of
+    ``inputs``) to unit ``j``. The output is the last layer's node, or the list of its nodes when it
+    has several units. ``at`` is expanded with :func:`expand_point`; other keys (``loss``,
+    ``target``, ``data``, ``description``) are kept. A spec without ``layers`` is returned as is."""
+    if "layers" not in spec:
+        return spec
+    previous = _input_names(spec)
+    nodes: dict[str, dict] = {}
+    edges: list[list] = []
+    for l, layer in enumerate(spec["layers"], start=1):
+        units = int(layer["units"])
+        if units < 1:
+            raise ValueError(f"layer {l} has {units} units")
+        current = []
+        for j in range(1, units + 1):
+            name = f"a{l}_{j}"
+            body = {"activation": layer.get("activation", "identity")}
+            if "slope" in layer:
+                body["slope"] = layer["slope"]
+            if layer.get("bias", True):
+                body["bias"] = f"b{l}_{j}"
+            nodes[name] = body
+            edges += [[src, name, f"W{l}_{j}_{k}"] for k, src in enumerate(previous, start=1)]
+            current.append(name)
+        previous = current
+    out = {key: value for key, value in spec.items() if key != "layers"}
+    out.update(nodes=nodes, edges=edges, output=previous if len(previous) > 1 else previous[0])
+    if "at" in spec:
+        out["at"] = expand_point(spec["at"])
+    return out
+
+
+def evaluate_batch(spec: dict, point: dict, of: str | None = None,
+                   formulas: dict | None = None) -> tuple[float, dict[str, float]]:
+    """Like :func:`evaluate`, for a spec with ``data:`` (``layers`` or ``nodes`` form): the target is
+    J = (1/m) * sum over the m samples of the per-sample target, where each sample's map gives that
+    sample's input and target values (over ``at`` and ``point``). Returns (J, {name: dJ/dname}) for
+    every name that is not given by the samples, that is parameters and any input or target fixed
+    across the batch; node and ``z_`` derivatives are per sample and left out. ``point`` may hold
+    matrix values (expanded like ``at``). Without ``data`` this is :func:`evaluate` itself."""
+    spec = expand_layers(spec)
+    point = expand_point(point)
+    data = spec.get("data")
+    if not data:
+        return evaluate(spec, point, of=of, formulas=formulas)
+    total, grads = 0.0, {}
+    varying = set().union(*(sample.keys() for sample in data))
+    for sample in data:
+        value, g = evaluate(spec, {**point, **sample}, of=of, formulas=formulas)
+        total += value
+        for name, d in g.items():
+            if name in spec["nodes"] or name.startswith("z_") or name in varying:
+                continue
+            grads[name] = grads.get(name, 0.0) + d
+    m = len(data)
+    return total / m, {name: d / m for name, d in grads.items()}

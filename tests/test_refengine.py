@@ -11,9 +11,9 @@ import mpmath
 import pytest
 
 try:
-    from refengine import evaluate
+    from refengine import evaluate, evaluate_batch, expand_layers, expand_point
 except ImportError:  # tests/ collected as a package
-    from tests.refengine import evaluate
+    from tests.refengine import evaluate, evaluate_batch, expand_layers, expand_point
 
 REL = 1e-12          # hand-derived values: float64 round-off only
 FD_STEP = 1e-6       # central differences: error ~ h^2 * f''' plus round-off ~ eps / h
@@ -222,3 +222,100 @@ def test_matches_finite_differences(loss, acts, outputs):
         assert close(grads[name], numeric, FD_REL, FD_ABS), (name, grads[name], numeric)
     for node in spec["nodes"]:  # the bias enters z additively, so d/dz = d/d(bias)
         assert grads["z_" + node] == grads[f"b_{node}"]
+
+
+# --- layers and batches -----------------------------------------------------------------------
+
+def test_expand_layers_names_units_weights_and_biases():
+    spec = {"inputs": ["p", "q"],
+            "layers": [{"units": 2, "activation": "leaky_relu", "slope": 0.2},
+                       {"units": 1, "bias": False}],
+            "loss": {"type": "squared_error", "target": "y"},
+            "at": {"W1": [[1, 2], [3, 4]], "b1": [5, 6], "W2_1_1": 7, "W2_1_2": 8}}
+    net = expand_layers(spec)
+    assert net["nodes"] == {"a1_1": {"activation": "leaky_relu", "slope": 0.2, "bias": "b1_1"},
+                            "a1_2": {"activation": "leaky_relu", "slope": 0.2, "bias": "b1_2"},
+                            "a2_1": {"activation": "identity"}}
+    assert net["edges"] == [["p", "a1_1", "W1_1_1"], ["q", "a1_1", "W1_1_2"],
+                            ["p", "a1_2", "W1_2_1"], ["q", "a1_2", "W1_2_2"],
+                            ["a1_1", "a2_1", "W2_1_1"], ["a1_2", "a2_1", "W2_1_2"]]
+    assert net["output"] == "a2_1"
+    assert net["loss"] == spec["loss"] and net["inputs"] == ["p", "q"] and "layers" not in net
+    assert net["at"] == {"W1_1_1": 1, "W1_1_2": 2, "W1_2_1": 3, "W1_2_2": 4, "b1_1": 5, "b1_2": 6,
+                         "W2_1_1": 7, "W2_1_2": 8}
+    # Several output units: the output is the list of the last layer's nodes; a map of inputs
+    # counts in its order; without `layers` the spec is returned unchanged.
+    wide = expand_layers({"inputs": {"u": 1.0}, "layers": [{"units": 3, "activation": "tanh"}]})
+    assert wide["output"] == ["a1_1", "a1_2", "a1_3"]
+    assert [e[2] for e in wide["edges"]] == ["W1_1_1", "W1_2_1", "W1_3_1"]
+    assert expand_layers(SINGLE) is SINGLE
+
+
+def test_expand_point_rows_are_units_columns_are_sources():
+    assert expand_point({"W2": [[0.1, -0.2, 0.3]], "b2": [0.5], "W1": [[1], [2]], "x": 4, "y": 0}) == {
+        "W2_1_1": 0.1, "W2_1_2": -0.2, "W2_1_3": 0.3, "b2_1": 0.5, "W1_1_1": 1, "W1_2_1": 2, "x": 4, "y": 0}
+    assert expand_point(None) == {} and expand_point({}) == {}
+
+
+def test_layer_wiring_by_hand():
+    # Identity layers 2 -> 2 -> 1, no loss: O = sum_j W2_1_j (sum_k W1_j_k x_k + b1_j) + b2_1, so
+    # dO/dW1_j_k = W2_1_j x_k (row j, column k) and dO/db1_j = W2_1_j, dO/dW2_1_j = a1_j.
+    # x = (2, 3); W1 = [[1, 10], [100, 1000]], b1 = (0.5, -0.5): a1 = (32.5, 3199.5); W2 = [[2, -1]].
+    spec = {"inputs": ["x1", "x2"], "layers": [{"units": 2}, {"units": 1, "activation": "linear"}],
+            "at": {"x1": 2, "x2": 3, "W1": [[1, 10], [100, 1000]], "b1": [0.5, -0.5], "W2": [[2, -1]],
+                   "b2": [0.25]}}
+    value, g = evaluate(expand_layers(spec), {})
+    assert value == 2 * 32.5 - 3199.5 + 0.25
+    assert (g["W1_1_1"], g["W1_1_2"], g["W1_2_1"], g["W1_2_2"]) == (4.0, 6.0, -2.0, -3.0)
+    assert (g["b1_1"], g["b1_2"], g["W2_1_1"], g["W2_1_2"], g["b2_1"]) == (2.0, -1.0, 32.5, 3199.5, 1.0)
+    assert (g["x1"], g["x2"]) == (2 * 1 - 100, 2 * 10 - 1000)
+    # evaluate_batch without data is evaluate, and it takes layer specs and matrix points directly.
+    assert evaluate_batch(spec, {"W2": [[1, 1]]}) == evaluate(expand_layers(spec), {"W2_1_1": 1, "W2_1_2": 1})
+
+
+def test_batch_golden_one_sigmoid_unit_bce_two_samples():
+    # One input, one sigmoid unit, BCE, m = 2: z = W x + b with W = 1, b = 0.
+    # Sample 1: x = log 3, y = 1: a = s(log 3) = 3/4, L = -log(3/4) = log(4/3), dL/dz = a - y = -1/4.
+    # Sample 2: x = -log 3, y = 1: a = s(-log 3) = 1/4, L = -log(1/4) = log 4, dL/dz = -3/4.
+    # J = (log(4/3) + log 4) / 2.
+    # BCE on a sigmoid: dL/dz = a - y, so dJ/dW = (1/m) sum (a - y) x and dJ/db = (1/m) sum (a - y):
+    #   dJ/dW = ((-1/4) log 3 + (-3/4)(-log 3)) / 2 = (log 3 / 2) / 2 = log(3) / 4,
+    #   dJ/db = (-1/4 - 3/4) / 2 = -1/2.
+    ln3 = math.log(3)
+    data = [{"x": ln3, "y": 1}, {"x": -ln3, "y": 1}]
+    spec = {"inputs": ["x"], "layers": [{"units": 1, "activation": "sigmoid"}],
+            "loss": {"type": "binary_cross_entropy", "target": "y"}, "data": data,
+            "at": {"W1": [[1.0]], "b1": [0.0]}}
+    value, g = evaluate_batch(spec, {})
+    assert close(value, (math.log(4 / 3) + math.log(4)) / 2)
+    assert close(g["W1_1_1"], ln3 / 4) and close(g["b1_1"], -0.5)
+    # The same by the formula (1/m) sum (a - y) x, with a computed from each sample.
+    a = [s(d["x"]) for d in data]
+    assert close(g["W1_1_1"], sum((ai - d["y"]) * d["x"] for ai, d in zip(a, data, strict=True)) / len(data))
+    assert set(g) == {"W1_1_1", "b1_1"}  # inputs and targets vary per sample: no single derivative
+    # A point overrides `at`; a sample overrides both: W = 0 gives a = 1/2 on every sample.
+    value, g = evaluate_batch(spec, {"W1": [[0.0]], "x": 99})
+    assert close(value, math.log(2)) and close(g["b1_1"], -0.5) and close(g["W1_1_1"], 0.0, abs_=1e-15)
+
+
+def test_batch_matches_finite_differences():
+    # 3 inputs -> 2 tanh (no bias) -> 3 identity logits, softmax cross-entropy, 3 one-hot samples.
+    rng = random.Random(SEED)
+    spec = {"inputs": ["x1", "x2", "x3"],
+            "layers": [{"units": 2, "activation": "tanh", "bias": False}, {"units": 3, "activation": "identity"}],
+            "loss": {"type": "cross_entropy", "target": ["y1", "y2", "y3"]},
+            "data": [{"x1": rng.uniform(-1, 1), "x2": rng.uniform(-1, 1), "x3": rng.uniform(-1, 1),
+                      **{f"y{i}": float(i == hot) for i in (1, 2, 3)}} for hot in (1, 3, 2)]}
+    names = [f"W1_{j}_{k}" for j in (1, 2) for k in (1, 2, 3)]
+    names += [f"W2_{j}_{k}" for j in (1, 2, 3) for k in (1, 2)] + ["b2_1", "b2_2", "b2_3"]
+    point = {n: rng.uniform(-1, 1) for n in names}
+    value, g = evaluate_batch(spec, point)
+    assert set(g) == set(names)
+    per_sample = [evaluate(expand_layers(spec), {**point, **d})[0] for d in spec["data"]]
+    assert close(value, sum(per_sample) / 3)
+    for name in names:
+        up, down = dict(point), dict(point)
+        up[name] += FD_STEP
+        down[name] -= FD_STEP
+        numeric = (evaluate_batch(spec, up)[0] - evaluate_batch(spec, down)[0]) / (2 * FD_STEP)
+        assert close(g[name], numeric, FD_REL, FD_ABS), (name, g[name], numeric)

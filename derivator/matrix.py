@@ -1,0 +1,294 @@
+"""The matrix form over a batch (story 3): dZ[L], dZ[l] = (W[l+1]ᵀ dZ[l+1]) ⊙ g'(Z[l]), dW, db.
+
+Column s of every matrix is sample s. `dZ[l]` is one sample's ∂L/∂Z[l] per column, before the
+average, so the 1/m appears once, where the parameters' gradients sum over the samples:
+
+    dW[l] = (1/m) dZ[l] A[l-1]ᵀ        db[l] = (1/m) Σₛ dZ[l]
+
+The equations are symbolic (`Eq` of tokens, printed by each renderer); the values are computed
+by this matrix recursion in mpmath and then compared with the element-by-element derivatives of
+the scalar engine, two routes to the same numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import mpmath
+import sympy
+
+from . import check as checking
+from .derive import backward, derive
+from .errors import DerivatorError, unknown
+from .evaluate import value
+from .network import Network
+from .rules import LOSS_O, LOSS_Y, X
+
+DIGITS = 60  # the matrix recursion's precision; a sigmoid saturates float64 long before this
+WHOLE = re.compile(r"([Wb])(\d+)\Z")
+
+
+@dataclass(frozen=True)
+class Mat:
+    """A matrix of the batch: W[l], b[l], Z[l], A[l], dZ[l], dA[l], Y or P, maybe transposed."""
+
+    letter: str
+    layer: int | None = None
+    t: bool = False
+
+
+@dataclass(frozen=True)
+class Op:
+    """An operator or bracket, written differently in text and in LaTeX."""
+
+    text: str
+    latex: str
+
+
+@dataclass(frozen=True)
+class Elementwise:
+    """A formula applied entry by entry, in the matrices' symbols (sigmoid' = A ⊙ (1 - A))."""
+
+    expr: sympy.Expr
+
+
+Token = Mat | Op | Elementwise
+HADAMARD = Op(" ⊙ ", r" \odot ")
+PLUS, MINUS = Op(" + ", " + "), Op(" - ", " - ")
+OPEN, CLOSE = Op("(", r"\left("), Op(")", r"\right)")
+AVERAGE = Op("(1/m) ", r"\frac{1}{m} ")
+SUM = Op("Σₛ ", r"\sum_{s=1}^{m} ")
+
+
+@dataclass
+class Eq:
+    lhs: list[Token]
+    rhs: list[Token]
+    note: str = ""
+
+
+@dataclass
+class MatrixForm:
+    """`--matrix`: the derivation of a whole W[l] or b[l], its values, and their comparison."""
+
+    name: str  # W2 or b1
+    layer: int
+    entries: list[list[str]]  # the entries' names, laid out like the matrix
+    forward: list[Eq]
+    backward: list[Eq]
+    result: Eq
+    why: list[str]  # the sentences that answer story 3
+    loss: str  # J = (1/m) Σₛ L(...), in words
+    values: list[list[float]]  # by the matrix recursion
+    elementwise: list[list[float]]  # by the scalar engine, entry by entry
+    agrees: bool
+    largest_difference: float  # the largest relative difference between the two
+    samples: int
+    point: dict[str, float]
+    checks: list[checking.Check] = field(default_factory=list)  # with --check, each entry's
+
+    @property
+    def shape(self) -> list[int]:
+        return [len(self.entries), len(self.entries[0])]
+
+    @property
+    def failed(self) -> bool:
+        return not self.agrees or any(not c.agrees for c in self.checks)
+
+
+def whole(net: Network, name: str) -> list[list[str]] | None:
+    """The entries of a whole matrix named like W2 or b1, or None if `name` is not one."""
+    return net.matrices().get(name) if net.layers and WHOLE.match(name) else None
+
+
+def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, check: bool = False,
+                tolerance: float = checking.RELATIVE_TOLERANCE) -> MatrixForm:
+    """Derive d J / d W[l] (or b[l]) in matrix form, compute it, and compare it entry by entry."""
+    if not net.layers:
+        raise DerivatorError("--matrix needs a 'layers:' file (dense layers, with W1, b1, ... as matrices)")
+    entries = whole(net, name)
+    if entries is None:
+        raise DerivatorError("--matrix: " + unknown("matrix", name, list(net.matrices())) +
+                             "; --matrix derives a whole W{l} or b{l}")
+    if net.loss is None:
+        raise DerivatorError("--matrix derives a loss; this file has none")
+    layer = int(WHOLE.match(name).group(2))
+    values = checking.point(net, at)
+    b = backward(net, "loss")
+    derivations = [[derive(net, e, "loss", b) for e in row] for row in entries]
+    for row in derivations:
+        for d in row:
+            checking.require(d, values)
+    computed = _values(net, values, name[0], layer)
+    scalar = [[checking.derivative_value(d, values) for d in row] for row in derivations]
+    errors = [checking.close(a, s, tolerance) for ra, rs in zip(computed, scalar, strict=True)
+              for a, s in zip(ra, rs, strict=True)]
+    checks = [checking.check(d, values, tolerance) for row in derivations for d in row] if check else []
+    samples = len(net.samples) or 1
+    return MatrixForm(name, layer, entries, _forward(net), _backward(net, layer), _result(name[0], layer),
+                      _why(net, name[0], layer), loss_line(net), computed, scalar, all(ok for ok, _ in errors),
+                      max(rel for _, rel in errors), samples, {k: v for k, v in values.items() if k in net.params},
+                      checks)
+
+
+# -- the equations -------------------------------------------------------------------------------
+
+def _activation_expr(net: Network, layer: int) -> Elementwise:
+    act = net.layers[layer - 1].activation
+    return Elementwise(act.f(_sym("Z", layer)))
+
+
+def _sym(letter: str, layer: int | None = None) -> sympy.Symbol:
+    """The symbol standing for a whole matrix inside an elementwise formula."""
+    return sympy.Symbol(f"{letter}[{layer}]" if layer is not None else letter, real=True)
+
+
+def _forward(net: Network) -> list[Eq]:
+    eqs = []
+    for layer in net.layers:
+        n = layer.index
+        z = [Mat("W", n), Mat("A", n - 1)] + ([PLUS, Mat("b", n)] if layer.bias else [])
+        eqs.append(Eq([Mat("Z", n)], z))
+        eqs.append(Eq([Mat("A", n)], [_activation_expr(net, n)]))
+    return eqs
+
+
+def _prime(net: Network, layer: int) -> sympy.Expr:
+    """g'(Z[l]) written with the layer's outputs A[l] where the rule allows (A ⊙ (1 - A))."""
+    return net.layers[layer - 1].activation.prime(_sym("A", layer), _sym("Z", layer))
+
+
+def _output_delta(net: Network) -> list[Eq]:
+    """dZ[L]: A[L] - Y when the loss and activation cancel, P - Y for softmax, else dA[L] ⊙ g'(Z[L])."""
+    last = len(net.layers)
+    act = net.layers[-1].activation
+    loss = net.loss
+    a, y = _sym("A", last), _sym("Y")
+    if loss.rule is not None and act.name in loss.rule.fused:
+        return [Eq([Mat("dZ", last)], [Elementwise(loss.rule.fused[act.name](a, y))],
+                   f"{_loss_name(loss.type)} after a {act.name}: g' cancels")]
+    if loss.rule is None:  # softmax cross-entropy over the output layer's values
+        eqs = [Eq([Mat("P")], [Op("softmax(", r"\operatorname{softmax}\left("), Mat("A", last), CLOSE],
+                  "the softmax of each column")]
+        grad = [Mat("P"), MINUS, Mat("Y")]
+        if act.name == "identity":
+            return [*eqs, Eq([Mat("dZ", last)], grad, "softmax with cross-entropy: the identity output passes it on")]
+        return [*eqs, Eq([Mat("dZ", last)], [OPEN, *grad, CLOSE, HADAMARD, *_factor(_prime(net, last))])]
+    grad = loss.rule.grad(LOSS_O, LOSS_Y).xreplace({LOSS_O: a, LOSS_Y: y})
+    eqs = [Eq([Mat("dA", last)], [Elementwise(grad)], f"∂L/∂A[{last}] of the {_loss_name(loss.type)}")]
+    prime = _prime(net, last)
+    if prime == 1:
+        return [*eqs, Eq([Mat("dZ", last)], [Mat("dA", last)], "the identity output passes it on")]
+    return [*eqs, Eq([Mat("dZ", last)], [Mat("dA", last), HADAMARD, *_factor(prime)])]
+
+
+def _factor(expr: sympy.Expr) -> list[Token]:
+    """An elementwise factor of a ⊙ product, bracketed when it is a sum: ⊙ (1 - A[1] ⊙ A[1])."""
+    return [OPEN, Elementwise(expr), CLOSE] if expr.is_Add else [Elementwise(expr)]
+
+
+def _backward(net: Network, down_to: int) -> list[Eq]:
+    eqs = _output_delta(net)
+    for n in range(len(net.layers) - 1, down_to - 1, -1):
+        rhs: list[Token] = [OPEN, Mat("W", n + 1, t=True), Mat("dZ", n + 1), CLOSE]
+        prime = _prime(net, n)
+        if prime != 1:
+            rhs += [HADAMARD, *_factor(prime)]
+        eqs.append(Eq([Mat("dZ", n)], rhs, f"back through Z[{n + 1}] = W[{n + 1}] A[{n}] + b[{n + 1}], "
+                      f"then g'(Z[{n}]) entry by entry"))
+    return eqs
+
+
+def _loss_name(kind: str) -> str:
+    return {"binary_cross_entropy": "binary cross-entropy", "cross_entropy": "softmax cross-entropy"}.get(
+        kind, kind.replace("_", " "))
+
+
+def loss_line(net: Network) -> str:
+    last = len(net.layers)
+    what = "the loss formula" if net.loss.type == "formula" else f"the {_loss_name(net.loss.type)}"
+    return f"J = (1/m) Σₛ L(A[{last}]⁽ˢ⁾, Y⁽ˢ⁾), L {what}"
+
+
+def _result(kind: str, layer: int) -> Eq:
+    if kind == "W":
+        return Eq([Op("∂J/∂", r"\frac{\partial J}{\partial "), Mat("W", layer), Op("", "}")],
+                  [AVERAGE, Mat("dZ", layer), Mat("A", layer - 1, t=True)])
+    return Eq([Op("∂J/∂", r"\frac{\partial J}{\partial "), Mat("b", layer), Op("", "}")],
+              [AVERAGE, SUM, Mat("dZ", layer)], "the sum runs over the columns, one per sample")
+
+
+def _why(net: Network, kind: str, layer: int) -> list[str]:
+    """Story 3's question: why A[l-1] appears, and where 1/m comes from."""
+    n, prev = layer, layer - 1
+    units, inputs = net.layers[n - 1].units, (net.layers[n - 2].units if n > 1 else len(net.inputs))
+    first = (f"Z[{n}] = W[{n}] A[{prev}] + b[{n}] is linear in W[{n}]: entry (j, k) of W[{n}] multiplies entry k "
+             f"of the layer's input A[{prev}]{' (= X, the inputs)' if n == 1 else ''}, so ∂Z[{n}]_j/∂W[{n}]_jk "
+             f"= A[{prev}]_k, the input to the layer. Summed over the samples, that product is dZ[{n}] A[{prev}]ᵀ: "
+             f"the transpose lines the samples up (dZ[{n}] is {units} × m, A[{prev}]ᵀ is m × {inputs}, so the "
+             f"product is {units} × {inputs}, the shape of W[{n}]).")
+    if kind == "b":
+        first = (f"Z[{layer}] = W[{layer}] A[{layer - 1}] + b[{layer}] has ∂Z[{layer}]_j/∂b[{layer}]_j = 1 "
+                 f"for every sample, so db[{layer}] adds up the columns of dZ[{layer}].")
+    return [first, "1/m comes from the average: J = (1/m) Σₛ L⁽ˢ⁾, so each sample's gradient enters with "
+            "weight 1/m, and dZ (one sample's ∂L/∂Z per column) carries none."]
+
+
+# -- the numbers ---------------------------------------------------------------------------------
+
+def _values(net: Network, point: dict[str, float], kind: str, layer: int) -> list[list[float]]:
+    """The matrix recursion over every sample, in mpmath, averaged."""
+    with mpmath.workdps(DIGITS):
+        total = None
+        for sample in checking.samples(net, point):
+            grad = _one_sample(net, sample, kind, layer)
+            total = grad if total is None else [[t + g for t, g in zip(rt, rg, strict=True)]
+                                                for rt, rg in zip(total, grad, strict=True)]
+        m = len(net.samples) or 1
+        return [[float(x / m) for x in row] for row in total]
+
+
+def _one_sample(net: Network, sample: dict[str, float], kind: str, layer: int) -> list[list]:
+    env = {k: mpmath.mpf(v) for k, v in sample.items()}
+    weights = net.matrices()
+    a = [[env[x] for x in net.inputs]]  # A[0], A[1], ... as vectors for this sample
+    zs = [None]
+    for lay in net.layers:
+        n = lay.index
+        w = [[env[e] for e in row] for row in weights[f"W{n}"]]
+        bias = [env[row[0]] for row in weights[f"b{n}"]] if lay.bias else [0] * lay.units
+        z = [mpmath.fsum(wjk * ak for wjk, ak in zip(wj, a[-1], strict=True)) + bj
+             for wj, bj in zip(w, bias, strict=True)]
+        zs.append(z)
+        a.append([value(lay.activation.f(X), {X: zj}, precise=True) for zj in z])
+    dz = _output_values(net, a[-1], zs[-1], [env[str(t)] if t.is_Symbol else mpmath.mpf(float(t))
+                                              for t in net.loss.targets])
+    for n in range(len(net.layers) - 1, layer - 1, -1):
+        w = [[env[e] for e in row] for row in weights[f"W{n + 1}"]]
+        back = [mpmath.fsum(w[j][k] * dz[j] for j in range(len(dz))) for k in range(len(a[n]))]
+        dz = [bk * _prime_value(net, n, ak, zk) for bk, ak, zk in zip(back, a[n], zs[n], strict=True)]
+    if kind == "W":
+        return [[dzj * ak for ak in a[layer - 1]] for dzj in dz]
+    return [[dzj] for dzj in dz]
+
+
+def _prime_value(net: Network, layer: int, o, z):
+    o_, z_ = sympy.Symbol("o", real=True), sympy.Symbol("z", real=True)
+    return value(net.layers[layer - 1].activation.prime(o_, z_), {o_: o, z_: z}, precise=True)
+
+
+def _output_values(net: Network, a: list, z: list, y: list) -> list:
+    last = len(net.layers)
+    act, loss = net.layers[-1].activation, net.loss
+    if loss.rule is not None and act.name in loss.rule.fused:
+        return [value(loss.rule.fused[act.name](LOSS_O, LOSS_Y), {LOSS_O: ai, LOSS_Y: yi}, precise=True)
+                for ai, yi in zip(a, y, strict=True)]
+    if loss.rule is None:
+        top = max(a)
+        e = [mpmath.exp(ai - top) for ai in a]
+        da = [ei / mpmath.fsum(e) - yi for ei, yi in zip(e, y, strict=True)]
+    else:
+        grad = loss.rule.grad(LOSS_O, LOSS_Y)
+        da = [value(grad, {LOSS_O: ai, LOSS_Y: yi}, precise=True) for ai, yi in zip(a, y, strict=True)]
+    return [d * _prime_value(net, last, ai, zi) for d, ai, zi in zip(da, a, z, strict=True)]

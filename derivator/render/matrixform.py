@@ -1,0 +1,218 @@
+"""`--matrix`: the matrix form of a layer's gradient over the batch, in text, LaTeX, Markdown and JSON."""
+
+from __future__ import annotations
+
+import json
+
+import sympy
+from sympy.printing.precedence import PRECEDENCE
+
+from ..matrix import Elementwise, Eq, Mat, MatrixForm, Token
+from ..printing import TeacherPrinter, TexPrinter
+from .latex import sci, text_tex
+from .text import verdict
+
+
+class ElementwiseText(TeacherPrinter):
+    """Products of matrices entry by entry: A[1] ⊙ (1 - A[1]); a number still multiplies: 2(A - Y)."""
+
+    hadamard = " ⊙ "
+
+    def _print_Symbol(self, e):
+        return e.name
+
+    def _print_Mul(self, e):
+        coeff, rest = e.as_coeff_Mul()
+        factors = sympy.Mul.make_args(rest)
+        if any(f.is_Pow and f.exp.is_negative for f in factors):
+            return super()._print_Mul(e).replace("*", self.hadamard)  # a quotient, entry by entry
+        parts = [self.parenthesize(f, PRECEDENCE["Mul"]) for f in factors]
+        head = ("-" if coeff < 0 else "") + ("" if abs(coeff) == 1 else self._print(abs(coeff)))
+        body = self.hadamard.join(parts)
+        return head + (f"({body})" if head.strip("-") and len(parts) > 1 else body)
+
+    def _print_Pow(self, e):
+        if e.exp.is_Integer and 1 < e.exp <= 3:
+            return self.hadamard.join([self.parenthesize(e.base, PRECEDENCE["Pow"])] * int(e.exp))
+        return super()._print_Pow(e)
+
+
+class ElementwiseTex(TexPrinter):
+    hadamard = r" \odot "
+
+    def _print_Symbol(self, e, style="plain"):
+        letter, _, rest = e.name.partition("[")
+        return f"{letter}^{{[{rest}}}" if rest else letter
+
+    def _print_Mul(self, e):
+        coeff, rest = e.as_coeff_Mul()
+        factors = sympy.Mul.make_args(rest)
+        if any(f.is_Pow and f.exp.is_negative for f in factors):
+            return super()._print_Mul(e)
+        parts = [self.parenthesize(f, PRECEDENCE["Mul"]) for f in factors]
+        head = ("-" if coeff < 0 else "") + ("" if abs(coeff) == 1 else self._print(abs(coeff)))
+        body = self.hadamard.join(parts)
+        return head + (rf"\left({body}\right)" if head.strip("-") and len(parts) > 1 else body)
+
+    def _print_Pow(self, e, exp=None):
+        if e.exp.is_Integer and 1 < e.exp <= 3:
+            return self.hadamard.join([self.parenthesize(e.base, PRECEDENCE["Pow"])] * int(e.exp))
+        return super()._print_Pow(e)
+
+
+def mat_text(m: Mat) -> str:
+    return (f"{m.letter}[{m.layer}]" if m.layer is not None else m.letter) + ("ᵀ" if m.t else "")
+
+
+def mat_tex(m: Mat) -> str:
+    body = f"{m.letter}^{{[{m.layer}]}}" if m.layer is not None else m.letter
+    return f"{{{body}}}^{{T}}" if m.t else body
+
+
+def tokens_text(ts: list[Token]) -> str:
+    out, previous = "", None
+    for t in ts:
+        piece = mat_text(t) if isinstance(t, Mat) else ElementwiseText().doprint(t.expr) \
+            if isinstance(t, Elementwise) else t.text
+        if isinstance(t, (Mat, Elementwise)) and isinstance(previous, (Mat, Elementwise)):
+            out += " "
+        out, previous = out + piece, t
+    return out
+
+
+def tokens_tex(ts: list[Token]) -> str:
+    parts = [mat_tex(t) if isinstance(t, Mat) else ElementwiseTex().doprint(t.expr)
+             if isinstance(t, Elementwise) else t.latex for t in ts]
+    return " ".join(parts).replace("{ ", "{").replace(" }", "}")
+
+
+def eq_text(eq: Eq) -> str:
+    return f"{tokens_text(eq.lhs)} = {tokens_text(eq.rhs)}"
+
+
+def eq_tex(eq: Eq) -> str:
+    return f"{tokens_tex(eq.lhs)} &= {tokens_tex(eq.rhs)}"
+
+
+def loss_tex(f: MatrixForm) -> str:
+    last = len(f.forward) // 2
+    return rf"J &= \frac{{1}}{{m}} \sum_{{s=1}}^{{m}} \mathcal{{L}}\left(A^{{[{last}](s)}}, Y^{{(s)}}\right)"
+
+
+def values_text(rows: list[list[float]]) -> list[str]:
+    cells = [[f"{v:.12g}" for v in row] for row in rows]
+    width = max(len(c) for row in cells for c in row)
+    return ["  [ " + "  ".join(c.rjust(width) for c in row) + " ]" for row in cells]
+
+
+def values_tex(rows: list[list[float]]) -> str:
+    return r"\begin{bmatrix}" + r" \\ ".join(" & ".join(f"{v:.10g}" for v in row) for row in rows) + r"\end{bmatrix}"
+
+
+def comparison(f: MatrixForm) -> str:
+    entry = f.entries[0][0].rsplit("_", 2 if f.name.startswith("W") else 1)[0]
+    names = f"{entry}_j_k" if f.name.startswith("W") else f"{entry}_j"
+    if f.agrees:
+        return (f"Element by element: agrees. Each entry equals the scalar derivative ∂J/∂{names} of the "
+                f"delta recursion (largest relative difference {f.largest_difference:.2g}).")
+    return (f"Element by element: DISAGREES with the scalar derivatives ∂J/∂{names} (largest relative "
+            f"difference {f.largest_difference:.2g}); please report this.")
+
+
+def checks_text(f: MatrixForm) -> str | None:
+    if not f.checks:
+        return None
+    worst = max(f.checks, key=lambda c: c.relative_error)
+    kinks = [k for c in f.checks for k in c.kinks]
+    if kinks:
+        return f"Check: {kinks[0]} (PyTorch's convention; entries there are not compared)"
+    if all(c.agrees for c in f.checks):
+        return (f"Check: every entry agrees with a numerical derivative of J (largest relative error "
+                f"{worst.relative_error:.2g}, {worst.method}).")
+    return "Check: " + verdict(worst)
+
+
+def render_matrix_text(f: MatrixForm) -> str:
+    lines = [f"Matrix form over the batch: column s of each matrix is sample s, m = {f.samples}; A[0] = X, "
+             "the inputs.", "", "Forward pass:"]
+    for z, a in zip(f.forward[::2], f.forward[1::2], strict=True):
+        lines.append(f"  {eq_text(z).ljust(28)}  {eq_text(a)}")
+    lines += [f"  {f.loss}", "", "Backward pass (dZ[l] = ∂L/∂Z[l], one column per sample, before the "
+              "average):"]
+    lines += [f"  {eq_text(eq)}" + (f"    ({eq.note})" if eq.note else "") for eq in f.backward]
+    lines += ["", "Result:", f"  {eq_text(f.result)}" + (f"    ({f.result.note})" if f.result.note else ""),
+              "", "Why:", *[f"  - {s}" for s in f.why], ""]
+    at = ", ".join(f"{k} = {v:g}" for k, v in f.point.items())
+    lines += [f"At {at}, over the {f.samples} sample{'s' * (f.samples != 1)}:",
+              f"  {tokens_text(f.result.lhs)} =", *values_text(f.values), comparison(f)]
+    if checks_text(f):
+        lines.append(checks_text(f))
+    return "\n".join(lines) + "\n"
+
+
+def tex_rows(f: MatrixForm) -> list[str]:
+    rows = [r"\intertext{Forward pass, column $s$ of each matrix is sample $s$, $A^{[0]} = X$:}"
+            + eq_tex(f.forward[0])]
+    rows += [eq_tex(eq) for eq in f.forward[1:]]
+    rows.append(loss_tex(f))
+    rows.append(r"\intertext{Backward pass, $dZ^{[l]} = \partial \mathcal{L} / \partial Z^{[l]}$ "
+                r"for each sample's column:}" + eq_tex(f.backward[0]))
+    rows += [eq_tex(eq) for eq in f.backward[1:]]
+    rows.append(r"\intertext{Result:}" + eq_tex(f.result))
+    rows.append(rf"&= {values_tex(f.values)}")
+    return rows
+
+
+def why_tex(f: MatrixForm) -> list[str]:
+    return [text_tex(s) for s in f.why]
+
+
+def render_matrix_latex(f: MatrixForm, standalone: bool = False) -> str:
+    body = "\\begin{align*}\n" + " \\\\\n".join(tex_rows(f)) + "\n\\end{align*}\n"
+    if not standalone:
+        return body + "".join(f"% {s}\n" for s in f.why)
+    doc = ["\\documentclass{article}", "\\usepackage{amsmath}", "\\allowdisplaybreaks", "\\begin{document}",
+           f"\\section*{{The matrix form of $\\partial J / \\partial {mat_tex(Mat(f.name[0], f.layer))}$}}",
+           f"Over $m = {f.samples}$ samples.", body, "\\subsection*{Why}", "\\begin{itemize}",
+           *[f"\\item {s}" for s in why_tex(f)], "\\end{itemize}",
+           f"{text_tex(comparison(f))}", "\\end{document}"]
+    return "\n".join(doc) + "\n"
+
+
+def render_matrix_markdown(f: MatrixForm) -> str:
+    rows = [r.replace(r"\intertext", r"\text") for r in tex_rows(f)]
+    out = [f"### The matrix form of $\\partial J / \\partial {mat_tex(Mat(f.name[0], f.layer))}$\n",
+           f"Column $s$ of each matrix is sample $s$, over $m = {f.samples}$ samples.\n",
+           "$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$\n",
+           *[f"- {s}\n" for s in f.why], comparison(f) + "\n"]
+    if checks_text(f):
+        out.append(checks_text(f) + "\n")
+    return "\n".join(out)
+
+
+def as_dict(f: MatrixForm) -> dict:
+    out = {
+        "of": "loss",
+        "wrt": f.name,
+        "at": f.point,
+        "samples": f.samples,
+        "matrix": {"name": f.name, "shape": f.shape, "values": f.values, "latex": tokens_tex(f.result.lhs) + " = "
+                   + tokens_tex(f.result.rhs), "text": eq_text(f.result), "elementwise": f.elementwise,
+                   "agrees": f.agrees, "largest_relative_difference": f.largest_difference},
+        "steps": {"forward": [{"text": eq_text(e), "latex": eq_tex(e).replace("&", "")} for e in f.forward],
+                  "backward": [{"text": eq_text(e), "latex": eq_tex(e).replace("&", "")} for e in f.backward],
+                  "why": f.why},
+    }
+    if f.checks:
+        out["check"] = {"agrees": all(c.agrees for c in f.checks),
+                        "numeric": [[c.numeric for c in f.checks[i * f.shape[1]:(i + 1) * f.shape[1]]]
+                                    for i in range(f.shape[0])],
+                        "relative_error": max(c.relative_error for c in f.checks)}
+    return out
+
+
+def render_matrix_json(f: MatrixForm) -> str:
+    return json.dumps(as_dict(f), indent=2) + "\n"
+
+
+__all__ = ["render_matrix_json", "render_matrix_latex", "render_matrix_markdown", "render_matrix_text", "sci"]
