@@ -8,8 +8,9 @@
 
 from .derive import derive
 from .errors import DerivatorError
-from .report import report
+from .matrix import matrix_form
+from .report import report, table
 from .spec import load, loads
 
-__all__ = ["DerivatorError", "derive", "load", "loads", "report"]
+__all__ = ["DerivatorError", "derive", "load", "loads", "matrix_form", "report", "table"]
 __version__ = "0.1.0"

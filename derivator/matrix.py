@@ -175,7 +175,7 @@ def _output_delta(net: Network) -> list[Eq]:
         if act.name == "identity":
             return [*eqs, Eq([Mat("dZ", last)], grad, "softmax with cross-entropy: the identity output passes it on")]
         return [*eqs, Eq([Mat("dZ", last)], [OPEN, *grad, CLOSE, HADAMARD, *_factor(_prime(net, last))])]
-    grad = loss.rule.grad(LOSS_O, LOSS_Y).xreplace({LOSS_O: a, LOSS_Y: y})
+    grad = loss.rule.grad(a, y)  # built on the matrices' symbols, so 2(A - Y) keeps its written form
     eqs = [Eq([Mat("dA", last)], [Elementwise(grad)], f"∂L/∂A[{last}] of the {_loss_name(loss.type)}")]
     prime = _prime(net, last)
     if prime == 1:

@@ -83,7 +83,7 @@ def tokens_text(ts: list[Token]) -> str:
 def tokens_tex(ts: list[Token]) -> str:
     parts = [mat_tex(t) if isinstance(t, Mat) else ElementwiseTex().doprint(t.expr)
              if isinstance(t, Elementwise) else t.latex for t in ts]
-    return " ".join(parts).replace("{ ", "{").replace(" }", "}")
+    return " ".join(p.strip() for p in parts if p.strip()).replace(" }", "}")
 
 
 def eq_text(eq: Eq) -> str:
