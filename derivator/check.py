@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 import mpmath
 import sympy
 
-from . import compile as compiler
-from . import graph
+from . import graph, sweep
 from .derive import Derivation
 from .errors import DerivatorError, unknown
 from .evaluate import UndefinedError, value
@@ -101,21 +100,15 @@ def forward(d: Derivation, values: Mapping[str, float], precise: bool = False,
             nudge: tuple[str, object] | None = None, target: bool = True) -> Forward:
     """Run the network forward; `nudge` = (name, amount) shifts one input, parameter, o_v or z_v.
 
-    With `target=False` only the nodes are computed (a loss may be undefined where they are not)."""
-    env: dict[sympy.Symbol, object] = {symbol(k): (mpmath.mpf(v) if precise else v) for k, v in values.items()}
-    shift_name, amount = nudge if nudge else (None, 0)
-    if shift_name is not None and d.kind in ("input", "parameter"):
-        env[symbol(shift_name)] = env[symbol(shift_name)] + amount
-    for n, node in d.net.nodes.items():
-        if n not in d.upstream:
-            continue  # the target does not depend on it, and its values may not be given
-        z = value(compiler.preactivation(d.net, n), env, precise)
-        if shift_name == "z_" + n:
-            z = z + amount
-        env[z_symbol(n)] = z
-        o = value(node.activation.f(X), {X: z}, precise)
-        env[symbol(n)] = o + amount if shift_name == n else o
-    return Forward(env, value(d.target, env, precise) if target else None)
+    With `target=False` only the nodes are computed (a loss may be undefined where they are not).
+    The network is compiled once (`sweep`), so the many passes of a numerical derivative are loops
+    of multiply-adds, not expressions rebuilt."""
+    c = sweep.compiled(d.net, d.of)
+    state = c.forward(values, precise, nudge, target)
+    vals = {k: (mpmath.mpf(v) if precise else v) for k, v in values.items()}
+    if nudge and nudge[0] in vals:
+        vals[nudge[0]] = vals[nudge[0]] + nudge[1]
+    return Forward(c.env(state.o, state.z, vals), state.target)
 
 
 def stable(compute: Callable[[], object], agree: Callable[[float, float], bool], failure: str) -> tuple[float, int]:

@@ -1,0 +1,187 @@
+"""Numbers by reverse mode, compiled once per network: the forward pass, every delta, every gradient.
+
+The symbolic derivation says what a derivative is; this says what it is worth, in work
+proportional to the number of edges. Each node is compiled once into its parents' positions, its
+weights and a callable activation, so a forward pass is a loop of multiply-adds (no SymPy `subs`,
+no expression rebuilt per call), and one backward pass gives every parameter's derivative:
+
+    delta_v = f'(z_v) * (dL/do_v + sum over children k of w(v,k) * delta_k)
+    dL/dw(u,v) += delta_v * o_u        dL/db_v += delta_v
+
+Two number types: float64 for the many forward passes of a numerical check, and mpmath (at the
+caller's precision) for values that must survive saturation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import mpmath
+import sympy
+
+from . import compile as compiler
+from . import graph
+from .derive import _loss_grads
+from .evaluate import FLOAT, MP, UndefinedError, value
+from .network import Network, symbol
+from .rules import X
+
+OUT, PRE = sympy.Symbol("o", real=True), sympy.Symbol("z", real=True)  # in an activation's derivative
+
+
+def unary(expr: sympy.Expr, precise: bool) -> Callable:
+    """f(x) as a plain callable: the library function itself when f is one, else a tree walk."""
+    table = MP if precise else FLOAT
+    if expr == X:
+        return lambda x: x
+    if expr.func in table and expr.args and expr.args[0] == X and all(a.is_Number for a in expr.args[1:]):
+        fn, rest = table[expr.func], [(mpmath.mpf(str(a)) if precise else float(a)) for a in expr.args[1:]]
+        return (lambda x: fn(x, *rest)) if rest else fn
+    return lambda x: value(expr, {X: x}, precise)
+
+
+@dataclass
+class Unit:
+    """One node, compiled: where its parents' values sit, its weights, its bias, its activation."""
+
+    name: str
+    index: int
+    parents: list[tuple[int, str | None, float]]  # (source's index, weight's parameter or None, constant)
+    bias: tuple[str | None, float]
+    f: tuple[Callable, Callable]  # float64 and mpmath
+    prime: sympy.Expr  # f'(z) in o and z
+
+
+@dataclass
+class State:
+    o: list  # every input's and node's value, by index
+    z: list  # every node's pre-activation (None for inputs)
+    target: object
+
+
+class Compiled:
+    """The network compiled for numbers, for one target ('loss' or a node)."""
+
+    def __init__(self, net: Network, of: str):
+        self.net, self.of = net, of
+        self.names = [*net.inputs, *net.nodes]
+        self.index = {n: i for i, n in enumerate(self.names)}
+        sinks = net.outputs if of == "loss" else [of]
+        self.upstream = graph.ancestors(net, sinks)
+        self.units = [self._unit(n) for n in net.nodes if n in self.upstream]
+        self.target = compiler.target(net, of)
+        direct = _loss_grads(net) if of == "loss" else {of: sympy.S.One}
+        self.direct = {self.index[v]: g for v, g in direct.items()}
+        self.fused = {}
+        rule = net.loss.rule if of == "loss" and net.loss else None
+        for i, out in enumerate(net.outputs if of == "loss" else []):
+            act = net.nodes[out].activation.name
+            if rule is not None and act in rule.fused and not any(e.dst in self.upstream for e in net.children[out]):
+                self.fused[self.index[out]] = rule.fused[act](symbol(out), net.loss.targets[i])
+        self.children: dict[int, list[tuple[int, str | None, float]]] = {}
+        for u in self.units:
+            for src, w, c in u.parents:
+                self.children.setdefault(src, []).append((u.index, w, c))
+
+    def _unit(self, n: str) -> Unit:
+        node = self.net.nodes[n]
+        parents = [(self.index[e.src], *_weight(e.weight)) for e in self.net.parents[n]]
+        f = node.activation.f(X)
+        return Unit(n, self.index[n], parents, _weight(node.bias), (unary(f, False), unary(f, True)),
+                    node.activation.prime(OUT, PRE))
+
+    def forward(self, values: Mapping[str, float], precise: bool = False,
+                nudge: tuple[str, object] | None = None, target: bool = True) -> State:
+        """Every value at the point; `nudge` = (name, amount) shifts an input, a parameter, o_v or z_v."""
+        num = mpmath.mpf if precise else float
+        vals = {k: num(v) for k, v in values.items()}
+        name, amount = nudge if nudge else (None, 0)
+        if name in vals:
+            vals[name] = vals[name] + amount
+        o: list = [None] * len(self.names)
+        z: list = [None] * len(self.names)
+        for i, x in enumerate(self.net.inputs):
+            o[i] = vals.get(x)
+        which = 1 if precise else 0
+        total = mpmath.fsum if precise else math.fsum  # exactly rounded: a central difference needs it
+        try:
+            for u in self.units:
+                s = total([vals[u.bias[0]] if u.bias[0] else num(u.bias[1]),
+                           *[(vals[w] if w else c) * o[src] for src, w, c in u.parents]])
+                if name == "z_" + u.name:
+                    s = s + amount
+                z[u.index] = s
+                out = u.f[which](s)
+                o[u.index] = out + amount if name == u.name else out
+        except (OverflowError, ZeroDivisionError, ValueError) as err:
+            raise UndefinedError(str(err)) from None
+        result = value(self.target, self.env(o, z, vals), precise) if target else None
+        return State(o, z, result)
+
+    def env(self, o: list, z: list, vals: Mapping[str, object]) -> dict[sympy.Symbol, object]:
+        """The symbols of the derivation (inputs, parameters, targets, node values, z_) with their values."""
+        env = {symbol(k): v for k, v in vals.items()}
+        for n, i in self.index.items():
+            if o[i] is not None:
+                env[symbol(n)] = o[i]
+            if z[i] is not None:
+                env[symbol("z_" + n)] = z[i]
+        return env
+
+    def backward(self, state: State, values: Mapping[str, float], precise: bool = False) -> dict[str, object]:
+        """Every parameter's (and input's) derivative of the target, from one reverse sweep."""
+        num = mpmath.mpf if precise else float
+        vals = {k: num(v) for k, v in values.items()}
+        env = self.env(state.o, state.z, vals)
+        delta: list = [None] * len(self.names)
+        grads: dict[str, object] = {}
+        for u in reversed(self.units):
+            i = u.index
+            if i in self.fused:
+                delta[i] = value(self.fused[i], env, precise)
+            else:
+                back = value(self.direct[i], env, precise) if i in self.direct else num(0)
+                for dst, w, c in self.children.get(i, ()):
+                    back = back + (vals[w] if w else c) * delta[dst]
+                delta[i] = back * value(u.prime, {OUT: state.o[i], PRE: state.z[i]}, precise)
+            if u.bias[0]:
+                grads[u.bias[0]] = grads.get(u.bias[0], num(0)) + delta[i]
+            for src, w, c in u.parents:
+                if w:
+                    grads[w] = grads.get(w, num(0)) + delta[i] * state.o[src]
+                if src < len(self.net.inputs):
+                    x = self.names[src]
+                    grads[x] = grads.get(x, num(0)) + delta[i] * (vals[w] if w else c)
+        self.deltas = {self.names[i]: d for i, d in enumerate(delta) if d is not None}
+        return grads
+
+
+def _weight(w: sympy.Expr) -> tuple[str | None, float]:
+    return (w.name, 0.0) if w.is_Symbol else (None, float(w))
+
+
+_CACHE: dict[tuple[int, str], Compiled] = {}
+
+
+def compiled(net: Network, of: str) -> Compiled:
+    """The network compiled once per target (networks are not changed after loading)."""
+    key = (id(net), of)
+    hit = _CACHE.get(key)
+    if hit is None or hit.net is not net:
+        if len(_CACHE) > 64:
+            _CACHE.clear()
+        hit = _CACHE[key] = Compiled(net, of)
+    return hit
+
+
+def gradient(net: Network, of: str, values: Mapping[str, float], precise: bool = False) -> tuple[object, dict]:
+    """The target's value and every derivative at one point (one sample)."""
+    c = compiled(net, of)
+    state = c.forward(values, precise)
+    return state.target, c.backward(state, values, precise)
+
+
+def fsum(xs: list, precise: bool):
+    return mpmath.fsum(xs) if precise else math.fsum(xs)
