@@ -8,9 +8,10 @@
 
 from .derive import derive
 from .errors import DerivatorError
+from .every import gradient
 from .matrix import matrix_form
-from .report import report, table
+from .report import report
 from .spec import load, loads
 
-__all__ = ["DerivatorError", "derive", "load", "loads", "matrix_form", "report", "table"]
+__all__ = ["DerivatorError", "derive", "gradient", "load", "loads", "matrix_form", "report"]
 __version__ = "0.1.0"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 
 import click
 
@@ -11,8 +12,9 @@ from . import __version__
 from . import check as checking
 from . import matrix as matrices
 from .errors import DerivatorError, unknown
+from .every import gradient
 from .render import RENDERERS, render
-from .report import report, table
+from .report import report
 from .spec import load
 
 FORMATS = ["text", "latex", "markdown", "json", "desmos", "python"]
@@ -119,7 +121,7 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, defi
 
 
 def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot) -> int:
-    for flag, given in (("--draw", draw), ("--plot", plot), ("--wrt all", wrt == "all")):
+    for flag, given in (("--draw", draw), ("--plot", plot)):
         if given:
             raise DerivatorError(f"{flag} is not available in this version yet")
     if standalone and fmt != "latex":
@@ -135,13 +137,40 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
     if define and candidate is None:
         raise DerivatorError("--define names helpers for --candidate; give --candidate EXPR too")
     whole = matrices.whole(net, wrt)
-    if matrix or whole is not None:
+    if wrt == "all":
+        answer = _all(net, of, at, check, tolerance, fmt, candidate, matrix)
+    elif matrix or whole is not None:
         answer = _whole(net, wrt, whole, of, at, check, tolerance, fmt, candidate, matrix)
     else:
         answer = report(net, wrt, of, parse_at(at), check=check, tolerance=tolerance, candidate=candidate,
                         definitions=define)
     click.echo(render(answer, fmt, standalone), nl=False)
     return EXIT_DISAGREES if answer.failed else 0
+
+
+def _all(net, of, at, check, tolerance, fmt, candidate, matrix):
+    """`--wrt all`: every parameter from one backward pass."""
+    if matrix:
+        raise DerivatorError("--matrix derives one whole matrix, such as --wrt W1; not --wrt all")
+    if fmt == "desmos":
+        raise DerivatorError("--wrt all prints text, latex, markdown, json or python, not desmos")
+    if candidate is not None:
+        raise DerivatorError("--wrt all: --candidate compares one derivative; name one parameter with --wrt")
+    return gradient(net, None, of, parse_at(at), check, tolerance, progress=Progress())
+
+
+class Progress:
+    """A progress line on stderr for the per-parameter checks, once they take over a second, on a terminal."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty() or time.monotonic() - self.start < 1.0:
+            return
+        click.echo(f"\rchecking {done}/{total} derivatives", err=True, nl=done == total)
+        self.shown = True
 
 
 def _whole(net, wrt, whole, of, at, check, tolerance, fmt, candidate, matrix):
@@ -153,7 +182,8 @@ def _whole(net, wrt, whole, of, at, check, tolerance, fmt, candidate, matrix):
         raise DerivatorError(f"{flag}: --candidate compares one derivative; name one entry, such as "
                              f"--wrt {whole[0][0] if whole else 'W1_1_1'}")
     if not matrix:
-        return table(net, wrt, whole, of, parse_at(at), check, tolerance)
+        return gradient(net, [n for row in whole for n in row], of, parse_at(at), check, tolerance, name=wrt,
+                        layout=whole, progress=Progress())
     if of not in (None, "loss"):
         raise DerivatorError("--matrix derives the loss; leave out --of")
     return matrices.matrix_form(net, wrt, parse_at(at), check, tolerance)

@@ -9,8 +9,7 @@ import sympy
 
 from . import check as checking
 from .candidate import Verdict, judge, parse
-from .compile import resolve_of
-from .derive import Backward, Derivation, backward, derive
+from .derive import Backward, Derivation, derive
 from .diagnose import diagnose
 from .errors import DerivatorError
 from .network import Network, symbol
@@ -74,28 +73,3 @@ def report(net: Network, wrt: str, of: str | None = None, at: Mapping[str, float
             verdict.diagnosis = diagnose(d, verdict.expr, verdict, first)
     return Report(d, used, value, result, expanded, missing, verdict, len(net.samples))
 
-
-@dataclass
-class Table:
-    """Several derivatives of one target from one backward pass: a whole matrix's entries (`--wrt W2`)."""
-
-    name: str
-    reports: list[Report]
-    layout: list[list[str]]  # the entries' names as the matrix lays them out
-
-    @property
-    def failed(self) -> bool:
-        return any(r.failed for r in self.reports)
-
-    @property
-    def values(self) -> list[list[float | None]]:
-        by_name = {r.derivation.wrt: r.value for r in self.reports}
-        return [[by_name[n] for n in row] for row in self.layout]
-
-
-def table(net: Network, name: str, layout: list[list[str]], of: str | None = None,
-          at: Mapping[str, float] | None = None, check: bool = False,
-          tolerance: float = checking.RELATIVE_TOLERANCE) -> Table:
-    """Every entry of `layout` derived from one backward pass, each evaluated and checked like `report`."""
-    b = backward(net, resolve_of(net, of))
-    return Table(name, [report(net, n, of, at, check, tolerance, pass_=b) for row in layout for n in row], layout)

@@ -72,6 +72,8 @@ class Compiled:
         self.upstream = graph.ancestors(net, sinks)
         self.units = [self._unit(n) for n in net.nodes if n in self.upstream]
         self.target = compiler.target(net, of)
+        # The target reads only the outputs' values and the targets: its small environment, per pass.
+        self.target_env = [(sym, self.index.get(sym.name)) for sym in self.target.free_symbols]
         direct = _loss_grads(net) if of == "loss" else {of: sympy.S.One}
         self.direct = {self.index[v]: g for v, g in direct.items()}
         self.fused = {}
@@ -96,7 +98,7 @@ class Compiled:
                 nudge: tuple[str, object] | None = None, target: bool = True) -> State:
         """Every value at the point; `nudge` = (name, amount) shifts an input, a parameter, o_v or z_v."""
         num = mpmath.mpf if precise else float
-        vals = {k: num(v) for k, v in values.items()}
+        vals = {k: num(v) for k, v in values.items()} if precise else dict(values)
         name, amount = nudge if nudge else (None, 0)
         if name in vals:
             vals[name] = vals[name] + amount
@@ -117,8 +119,10 @@ class Compiled:
                 o[u.index] = out + amount if name == u.name else out
         except (OverflowError, ZeroDivisionError, ValueError) as err:
             raise UndefinedError(str(err)) from None
-        result = value(self.target, self.env(o, z, vals), precise) if target else None
-        return State(o, z, result)
+        if not target:
+            return State(o, z, None)
+        env = {sym: (o[i] if i is not None else vals[sym.name]) for sym, i in self.target_env}
+        return State(o, z, value(self.target, env, precise))
 
     def env(self, o: list, z: list, vals: Mapping[str, object]) -> dict[sympy.Symbol, object]:
         """The symbols of the derivation (inputs, parameters, targets, node values, z_) with their values."""

@@ -139,7 +139,9 @@ def test_a_disagreeing_check_exits_1(monkeypatch):
     ([], "missing --wrt NAME: the parameter, input or node to differentiate by"),
     (["--wrt", "w1", "--format", "python"], "--format python is not available in this version yet"),
     (["--wrt", "w1", "--standalone"], "--standalone goes with --format latex"),
-    (["--wrt", "all"], "--wrt all is not available in this version yet"),
+    (["--wrt", "all", "--format", "desmos"], "--wrt all prints text, latex, markdown, json or python, not desmos"),
+    (["--wrt", "all", "--candidate", "w1"], "--wrt all: --candidate compares one derivative; name one parameter "
+                                            "with --wrt"),
 ])
 def test_bad_flags_are_one_line(args, message):
     r = run(STORY4, *args)

@@ -129,7 +129,7 @@ def test_a_disagreeing_matrix_exits_1(monkeypatch):
 def test_whole_matrix_without_the_flag_is_a_table():
     r = run(STORY3, "--wrt", "W2")
     assert r.exit_code == 0, r.output
-    assert "  ∂J/∂W2_1_2 = (a2_1 - y) a1_2" in r.stdout
+    assert "  W2_1_2  δ_a2_1 a1_2 = (a2_1 - y) a1_2  -0.0272898167140596\n" in r.stdout
     assert "As a matrix, laid out like W2:" in r.stdout
 
 

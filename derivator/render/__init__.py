@@ -1,11 +1,11 @@
 """Renderers: one module per output format, each a function from a Report to text.
 
-A whole matrix has two more kinds of answer: its entries one by one (a `Table`) and the matrix
-form (`MatrixForm`); `render` picks the function for the answer and the format.
+Two more kinds of answer: many derivatives at once (`--wrt all` or a whole matrix, a `Gradient`)
+and the matrix form (`MatrixForm`); `render` picks the function for the answer and the format.
 """
 
+from ..every import Gradient
 from ..matrix import MatrixForm
-from ..report import Table
 from .desmos import render_desmos
 from .jsonout import render_json
 from .latex import render_latex
@@ -25,7 +25,7 @@ WITH_STANDALONE = {render_latex, render_matrix_latex, render_table_latex}
 
 def render(answer, fmt: str, standalone: bool = False) -> str:
     """The answer (a Report, Table or MatrixForm) in `fmt`; KeyError if that format does not apply."""
-    table = MATRIX_RENDERERS if isinstance(answer, MatrixForm) else TABLE_RENDERERS if isinstance(answer, Table) \
+    table = MATRIX_RENDERERS if isinstance(answer, MatrixForm) else TABLE_RENDERERS if isinstance(answer, Gradient) \
         else RENDERERS
     function = table[fmt]
     return function(answer, standalone=True) if standalone and function in WITH_STANDALONE else function(answer)

@@ -78,7 +78,7 @@ def work(r: Report) -> Work:
     result_fits, fits = writable(d)
     deltas = []
     for v, step in d.steps.items():
-        rhs: list = [_recursion(step)]
+        rhs: list = [recursion(step)]
         if v in fits and d.deltas_nested[v] != rhs[0]:
             rhs.append(d.deltas_nested[v])
         deltas.append(Eq(delta_symbol(v), rhs, cancels=step.fused is not None))
@@ -125,7 +125,7 @@ def _forward(d: Derivation) -> list[Eq]:
     return eqs
 
 
-def _recursion(step) -> Prod:
+def recursion(step) -> Prod:
     """δ_v = f'(z_v) (Σ_k w(v,k) δ_k + ∂L/∂o_v), with the children's deltas as symbols."""
     if step.fused is not None:
         return Prod((step.fused,))

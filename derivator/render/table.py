@@ -1,89 +1,118 @@
-"""Several derivatives at once (`--wrt W2`, a whole matrix entry by entry): one row per entry."""
+"""Many derivatives of one target (`--wrt all`, or a whole matrix's entries): the recursion, then a table.
+
+Every row is `δ_v o_u` summed over the parameter's uses, from the one backward pass printed above
+it, and, when short, the same in node values.
+"""
 
 from __future__ import annotations
 
 import json
 
+from ..every import Gradient, Row
+from ..nested import ONE, Prod, Sum
+from ..network import symbol
 from ..printing import nested_code, nested_tex, nested_text, tex_name
-from ..report import Table
 from .latex import of_tex
 from .matrixform import values_tex, values_text
-from .steps import Partial, writable
+from .steps import Partial, delta_symbol, recursion
 from .text import verdict
 
 
-def _lhs(t: Table, name: str) -> str:
-    return f"∂{'J' if t.reports[0].samples else t.reports[0].derivation.of}/∂{name}"
+def in_deltas(r: Row) -> Prod:
+    """Σ over uses of δ_v o_u (δ_v for a bias)."""
+    terms = [ONE.then(delta_symbol(v), *([symbol(u)] if u else [])) for v, u in r.uses]
+    if not terms:
+        return Prod((0,))
+    return terms[0] if len(terms) == 1 else Prod((Sum(tuple(terms)),))
 
 
-def _form(r) -> str | None:
-    fits, _ = writable(r.derivation)
-    return nested_text(r.derivation.nested) if fits else None
+def _of(g: Gradient) -> str:
+    return "J" if g.samples else g.of
 
 
-def render_table_text(t: Table) -> str:
-    first = t.reports[0]
-    m = first.samples
-    head = f"∂{'J' if m else first.derivation.of}/∂{t.name}, entry by entry (each by the delta recursion"
-    lines = [head + (f"; J = (1/m) Σₛ {first.derivation.of}⁽ˢ⁾ over m = {m} samples, node values per sample):"
-                     if m else "):")]
-    rows = [(_lhs(t, r.derivation.wrt), _form(r) or "(too large to write out)", r) for r in t.reports]
-    width = max(len(a) for a, _, _ in rows)
-    form_width = min(60, max(len(b) for _, b, _ in rows))
-    for lhs, form, r in rows:
-        value = f"= {r.value:.12g}" if r.value is not None else f"(needs {', '.join(r.missing)})"
-        lines.append(f"  {lhs.ljust(width)} = {form.ljust(form_width)}  {value}")
-    if all(r.value is not None for r in t.reports):
-        lines += ["", f"As a matrix, laid out like {t.name}:", *values_text(t.values)]
-    checked = [r.check for r in t.reports if r.check is not None]
-    if checked:
-        bad = [c for c in checked if not c.agrees]
-        worst = max(checked, key=lambda c: c.relative_error)
-        lines.append("Check: " + (verdict(bad[0]) if bad else
-                                  f"every entry agrees with a numerical derivative (largest relative error "
-                                  f"{worst.relative_error:.2g})"))
+def render_table_text(g: Gradient) -> str:
+    lines = [f"Backward pass, once for every parameter (δ_v = ∂{g.of}/∂z_v"
+             + (", per sample" if g.samples else "") + "):"]
+    lines += [f"  δ_{v} = {nested_text(recursion(step))}" for v, step in g.backward.steps.items()]
+    head = f"∂{_of(g)}/∂p"
+    if g.samples:
+        lines += ["", f"Over the data, m = {g.samples} samples: J = (1/m) Σₛ {g.of}⁽ˢ⁾, so each derivative "
+                  "below is (1/m) Σₛ of its form in sample s's values."]
+    lines += ["", f"{head} = Σ over the uses of p of δ_v o_u (δ_v for a bias):"]
+    rows = []
+    for r in g.rows:
+        form = nested_text(in_deltas(r))
+        if g.printable(r) and nested_text(r.nested) != form:
+            form += " = " + nested_text(r.nested)
+        value = f"{r.value:.15g}" if r.value is not None else ""
+        rows.append((r.name, form, value))
+    name_w = max(len(a) for a, _, _ in rows)
+    form_w = min(64, max(len(b) for _, b, _ in rows))
+    lines += [f"  {a.ljust(name_w)}  {b.ljust(form_w)}  {c}".rstrip() for a, b, c in rows]
+    lines.append("")
+    if g.missing:
+        lines.append(f"Values: need {', '.join(g.missing)} (give --at NAME=VALUE)")
+        return "\n".join(lines) + "\n"
+    at = ", ".join(f"{k} = {v:g}" for k, v in g.point.items())
+    over = f", averaged over the {g.samples} samples of 'data'" if g.samples else ""
+    lines.append(f"Values at {at}{over}." if at else "Values at the point.")
+    if g.layout is not None:
+        lines += [f"As a matrix, laid out like {g.name}:", *values_text(g.values)]
+    checks = [r.check for r in g.rows if r.check is not None]
+    if checks:
+        bad = [c for c in checks if not c.agrees]
+        worst = max(checks, key=lambda c: c.relative_error)
+        lines.append("Check: " + (verdict(bad[0]) if bad else f"all {len(checks)} agree with a numerical "
+                                  f"derivative (largest relative error {worst.relative_error:.2g})"))
     return "\n".join(lines) + "\n"
 
 
-def as_dict(t: Table) -> dict:
-    first = t.reports[0]
-    out: dict = {"of": first.derivation.of, "wrt": t.name, "at": {k: v for r in t.reports for k, v in r.point.items()}}
-    if first.samples:
-        out["samples"] = first.samples
-    out["gradient"] = {r.derivation.wrt: r.value for r in t.reports}
-    known = all(r.value is not None for r in t.reports)
-    of = "J" if first.samples else of_tex(Partial(first.derivation.of, t.name))
-    out["matrix"] = {"name": t.name, "shape": [len(t.layout), len(t.layout[0])], "values": t.values,
-                     "latex": rf"\frac{{\partial {of}}}{{\partial {tex_name(t.name)}}} = {values_tex(t.values)}"
-                     if known else None}
-    out["entries"] = {r.derivation.wrt: {"in_node_values": nested_code(r.derivation.nested) if _form(r) else None,
-                                         "value": r.value} for r in t.reports}
-    checked = [r.check for r in t.reports if r.check is not None]
-    if checked:
-        out["check"] = {"agrees": all(c.agrees for c in checked),
-                        "relative_error": max(c.relative_error for c in checked)}
+def as_dict(g: Gradient) -> dict:
+    out: dict = {"of": g.of, "wrt": g.name, "at": g.point}
+    if g.samples:
+        out["samples"] = g.samples
+    if g.missing:
+        out["missing"] = g.missing
+    out["target"] = g.target
+    out["gradient"] = {r.name: r.value for r in g.rows}
+    out["entries"] = {r.name: {"in_deltas": nested_code(in_deltas(r)),
+                               "in_node_values": nested_code(r.nested) if g.printable(r) else None}
+                      for r in g.rows}
+    if g.layout is not None:
+        known = not g.missing
+        of = "J" if g.samples else of_tex(Partial(g.of, g.name))
+        out["matrix"] = {"name": g.name, "shape": [len(g.layout), len(g.layout[0])], "values": g.values,
+                         "latex": rf"\frac{{\partial {of}}}{{\partial {tex_name(g.name)}}} = {values_tex(g.values)}"
+                         if known else None}
+    checks = [r.check for r in g.rows if r.check is not None]
+    if checks:
+        out["check"] = {"agrees": all(c.agrees for c in checks),
+                        "relative_error": max(c.relative_error for c in checks),
+                        "numeric": {r.name: r.check.numeric for r in g.rows}}
     return out
 
 
-def render_table_json(t: Table) -> str:
-    return json.dumps(as_dict(t), indent=2) + "\n"
+def render_table_json(g: Gradient) -> str:
+    return json.dumps(as_dict(g), indent=2) + "\n"
 
 
-def _rows_tex(t: Table) -> list[str]:
-    first = t.reports[0]
-    of = "J" if first.samples else of_tex(Partial(first.derivation.of, t.name))
-    rows: list[str] = []
-    for r in t.reports:
-        form = nested_tex(r.derivation.nested) if _form(r) else r"\dots"
+def _rows_tex(g: Gradient) -> list[str]:
+    of = "J" if g.samples else of_tex(Partial(g.of, g.name))
+    rows = [rf"\delta_{{{tex_name(v)}}} &= {nested_tex(recursion(step))}" for v, step in g.backward.steps.items()]
+    rows[0] = r"\intertext{Backward pass, once for every parameter:}" + rows[0]
+    first = True
+    for r in g.rows:
         value = rf" \approx {r.value:.12g}" if r.value is not None else ""
-        rows.append(rf"\frac{{\partial {of}}}{{\partial {tex_name(r.derivation.wrt)}}} &= {form}{value}")
+        row = rf"\frac{{\partial {of}}}{{\partial {tex_name(r.name)}}} &= {nested_tex(in_deltas(r))}{value}"
+        rows.append((r"\intertext{Every parameter:}" if first else "") + row)
+        first = False
     return rows
 
 
-def render_table_latex(t: Table, standalone: bool = False) -> str:
-    rows = _rows_tex(t)
-    if all(r.value is not None for r in t.reports):
-        rows.append(rf"\intertext{{As a matrix:}}{tex_name(t.name)} \text{{ entries}} &\to {values_tex(t.values)}")
+def render_table_latex(g: Gradient, standalone: bool = False) -> str:
+    rows = _rows_tex(g)
+    if g.layout is not None and not g.missing:
+        rows.append(rf"\intertext{{As a matrix, laid out like ${tex_name(g.name)}$:}}&{values_tex(g.values)}")
     body = "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}\n"
     if not standalone:
         return body
@@ -91,9 +120,10 @@ def render_table_latex(t: Table, standalone: bool = False) -> str:
                       "\\begin{document}", body, "\\end{document}"]) + "\n"
 
 
-def render_table_markdown(t: Table) -> str:
-    out = [f"### The derivatives with respect to every entry of {t.name}\n",
-           "$$\n\\begin{aligned}\n" + " \\\\\n".join(_rows_tex(t)) + "\n\\end{aligned}\n$$\n"]
-    if all(r.value is not None for r in t.reports):
-        out.append(f"As a matrix: $${values_tex(t.values)}$$\n")
+def render_table_markdown(g: Gradient) -> str:
+    rows = [r.replace(r"\intertext", r"\text") for r in _rows_tex(g)]
+    out = [f"### Every derivative: {g.name}\n",
+           "$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$\n"]
+    if g.layout is not None and not g.missing:
+        out.append(f"As a matrix: $${values_tex(g.values)}$$\n")
     return "\n".join(out)

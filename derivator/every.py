@@ -1,0 +1,157 @@
+"""Every parameter at once (`--wrt all`, or a whole matrix's entries): one backward pass, shared deltas.
+
+Symbolically each derivative is a sum over the places its parameter is used, `δ_v o_u` for a weight
+and `δ_v` for a bias, with the deltas of the one recursion. Numerically one reverse sweep (`sweep`)
+gives them all, at rising precision until two agree. Nothing is derived or evaluated per parameter,
+except by `--check`, whose numerical derivative needs two forward passes for each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import mpmath
+
+from . import check as checking
+from . import sweep
+from .compile import resolve_of
+from .derive import Backward, backward, derive
+from .errors import DerivatorError
+from .evaluate import UndefinedError
+from .nested import Prod, size, total
+from .network import Network, symbol
+
+MAX_ROW_FACTORS = 40  # a row prints its node-value form when it has at most this many factors
+
+
+@dataclass
+class Row:
+    name: str
+    uses: list[tuple[str, str | None]]  # (node v, o_u) for each use: δ_v o_u, or δ_v for a bias
+    nested: Prod  # in node values
+    value: float | None = None
+    check: checking.Check | None = None
+
+
+@dataclass
+class Gradient:
+    """The derivative of one target with respect to many parameters."""
+
+    net: Network
+    of: str
+    name: str  # "all", or a whole matrix such as W2
+    rows: list[Row]
+    backward: Backward
+    point: dict[str, float]
+    missing: list[str]
+    target: float | None = None
+    layout: list[list[str]] | None = None  # a matrix's entries, laid out like it
+    samples: int = 0
+    checked: bool = False
+    _by_name: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def failed(self) -> bool:
+        return any(r.check is not None and not r.check.agrees for r in self.rows)
+
+    @property
+    def values(self) -> list[list[float | None]]:
+        by_name = {r.name: r.value for r in self.rows}
+        return [[by_name[n] for n in row] for row in (self.layout or [[r.name for r in self.rows]])]
+
+    def printable(self, row: Row) -> bool:
+        """Whether a row's node-value form is short enough for a table."""
+        return size(row.nested, {}) <= MAX_ROW_FACTORS
+
+
+def gradient(net: Network, names: list[str] | None = None, of: str | None = None,
+             at: Mapping[str, float] | None = None, check: bool = False,
+             tolerance: float = checking.RELATIVE_TOLERANCE, name: str = "all",
+             layout: list[list[str]] | None = None,
+             progress: Callable[[int, int], None] | None = None) -> Gradient:
+    """d target / d p for every parameter p (or for `names`), from one backward pass and one sweep."""
+    of = resolve_of(net, of)
+    names = list(net.params) if names is None else names
+    if not names:
+        raise DerivatorError(f"--wrt {name}: the network has no parameters (weights and biases given by name)")
+    b = backward(net, of)
+    values = checking.point(net, at)
+    points = checking.samples(net, values)
+    first = derive(net, names[0], of, b)  # its needed values are every parameter's, all upstream
+    missing = [n for n in dict.fromkeys([*checking.needed(first), *names]) if n not in points[0]]
+    shown = {k: v for k, v in points[0].items() if k in net.params or not net.samples}
+    g = Gradient(net, of, name, _rows(net, names, b), b, shown, missing, layout=layout,
+                 samples=len(net.samples), checked=check)
+    if check or not missing:
+        checking.require(first, values)
+    if missing:
+        return g
+    g.target, grads = _precise(net, of, points)
+    for r in g.rows:
+        r.value = float(grads.get(r.name, 0.0))
+    if check:
+        for i, r in enumerate(g.rows):
+            r.check = _check(net, of, b, r, values, points, tolerance)
+            if progress:
+                progress(i + 1, len(g.rows))
+    return g
+
+
+def _rows(net: Network, names: list[str], b: Backward) -> list[Row]:
+    """Each parameter's uses, found in one scan over the edges and biases."""
+    uses: dict[str, list[tuple[str, str | None]]] = {n: [] for n in names}
+    for e in net.edges:
+        if e.weight.is_Symbol and e.weight.name in uses and e.dst in b.deltas:
+            uses[e.weight.name].append((e.dst, e.src))
+    for v, node in net.nodes.items():
+        if node.bias.is_Symbol and node.bias.name in uses and v in b.deltas:
+            uses[node.bias.name].append((v, None))
+    rows = []
+    for n in names:
+        terms = [b.deltas[v].then(symbol(u)) if u else b.deltas[v] for v, u in uses[n]]
+        rows.append(Row(n, uses[n], total(terms) if terms else total([])))
+    return rows
+
+
+def _precise(net: Network, of: str, points: list[dict[str, float]]) -> tuple[float, dict[str, float]]:
+    """The target and every derivative in mpmath, averaged over the samples, at rising precision."""
+    previous = None
+    for digits in checking.PRECISE_DIGITS:
+        with mpmath.workdps(digits):
+            try:
+                results = [sweep.gradient(net, of, p, precise=True) for p in points]
+            except UndefinedError:
+                continue
+            target = float(mpmath.fsum(t for t, _ in results) / len(results))
+            names = {n for _, g in results for n in g}
+            grads = {n: float(mpmath.fsum(g.get(n, 0) for _, g in results) / len(results)) for n in names}
+        if previous is not None and all(abs(grads[n] - previous[1][n]) <= 1e-13 * abs(grads[n]) for n in grads):
+            return target, grads
+        previous = (target, grads)
+    if previous is None:
+        raise DerivatorError("the target has no finite value at the point")
+    return previous
+
+
+def _check(net: Network, of: str, b: Backward, r: Row, values, points, tolerance) -> checking.Check:
+    """A central difference through the compiled network, in float64 and then at 40 digits; the full
+    check (kinks, rising precision) only where neither agrees."""
+    c = sweep.compiled(net, of)
+    for precise, step, method in ((False, checking.STEP, "central difference (float64)"),
+                                  (True, 1e-15, "central difference (mpmath, 40 digits)")):
+        try:
+            with mpmath.workdps(40):
+                diffs = []
+                for p in points:
+                    h = (mpmath.mpf(step) if precise else step) * max(1.0, abs(p[r.name]))
+                    up = c.forward(p, precise, nudge=(r.name, h)).target
+                    down = c.forward(p, precise, nudge=(r.name, -h)).target
+                    diffs.append(float((up - down) / (2 * h)))
+        except UndefinedError:
+            continue
+        numeric = checking.mean(diffs)
+        ok, rel = checking.close(r.value, numeric, tolerance)
+        if ok:
+            return checking.Check(r.value, numeric, rel, True, method)
+    return checking.check(derive(net, r.name, of, b), values, tolerance)
