@@ -8,12 +8,13 @@ import time
 
 import click
 
-from . import __version__
+from . import __version__, codegen
 from . import check as checking
 from . import matrix as matrices
+from .derive import derive as derive_one
 from .errors import DerivatorError, unknown
 from .every import gradient
-from .render import RENDERERS, render
+from .render import render
 from .report import report
 from .spec import load
 
@@ -87,7 +88,7 @@ def parse_tolerance(text: str) -> float:
 @click.option("--tolerance", default=str(checking.RELATIVE_TOLERANCE), show_default=True,
               metavar="REL", help="Relative error allowed by --check.")
 @click.option("--format", "fmt", default="text", show_default=True, metavar="|".join(FORMATS),
-              help="text, latex, markdown, json or desmos (python: not built yet).")
+              help="text, latex, markdown, json, desmos, or python (a module computing the gradient).")
 @click.option("--standalone", is_flag=True, help="With --format latex: a complete document.")
 @click.option("--candidate", metavar="EXPR",
               help="Your own answer, to compare: node names, z_NODE, helpers; O(1-O) w4 h2 is fine.")
@@ -130,10 +131,10 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
         raise DerivatorError("missing --wrt NAME: the parameter, input or node to differentiate by")
     if fmt not in FORMATS:
         raise DerivatorError(unknown("format", fmt, FORMATS))
-    if fmt not in RENDERERS:
-        raise DerivatorError(f"--format {fmt} is not available in this version yet")
     tolerance = parse_tolerance(tolerance)
     net = load(file)
+    if fmt == "python":
+        return _python(net, file, wrt, of, check, candidate, matrix)
     if define and candidate is None:
         raise DerivatorError("--define names helpers for --candidate; give --candidate EXPR too")
     whole = matrices.whole(net, wrt)
@@ -146,6 +147,19 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
                         definitions=define)
     click.echo(render(answer, fmt, standalone), nl=False)
     return EXIT_DISAGREES if answer.failed else 0
+
+
+def _python(net, file, wrt, of, check, candidate, matrix) -> int:
+    """`--format python`: the module, for every parameter (all), a whole matrix's entries, or one name."""
+    for flag, given in (("--check", check), ("--candidate", candidate is not None), ("--matrix", matrix)):
+        if given:
+            raise DerivatorError(f"--format python writes code; {flag} does not apply to it")
+    whole = matrices.whole(net, wrt)
+    names = list(net.params) if wrt == "all" else [n for row in whole for n in row] if whole else [wrt]
+    if wrt != "all" and not whole:
+        derive_one(net, wrt, of)  # the same errors as any other format for a bad --wrt
+    click.echo(codegen.module(net, names, of, file), nl=False)
+    return 0
 
 
 def _all(net, of, at, check, tolerance, fmt, candidate, matrix):
