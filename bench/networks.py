@@ -6,9 +6,12 @@ import json
 import random
 
 
-def dense(inputs: int, widths: list[int], activation: str = "sigmoid", seed: int = 0,
+def dense(inputs: int, widths: list[int], activation: str | list[str] = "sigmoid", seed: int = 0,
           loss: str | None = None) -> str:
-    """A fully connected network: `inputs` inputs, then layers of the given widths (the last is the output)."""
+    """A fully connected network: `inputs` inputs, then layers of the given widths (the last is the output).
+
+    `activation` is one name, or a list that the layers take in turn (sigmoid, tanh, sigmoid, ...)."""
+    cycle = [activation] if isinstance(activation, str) else activation
     rng = random.Random(seed)
     names = [f"x{i}" for i in range(1, inputs + 1)]
     nodes, edges, at = {}, [], {x: round(rng.uniform(-1, 1), 3) for x in names}
@@ -17,7 +20,7 @@ def dense(inputs: int, widths: list[int], activation: str = "sigmoid", seed: int
         current = [f"n{layer}_{j}" for j in range(1, width + 1)]
         for j, node in enumerate(current, start=1):
             bias = f"b{layer}_{j}"
-            nodes[node] = {"activation": activation, "bias": bias}
+            nodes[node] = {"activation": cycle[(layer - 1) % len(cycle)], "bias": bias}
             at[bias] = round(rng.uniform(-0.5, 0.5), 3)
             for k, src in enumerate(previous, start=1):
                 weight = f"W{layer}_{j}_{k}"

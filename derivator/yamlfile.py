@@ -16,6 +16,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
+from ruamel.yaml.parser import RoundTripParser
 
 from .errors import DerivatorError
 from .network import Pos
@@ -73,9 +74,20 @@ def read(text: str) -> Document:
                                  "allowed", where.line, where.col)
     yaml = YAML(typ="rt", pure=True)
     yaml.preserve_quotes = True  # a quoted formula's text starts one column after its position
+    screen = _Screen()
+
+    class ScreeningParser(RoundTripParser):
+        """Each event is screened as the composer takes it: one parse, and nothing composed unscreened."""
+
+        def get_event(self):
+            event = super().get_event()
+            screen.see(event)
+            return event
+
+    yaml.Parser = ScreeningParser
     try:
-        spans = _screen(yaml.parse(text))
-        return Document(yaml.load(text), text, spans)
+        data = yaml.load(text)
+        return Document(data, text, screen.spans)
     except MarkedYAMLError as e:
         raise _marked(e, text) from None
     except (YAMLError, RecursionError, ValueError, OverflowError, AssertionError, KeyError, TypeError) as e:
@@ -97,9 +109,14 @@ def _marked(e: MarkedYAMLError, text: str) -> DerivatorError:
     return DerivatorError(message, mark.line + 1 if mark else None, mark.column + 1 if mark else None)
 
 
-def _screen(events) -> dict[tuple[int, int], Span]:
-    spans, depth = {}, 0
-    for ev in events:
+class _Screen:
+    """Anchors, aliases, tags, merge keys and deep nesting are refused; scalars' spans are kept."""
+
+    def __init__(self) -> None:
+        self.spans: dict[tuple[int, int], Span] = {}
+        self.depth = 0
+
+    def see(self, ev) -> None:
         where = (ev.start_mark.line + 1, ev.start_mark.column + 1)
         if isinstance(ev, AliasEvent) or getattr(ev, "anchor", None):
             raise DerivatorError("YAML anchors and aliases are not allowed", *where)
@@ -109,14 +126,13 @@ def _screen(events) -> dict[tuple[int, int], Span]:
         if isinstance(ev, ScalarEvent):
             if ev.value == "<<" and ev.style is None:
                 raise DerivatorError("YAML merge keys (<<) are not allowed", *where)
-            spans[where] = Span(ev.start_mark.index, ev.end_mark.index, ev.style)
+            self.spans[where] = Span(ev.start_mark.index, ev.end_mark.index, ev.style)
         elif isinstance(ev, CollectionStartEvent):
-            depth += 1
-            if depth > MAX_YAML_DEPTH:
+            self.depth += 1
+            if self.depth > MAX_YAML_DEPTH:
                 raise DerivatorError(f"YAML nested more than {MAX_YAML_DEPTH} deep", *where)
         elif isinstance(ev, CollectionEndEvent):
-            depth -= 1
-    return spans
+            self.depth -= 1
 
 
 def _source_index(text: str, span: Span, offset: int) -> int:

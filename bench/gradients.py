@@ -1,0 +1,172 @@
+"""Every gradient of multilayer networks: plain SymPy against derivator, side by side in one run.
+
+    python bench/gradients.py            # the table in the README
+    python bench/gradients.py --quick    # small sizes only
+
+For each network (L layers of width W, alternating sigmoid and tanh, one output, squared error):
+
+- plain SymPy: build the loss as one expression with SymPy's own functions, `diff` it by every
+  parameter and evaluate each derivative at the point (`xreplace` with Floats, which evaluates as
+  it rebuilds; `evalf(subs=...)` is slower still), in a child process stopped at 60 s;
+- derivator: load the file and compute every gradient (`derivator.gradient`: one backward pass and
+  one compiled sweep), in this process, after a warm-up on a tiny network;
+- the generated module's (`--format python`) arithmetic in the backward pass against the forward
+  pass, and its values against derivator's;
+- PyTorch's autograd on the same numbers, when torch is installed (optional).
+
+Ratios are measured in the same run, so the machine's speed cancels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import multiprocessing as mp
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import sympy  # noqa: E402
+from networks import dense  # noqa: E402
+
+import derivator  # noqa: E402
+from derivator import codegen  # noqa: E402
+
+SYMPY_CAP = 60.0
+SIZES = [(2, 2), (3, 3), (5, 4), (8, 16)]
+
+
+def network(layers: int, width: int) -> str:
+    """L layers: L-1 hidden of `width`, alternating sigmoid and tanh, then one sigmoid output; `width` inputs."""
+    return dense(width, [width] * (layers - 1) + [1], activation=["sigmoid", "tanh"], seed=layers * 100 + width,
+                 loss="squared_error")
+
+
+# -- plain SymPy ---------------------------------------------------------------------------------
+def plain_sympy(text: str, out: mp.Queue) -> None:
+    """The loss as one SymPy expression, diff by each parameter, each evaluated at the point."""
+    spec = json.loads(text)
+    start = time.perf_counter()
+    sym = {}
+
+    def s(name):
+        return sym.setdefault(name, sympy.Symbol(name, real=True))
+
+    value = {x: s(x) for x in spec["inputs"]}
+    funcs = {"sigmoid": lambda z: 1 / (1 + sympy.exp(-z)), "tanh": sympy.tanh}
+    for node, body in spec["nodes"].items():
+        z = s(body["bias"]) + sympy.Add(*[s(w) * value[a] for a, b, w in spec["edges"] if b == node])
+        value[node] = funcs[body["activation"]](z)
+    outputs = spec["output"] if isinstance(spec["output"], list) else [spec["output"]]
+    loss = sympy.Add(*[(value[o] - s(y)) ** 2 for o, y in zip(outputs, spec["loss"]["target"], strict=True)])
+    point = {s(k): sympy.Float(v) for k, v in spec["at"].items()}
+    params = [w for _, _, w in spec["edges"]] + [b["bias"] for b in spec["nodes"].values()]
+    grads = {}
+    for p in params:
+        grads[p] = float(sympy.diff(loss, s(p)).xreplace(point))  # Floats put in evaluate as they go
+    out.put((time.perf_counter() - start, grads))
+
+
+def time_sympy(text: str) -> tuple[float | None, dict]:
+    q: mp.Queue = mp.Queue()
+    proc = mp.Process(target=plain_sympy, args=(text, q))
+    proc.start()
+    proc.join(SYMPY_CAP)
+    if proc.is_alive():
+        proc.terminate()
+        proc.join()
+        return None, {}
+    return q.get()
+
+
+# -- derivator -----------------------------------------------------------------------------------
+def time_derivator(text: str) -> tuple[float, float, object]:
+    start = time.perf_counter()
+    net = derivator.loads(text)
+    loaded = time.perf_counter()
+    g = derivator.gradient(net)
+    return loaded - start, time.perf_counter() - loaded, g
+
+
+def generated(text: str, net, g) -> tuple[int, int, float]:
+    """The module's operation counts, and its largest relative difference from derivator's values."""
+    source = codegen.module(net, list(net.params), None, "bench")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "grad.py"
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location("grad", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    got = module.gradient(json.loads(text)["at"])
+    worst = max(_rel(got[r.name], r.value) for r in g.rows)
+    return module.FORWARD_OPS, module.GRADIENT_OPS, worst
+
+
+def torch_difference(text: str, g) -> float | None:
+    """PyTorch autograd on the same network and numbers (float64); None without torch."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    spec = json.loads(text)
+    at = spec["at"]
+    params = {n: torch.tensor(v, dtype=torch.float64, requires_grad=True) for n, v in at.items()
+              if n not in spec["inputs"] and not n.startswith("y")}
+    value = {x: torch.tensor(at[x], dtype=torch.float64) for x in spec["inputs"]}
+    funcs = {"sigmoid": torch.sigmoid, "tanh": torch.tanh}
+    for node, body in spec["nodes"].items():
+        z = params[body["bias"]] + sum(params[w] * value[a] for a, b, w in spec["edges"] if b == node)
+        value[node] = funcs[body["activation"]](z)
+    outputs = spec["output"] if isinstance(spec["output"], list) else [spec["output"]]
+    loss = sum((value[o] - at[y]) ** 2 for o, y in zip(outputs, spec["loss"]["target"], strict=True))
+    loss.backward()
+    return max(_rel(params[r.name].grad.item(), r.value) for r in g.rows)
+
+
+def _rel(a: float, b: float) -> float:
+    return abs(a - b) / max(abs(a), abs(b), 1e-300) if abs(a - b) > 1e-15 else 0.0
+
+
+def end_to_end() -> float:
+    """`derive specs/story4_desmos_check.yaml --wrt all --check` as a new process, in seconds."""
+    import subprocess
+    spec = Path(__file__).resolve().parent.parent / "specs" / "story4_desmos_check.yaml"
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "derivator", str(spec), "--wrt", "all", "--check"], check=True,
+                   capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="only the sizes SymPy finishes quickly")
+    args = parser.parse_args()
+    sizes = SIZES[:2] if args.quick else SIZES
+    time_derivator(network(2, 2))  # warm-up: imports and caches, as a second call in a notebook
+    print(f"{'network':>8} {'params':>6} {'plain SymPy':>12} {'derivator':>10} {'(load)':>8} {'speed-up':>9} "
+          f"{'ops fwd':>8} {'ops grad':>8} {'grad/fwd':>8} {'vs SymPy':>9} {'vs code':>8} {'vs torch':>9}")
+    for layers, width in sizes:
+        text = network(layers, width)
+        sympy_time, sympy_grads = time_sympy(text)
+        load, grad_time, g = time_derivator(text)
+        forward, backward, code_diff = generated(text, derivator.loads(text), g)
+        torch_diff = torch_difference(text, g)
+        ours = load + grad_time
+        vs_sympy = max((_rel(sympy_grads[r.name], r.value) for r in g.rows), default=math.nan) if sympy_grads \
+            else math.nan
+        speed = f"{sympy_time / ours:8.0f}x" if sympy_time else f">{SYMPY_CAP / ours:7.0f}x"
+        print(f"{layers}x{width:<6} {len(g.rows):>6} {f'{sympy_time:.2f} s' if sympy_time else '> 60 s':>12} "
+              f"{ours:>8.2f} s {load:>6.2f} s {speed:>9} {forward:>8} {backward:>8} {backward / forward:>8.2f} "
+              f"{vs_sympy:>9.1e} {code_diff:>8.1e} {'-' if torch_diff is None else f'{torch_diff:.1e}':>9}")
+    print(f"\nend to end, a new process: derive specs/story4_desmos_check.yaml --wrt all --check: "
+          f"{end_to_end():.2f} s")
+
+
+if __name__ == "__main__":
+    main()
