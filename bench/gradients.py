@@ -32,11 +32,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import sympy  # noqa: E402
-from networks import dense  # noqa: E402
+import sympy
+from networks import dense
 
-import derivator  # noqa: E402
-from derivator import codegen  # noqa: E402
+import derivator
+from derivator import codegen
 
 SYMPY_CAP = 60.0
 SIZES = [(2, 2), (3, 3), (5, 4), (8, 16)]

@@ -155,6 +155,8 @@ def _python(net, file, wrt, of, check, candidate, matrix) -> int:
         if given:
             raise DerivatorError(f"--format python writes code; {flag} does not apply to it")
     whole = matrices.whole(net, wrt)
+    if wrt == "all" and not net.params:
+        raise DerivatorError("--wrt all: the network has no parameters (weights and biases given by name)")
     names = list(net.params) if wrt == "all" else [n for row in whole for n in row] if whole else [wrt]
     if wrt != "all" and not whole:
         derive_one(net, wrt, of)  # the same errors as any other format for a bad --wrt

@@ -154,4 +154,6 @@ def _check(net: Network, of: str, b: Backward, r: Row, values, points, tolerance
         ok, rel = checking.close(r.value, numeric, tolerance)
         if ok:
             return checking.Check(r.value, numeric, rel, True, method)
-    return checking.check(derive(net, r.name, of, b), values, tolerance)
+    full = checking.check(derive(net, r.name, of, b), values, tolerance)  # kinks, rising precision
+    ok, rel = checking.close(r.value, full.numeric, tolerance)  # the value printed is the one checked
+    return checking.Check(r.value, full.numeric, rel, ok or bool(full.kinks), full.method, full.kinks)

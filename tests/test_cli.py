@@ -137,7 +137,7 @@ def test_a_disagreeing_check_exits_1(monkeypatch):
     (["--wrt", "w1", "--format", "jsn"], "unknown format 'jsn'; did you mean 'json'? known: desmos, json, latex, "
                                          "markdown, python, text"),
     ([], "missing --wrt NAME: the parameter, input or node to differentiate by"),
-    (["--wrt", "w1", "--format", "python"], "--format python is not available in this version yet"),
+    (["--wrt", "w1", "--format", "python", "--check"], "--format python writes code; --check does not apply to it"),
     (["--wrt", "w1", "--standalone"], "--standalone goes with --format latex"),
     (["--wrt", "all", "--format", "desmos"], "--wrt all prints text, latex, markdown, json or python, not desmos"),
     (["--wrt", "all", "--candidate", "w1"], "--wrt all: --candidate compares one derivative; name one parameter "

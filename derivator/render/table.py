@@ -58,13 +58,23 @@ def render_table_text(g: Gradient) -> str:
     lines.append(f"Values at {at}{over}." if at else "Values at the point.")
     if g.layout is not None:
         lines += [f"As a matrix, laid out like {g.name}:", *values_text(g.values)]
-    checks = [r.check for r in g.rows if r.check is not None]
-    if checks:
-        bad = [c for c in checks if not c.agrees]
-        worst = max(checks, key=lambda c: c.relative_error)
-        lines.append("Check: " + (verdict(bad[0]) if bad else f"all {len(checks)} agree with a numerical "
-                                  f"derivative (largest relative error {worst.relative_error:.2g})"))
+    lines += check_lines(g)
     return "\n".join(lines) + "\n"
+
+
+def check_lines(g: Gradient) -> list[str]:
+    """Each disagreement and each kink by name; then one line for all the rest."""
+    rows = [r for r in g.rows if r.check is not None]
+    if not rows:
+        return []
+    lines = [f"Check {r.name}: {verdict(r.check)}" for r in rows if not r.check.agrees or r.check.kinks]
+    plain = [r.check for r in rows if r.check.agrees and not r.check.kinks]
+    if plain:
+        worst = max(plain, key=lambda c: c.relative_error)
+        rest = "all" if len(plain) == len(rows) else "the other"
+        lines.append(f"Check: {rest} {len(plain)} agree with a numerical derivative (largest relative error "
+                     f"{worst.relative_error:.2g})")
+    return lines
 
 
 def as_dict(g: Gradient) -> dict:
@@ -87,8 +97,12 @@ def as_dict(g: Gradient) -> dict:
     checks = [r.check for r in g.rows if r.check is not None]
     if checks:
         out["check"] = {"agrees": all(c.agrees for c in checks),
-                        "relative_error": max(c.relative_error for c in checks),
+                        "relative_error": max(c.relative_error for c in checks if not c.kinks) if any(
+                            not c.kinks for c in checks) else None,
                         "numeric": {r.name: r.check.numeric for r in g.rows}}
+        kinks = sorted({k for c in checks for k in c.kinks})
+        if kinks:
+            out["check"]["not_differentiable"] = kinks
     return out
 
 
