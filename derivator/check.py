@@ -33,6 +33,9 @@ def point(net: Network, given: Mapping[str, float] | None = None) -> dict[str, f
     """The file's `at` and input defaults, overridden one by one by `given` (from --at)."""
     values = dict(net.at)
     for name, v in (given or {}).items():
+        if name in net.matrices():
+            raise DerivatorError(f"--at {name}: --at sets one entry at a time, such as {net.matrices()[name][0][0]}; "
+                                 f"a whole {name} goes in 'at:'")
         if name not in net.names:
             hint = " (a node's value comes from the network)" if name in net.nodes else ""
             raise DerivatorError("--at: " + unknown("name", name, net.names) + hint)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import mpmath
 
 from . import check as checking
-from . import sweep
+from . import graph, sweep
 from .compile import resolve_of
 from .derive import Backward, backward, derive
 from .errors import DerivatorError
@@ -59,6 +59,14 @@ class Gradient:
     def values(self) -> list[list[float | None]]:
         by_name = {r.name: r.value for r in self.rows}
         return [[by_name[n] for n in row] for row in (self.layout or [[r.name for r in self.rows]])]
+
+    @property
+    def steps(self) -> dict:
+        """The deltas the rows use: every one for `all`, those downstream of the rows' nodes otherwise."""
+        if self.layout is None:
+            return self.backward.steps
+        below = graph.descendants(self.net, [v for r in self.rows for v, _ in r.uses])
+        return {v: step for v, step in self.backward.steps.items() if v in below}
 
     def printable(self, row: Row) -> bool:
         """Whether a row's node-value form is short enough for a table."""

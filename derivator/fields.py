@@ -32,7 +32,7 @@ def show(value: Any) -> str:
     if isinstance(value, str):
         return f"'{value}'"
     if value is None:
-        return "nothing"
+        return "an empty value"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, (CommentedMap, dict)):

@@ -49,6 +49,14 @@ def build(reader, inputs: list[str], max_nodes: int, max_edges: int):
     return nodes, edges, previous, layers
 
 
+def check_names(kinds: dict, matrices: dict) -> None:
+    """W1, b2, ... name whole matrices in a layers file (`at:`, --wrt): no input or target may take them."""
+    for name, (kind, pos) in kinds.items():
+        if name in matrices:
+            what = "weight matrix" if name[0] == "W" else "bias vector"
+            fail(f"'{name}' names the {what} of layer {name[1:]} in a 'layers' file; choose another {kind} name", pos)
+
+
 def _layer(reader, i: int, body: Any, pos: Pos) -> Layer:
     if not isinstance(body, CommentedMap):
         fail(f"layer {i} must be a map such as {{units: 3, activation: sigmoid}}", pos)
@@ -97,7 +105,10 @@ def samples(reader, names: list[str], loss_type: str | None) -> list[dict[str, f
     """`data:`: one map per sample, giving every input and target a value."""
     doc = reader.doc
     raw = doc["data"]
-    if not isinstance(raw, CommentedSeq) or not raw:
+    if raw is None or (isinstance(raw, CommentedSeq) and not raw):
+        fail("'data' has no samples; list them, such as - {x1: 0.5, x2: -1.0, y: 1}, or leave 'data' out",
+             value_pos(doc, "data"))
+    if not isinstance(raw, CommentedSeq):
         fail("'data' must be a list of samples such as {x1: 0.5, x2: -1.0, y: 1}", value_pos(doc, "data"))
     if len(raw) > MAX_SAMPLES:
         fail(f"more than {MAX_SAMPLES} samples", value_pos(doc, "data"))

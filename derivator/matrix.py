@@ -19,9 +19,10 @@ import mpmath
 import sympy
 
 from . import check as checking
-from .derive import backward, derive
+from .derive import derive
 from .errors import DerivatorError, unknown
 from .evaluate import value
+from .every import gradient
 from .network import Network
 from .rules import LOSS_O, LOSS_Y, X
 
@@ -78,7 +79,7 @@ class MatrixForm:
     forward: list[Eq]
     backward: list[Eq]
     result: Eq
-    why: list[str]  # the sentences that answer story 3
+    why: list[tuple[str, str]]  # the sentences that answer story 3, as text and as LaTeX
     loss: str  # J = (1/m) Σₛ L(...), in words
     values: list[list[float]]  # by the matrix recursion
     elementwise: list[list[float]]  # by the scalar engine, entry by entry
@@ -115,19 +116,16 @@ def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, che
         raise DerivatorError("--matrix derives a loss; this file has none")
     layer = int(WHOLE.match(name).group(2))
     values = checking.point(net, at)
-    b = backward(net, "loss")
-    derivations = [[derive(net, e, "loss", b) for e in row] for row in entries]
-    for row in derivations:
-        for d in row:
-            checking.require(d, values)
+    checking.require(derive(net, entries[0][0], "loss"), values)
+    # The other route: the scalar delta recursion over the graph, every entry from one sweep.
+    scalar = gradient(net, [e for row in entries for e in row], "loss", values, check, tolerance, name, entries)
     computed = _values(net, values, name[0], layer)
-    scalar = [[checking.derivative_value(d, values) for d in row] for row in derivations]
-    errors = [checking.close(a, s, tolerance) for ra, rs in zip(computed, scalar, strict=True)
+    errors = [checking.close(a, s, tolerance) for ra, rs in zip(computed, scalar.values, strict=True)
               for a, s in zip(ra, rs, strict=True)]
-    checks = [checking.check(d, values, tolerance) for row in derivations for d in row] if check else []
+    checks = [r.check for r in scalar.rows] if check else []
     samples = len(net.samples) or 1
     return MatrixForm(name, layer, entries, _forward(net), _backward(net, layer), _result(name[0], layer),
-                      _why(net, name[0], layer), loss_line(net), computed, scalar, all(ok for ok, _ in errors),
+                      _why(net, name[0], layer), loss_line(net), computed, scalar.values, all(ok for ok, _ in errors),
                       max(rel for _, rel in errors), samples, {k: v for k, v in values.items() if k in net.params},
                       checks)
 
@@ -195,8 +193,7 @@ def _backward(net: Network, down_to: int) -> list[Eq]:
         prime = _prime(net, n)
         if prime != 1:
             rhs += [HADAMARD, *_factor(prime)]
-        eqs.append(Eq([Mat("dZ", n)], rhs, f"back through Z[{n + 1}] = W[{n + 1}] A[{n}] + b[{n + 1}], "
-                      f"then g'(Z[{n}]) entry by entry"))
+        eqs.append(Eq([Mat("dZ", n)], rhs, f"back through W[{n + 1}], then g'(Z[{n}]) entry by entry"))
     return eqs
 
 
@@ -219,20 +216,59 @@ def _result(kind: str, layer: int) -> Eq:
               [AVERAGE, SUM, Mat("dZ", layer)], "the sum runs over the columns, one per sample")
 
 
-def _why(net: Network, kind: str, layer: int) -> list[str]:
-    """Story 3's question: why A[l-1] appears, and where 1/m comes from."""
+def _m(letter: str, layer: int | None = None, t: bool = False, sub: str = "") -> tuple[str, str]:
+    """One matrix inside a sentence, as text and as LaTeX: A[0]ᵀ, {A^{[0]}}^{T}; `sub` an entry's index."""
+    text = f"{letter}[{layer}]" if layer is not None else letter
+    tex = f"{letter}^{{[{layer}]}}" if layer is not None else letter
+    if t:
+        text, tex = text + "ᵀ", f"{{{tex}}}^{{T}}"
+    if sub:
+        text, tex = f"{text}_{sub}", f"{tex}_{{{sub}}}"
+    return text, tex
+
+
+def _z(net: Network, n: int) -> tuple[str, str]:
+    """Z[n] = W[n] A[n-1] (+ b[n]) as text and LaTeX, as the layer has it."""
+    parts = [_m("Z", n), ("= ", "= "), _m("W", n), _m("A", n - 1)]
+    if net.layers[n - 1].bias:
+        parts += [("+ ", "+ "), _m("b", n)]
+    return " ".join(p[0].strip() for p in parts), " ".join(p[1].strip() for p in parts)
+
+
+def _by(rows, cols) -> tuple[str, str]:
+    return f"{rows} × {cols}", rf"{rows} \times {cols}"
+
+
+def _sentence(*parts: str | tuple[str, str]) -> tuple[str, str]:
+    """Words and math, as plain text and as LaTeX text with inline math."""
+    return ("".join(p if isinstance(p, str) else p[0] for p in parts),
+            "".join(p if isinstance(p, str) else f"${p[1]}$" for p in parts))
+
+
+def _why(net: Network, kind: str, layer: int) -> list[tuple[str, str]]:
+    """Story 3's question, as text and LaTeX: why A[l-1] appears, and where 1/m comes from."""
     n, prev = layer, layer - 1
     units, inputs = net.layers[n - 1].units, (net.layers[n - 2].units if n > 1 else len(net.inputs))
-    first = (f"Z[{n}] = W[{n}] A[{prev}] + b[{n}] is linear in W[{n}]: entry (j, k) of W[{n}] multiplies entry k "
-             f"of the layer's input A[{prev}]{' (= X, the inputs)' if n == 1 else ''}, so ∂Z[{n}]_j/∂W[{n}]_jk "
-             f"= A[{prev}]_k, the input to the layer. Summed over the samples, that product is dZ[{n}] A[{prev}]ᵀ: "
-             f"the transpose lines the samples up (dZ[{n}] is {units} × m, A[{prev}]ᵀ is m × {inputs}, so the "
-             f"product is {units} × {inputs}, the shape of W[{n}]).")
-    if kind == "b":
-        first = (f"Z[{layer}] = W[{layer}] A[{layer - 1}] + b[{layer}] has ∂Z[{layer}]_j/∂b[{layer}]_j = 1 "
-                 f"for every sample, so db[{layer}] adds up the columns of dZ[{layer}].")
-    return [first, "1/m comes from the average: J = (1/m) Σₛ L⁽ˢ⁾, so each sample's gradient enters with "
-            "weight 1/m, and dZ (one sample's ∂L/∂Z per column) carries none."]
+    x = " (= X, the inputs)" if n == 1 else ""
+    if kind == "W":
+        first = _sentence(
+            _z(net, n), " is linear in ", _m("W", n), ": entry (j, k) of ", _m("W", n), " multiplies entry k of the "
+            "layer's input ", _m("A", prev), x, ", so ", (f"∂Z[{n}]_j/∂W[{n}]_jk = A[{prev}]_k",
+                                                          rf"\partial Z^{{[{n}]}}_j / \partial W^{{[{n}]}}_{{jk}} = "
+                                                          rf"A^{{[{prev}]}}_k"),
+            ", the input to the layer. Summed over the samples, that product is ",
+            (f"dZ[{n}] A[{prev}]ᵀ", rf"dZ^{{[{n}]}} {{A^{{[{prev}]}}}}^{{T}}"),
+            ": the transpose lines the samples up (", _m("dZ", n), " is ", _by(units, "m"), ", ", _m("A", prev, t=True),
+            " is ", _by("m", inputs), ", so the product is ", _by(units, inputs), ", the shape of ", _m("W", n), ").")
+    else:
+        first = _sentence(_z(net, n), " has ", (f"∂Z[{n}]_j/∂b[{n}]_j = 1", rf"\partial Z^{{[{n}]}}_j / "
+                                                 rf"\partial b^{{[{n}]}}_j = 1"),
+                          " for every sample, so the derivative adds up the columns of ", _m("dZ", n), ".")
+    second = _sentence("1/m comes from the average: ", ("J = (1/m) Σₛ L⁽ˢ⁾", r"J = \frac{1}{m} \sum_{s} "
+                                                        r"\mathcal{L}^{(s)}"),
+                       ", so each sample's gradient enters with weight 1/m, and dZ (one sample's ",
+                       ("∂L/∂Z", r"\partial \mathcal{L} / \partial Z"), " per column) carries none.")
+    return [first, second]
 
 
 # -- the numbers ---------------------------------------------------------------------------------

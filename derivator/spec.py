@@ -89,12 +89,13 @@ class _Reader:
             edges = self.edges(inputs, nodes)
             outputs = self.outputs(nodes)
         loss = self.loss(outputs) if doc.get("loss") is not None else None
+        layers.check_names(self.kinds, matrix_entries(self.layers, len(inputs)))
         for name, (kind, pos) in self.kinds.items():
             if name.startswith("z_") and name[2:] in nodes:
                 fail(f"'{name}' names the pre-activation of node '{name[2:]}'; choose another {kind} name", pos)
         targets = [n for n, (k, _) in self.kinds.items() if k == "target"]
         data = []
-        if doc.get("data") is not None:
+        if "data" in doc:
             data = layers.samples(self, [*inputs, *targets], loss.type if loss else None)
             layers.check_targets(loss, data, doc["data"])
             if defaults:
@@ -313,9 +314,15 @@ class _Reader:
         for name in raw:
             if name in matrices:
                 entries = layers.matrix(raw[name], matrices[name], name, value_pos(raw, name))
+                twice = [e for e in entries if e in values]
+                if twice:
+                    fail(f"'{name}' gives {twice[0]} again, after '{self.at_keys.get(twice[0], twice[0])}'; "
+                         "give each entry once", key_pos(raw, name))
                 self.at_keys.update(dict.fromkeys(entries, name))
                 values.update(entries)
                 continue
+            if name in values:
+                fail(f"'{name}' is already given by '{self.at_keys[name]}'; give each entry once", key_pos(raw, name))
             if name not in allowed:
                 hint = " (a node's value comes from the network)" if self.kinds.get(name, ("",))[0] == "node" else ""
                 fail(unknown("name in 'at'", str(name), [*allowed, *matrices]) + hint, key_pos(raw, name))

@@ -178,6 +178,8 @@ def test_data_text_says_where_1_over_m_comes_from():
     (["--wrt", "a1_1"], "--wrt a1_1: with 'data', every input and node takes a value per sample; differentiate "
                         "the average with respect to a parameter"),
     (["--wrt", "W1_1_1", "--at", "x1=2"], "--at x1: with 'data', 'x1' takes its value from each sample"),
+    (["--wrt", "W1_1_1", "--at", "W1=2"], "--at W1: --at sets one entry at a time, such as W1_1_1; a whole W1 goes "
+                                          "in 'at:'"),
 ])
 def test_bad_matrix_flags_are_one_line(args, message):
     r = run(STORY3, *args)
@@ -210,3 +212,30 @@ def test_data_and_layer_errors(tmp_path, edit, line, col, message):
     assert r.exit_code == 2
     assert r.stderr.startswith(f"{path}:{line}:{col}: error: {message}"), r.stderr
     assert r.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("old, new, line, col, message", [
+    ("  b2: [0.05]", "  b2: [0.05]\n  W1_2_1: 7", 20, 3, "'W1_2_1' is already given by 'W1'; give each entry once"),
+    ("  W1: [[0.1", "  W1_2_1: 7\n  W1: [[0.1", 17, 3, "'W1' gives W1_2_1 again, after 'W1_2_1'; give each entry once"),
+    ("inputs: [x1, x2]", "inputs: [x1, W1]", 5, 14, "'W1' names the weight matrix of layer 1 in a 'layers' file; "
+                                                    "choose another input name"),
+    ("target: y}", "target: b2}", 9, 44, "'b2' names the bias vector of layer 2 in a 'layers' file; choose another "
+                                         "target name"),
+])
+def test_names_and_entries_of_whole_matrices(tmp_path, old, new, line, col, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(STORY3.read_text().replace(old, new, 1))
+    r = run(path, "--wrt", "W1_1_1")
+    assert r.exit_code == 2
+    assert r.stderr == f"{path}:{line}:{col}: error: {message}\n"
+
+
+@pytest.mark.parametrize("data", ["data:\n", "data: []\n"])
+def test_data_without_samples_is_an_error(tmp_path, data):
+    text = STORY3.read_text()
+    start, end = text.index("data:"), text.index("at:")
+    path = tmp_path / "bad.yaml"
+    path.write_text(text[:start] + data + text[end:])
+    r = run(path, "--wrt", "W1_1_1")
+    assert r.exit_code == 2
+    assert "'data' has no samples" in r.stderr and r.stderr.startswith(f"{path}:10:")

@@ -32,9 +32,12 @@ class ElementwiseText(TeacherPrinter):
         return head + (f"({body})" if head.strip("-") and len(parts) > 1 else body)
 
     def _print_Pow(self, e):
-        if e.exp.is_Integer and 1 < e.exp <= 3:
-            return self.hadamard.join([self.parenthesize(e.base, PRECEDENCE["Pow"])] * int(e.exp))
+        if e.exp.is_Integer and 1 < e.exp <= 3 and e.base.is_Symbol:
+            return self.hadamard.join([self._print(e.base)] * int(e.exp))
         return super()._print_Pow(e)
+
+    def _print_Abs(self, e):
+        return f"|{self._print(e.args[0])}|"
 
 
 class ElementwiseTex(TexPrinter):
@@ -55,7 +58,7 @@ class ElementwiseTex(TexPrinter):
         return head + (rf"\left({body}\right)" if head.strip("-") and len(parts) > 1 else body)
 
     def _print_Pow(self, e, exp=None):
-        if e.exp.is_Integer and 1 < e.exp <= 3:
+        if e.exp.is_Integer and 1 < e.exp <= 3 and e.base.is_Symbol:
             return self.hadamard.join([self.parenthesize(e.base, PRECEDENCE["Pow"])] * int(e.exp))
         return super()._print_Pow(e)
 
@@ -123,9 +126,12 @@ def checks_text(f: MatrixForm) -> str | None:
     if not f.checks:
         return None
     worst = max(f.checks, key=lambda c: c.relative_error)
-    kinks = [k for c in f.checks for k in c.kinks]
+    kinks = sorted({k for c in f.checks for k in c.kinks})
     if kinks:
-        return f"Check: {kinks[0]} (PyTorch's convention; entries there are not compared)"
+        where = [name for row, cs in zip(f.entries, _rows(f.checks, f.shape[1]), strict=True)
+                 for name, c in zip(row, cs, strict=True) if c.kinks]
+        return (f"Check: {'; '.join(kinks)} (PyTorch's convention: {', '.join(where)} not compared; "
+                f"the other entries agree)" if all(c.agrees for c in f.checks) else "Check: " + verdict(worst))
     if all(c.agrees for c in f.checks):
         return (f"Check: every entry agrees with a numerical derivative of J (largest relative error "
                 f"{worst.relative_error:.2g}, {worst.method}).")
@@ -141,7 +147,7 @@ def render_matrix_text(f: MatrixForm) -> str:
               "average):"]
     lines += [f"  {eq_text(eq)}" + (f"    ({eq.note})" if eq.note else "") for eq in f.backward]
     lines += ["", "Result:", f"  {eq_text(f.result)}" + (f"    ({f.result.note})" if f.result.note else ""),
-              "", "Why:", *[f"  - {s}" for s in f.why], ""]
+              "", "Why:", *[f"  - {text}" for text, _ in f.why], ""]
     at = ", ".join(f"{k} = {v:g}" for k, v in f.point.items())
     lines += [f"At {at}, over the {f.samples} sample{'s' * (f.samples != 1)}:",
               f"  {tokens_text(f.result.lhs)} =", *values_text(f.values), comparison(f)]
@@ -150,44 +156,53 @@ def render_matrix_text(f: MatrixForm) -> str:
     return "\n".join(lines) + "\n"
 
 
+def note_tex(eq: Eq) -> str:
+    return rf" \quad\text{{({text_tex(eq.note)})}}" if eq.note else ""
+
+
+def tex_parts(f: MatrixForm) -> dict[str, list[str]]:
+    """The rows of each part, for align* (with \\intertext) here and separate blocks in Markdown."""
+    return {"forward": [eq_tex(eq) for eq in f.forward] + [loss_tex(f)],
+            "backward": [eq_tex(eq) + note_tex(eq) for eq in f.backward],
+            "result": [eq_tex(f.result) + note_tex(f.result), rf"&= {values_tex(f.values)}"]}
+
+
+FORWARD_TEX = r"Forward pass, column $s$ of each matrix is sample $s$, $A^{[0]} = X$"
+BACKWARD_TEX = r"Backward pass, $dZ^{[l]} = \partial \mathcal{L} / \partial Z^{[l]}$ for each sample's column"
+
+
 def tex_rows(f: MatrixForm) -> list[str]:
-    rows = [r"\intertext{Forward pass, column $s$ of each matrix is sample $s$, $A^{[0]} = X$:}"
-            + eq_tex(f.forward[0])]
-    rows += [eq_tex(eq) for eq in f.forward[1:]]
-    rows.append(loss_tex(f))
-    rows.append(r"\intertext{Backward pass, $dZ^{[l]} = \partial \mathcal{L} / \partial Z^{[l]}$ "
-                r"for each sample's column:}" + eq_tex(f.backward[0]))
-    rows += [eq_tex(eq) for eq in f.backward[1:]]
-    rows.append(r"\intertext{Result:}" + eq_tex(f.result))
-    rows.append(rf"&= {values_tex(f.values)}")
+    parts = tex_parts(f)
+    rows = [rf"\intertext{{{FORWARD_TEX}:}}" + parts["forward"][0], *parts["forward"][1:],
+            rf"\intertext{{{BACKWARD_TEX}:}}" + parts["backward"][0], *parts["backward"][1:],
+            r"\intertext{Result:}" + parts["result"][0], *parts["result"][1:]]
+    rows.append(r"\intertext{Why:}" + " ".join(rf"\intertext{{{tex}}}" for _, tex in f.why))
     return rows
-
-
-def why_tex(f: MatrixForm) -> list[str]:
-    return [text_tex(s) for s in f.why]
 
 
 def render_matrix_latex(f: MatrixForm, standalone: bool = False) -> str:
     body = "\\begin{align*}\n" + " \\\\\n".join(tex_rows(f)) + "\n\\end{align*}\n"
     if not standalone:
-        return body + "".join(f"% {s}\n" for s in f.why)
+        return body
     doc = ["\\documentclass{article}", "\\usepackage{amsmath}", "\\allowdisplaybreaks", "\\begin{document}",
            f"\\section*{{The matrix form of $\\partial J / \\partial {mat_tex(Mat(f.name[0], f.layer))}$}}",
-           f"Over $m = {f.samples}$ samples.", body, "\\subsection*{Why}", "\\begin{itemize}",
-           *[f"\\item {s}" for s in why_tex(f)], "\\end{itemize}",
-           f"{text_tex(comparison(f))}", "\\end{document}"]
+           f"Over $m = {f.samples}$ samples.", body, f"{text_tex(comparison(f))}", "\\end{document}"]
     return "\n".join(doc) + "\n"
 
 
 def render_matrix_markdown(f: MatrixForm) -> str:
-    rows = [r.replace(r"\intertext", r"\text") for r in tex_rows(f)]
+    parts = tex_parts(f)
     out = [f"### The matrix form of $\\partial J / \\partial {mat_tex(Mat(f.name[0], f.layer))}$\n",
-           f"Column $s$ of each matrix is sample $s$, over $m = {f.samples}$ samples.\n",
-           "$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$\n",
-           *[f"- {s}\n" for s in f.why], comparison(f) + "\n"]
+           f"**{FORWARD_TEX}**, over $m = {f.samples}$ samples:\n", _block(parts["forward"]),
+           f"**{BACKWARD_TEX}**:\n", _block(parts["backward"]), "**Result**:\n", _block(parts["result"]),
+           "**Why**:\n", *[f"- {tex}\n" for _, tex in f.why], comparison(f) + "\n"]
     if checks_text(f):
         out.append(checks_text(f) + "\n")
     return "\n".join(out)
+
+
+def _block(rows: list[str]) -> str:
+    return "$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$\n"
 
 
 def as_dict(f: MatrixForm) -> dict:
@@ -201,14 +216,20 @@ def as_dict(f: MatrixForm) -> dict:
                    "agrees": f.agrees, "largest_relative_difference": f.largest_difference},
         "steps": {"forward": [{"text": eq_text(e), "latex": eq_tex(e).replace("&", "")} for e in f.forward],
                   "backward": [{"text": eq_text(e), "latex": eq_tex(e).replace("&", "")} for e in f.backward],
-                  "why": f.why},
+                  "why": [text for text, _ in f.why]},
     }
     if f.checks:
         out["check"] = {"agrees": all(c.agrees for c in f.checks),
-                        "numeric": [[c.numeric for c in f.checks[i * f.shape[1]:(i + 1) * f.shape[1]]]
-                                    for i in range(f.shape[0])],
-                        "relative_error": max(c.relative_error for c in f.checks)}
+                        "numeric": [[c.numeric for c in row] for row in _rows(f.checks, f.shape[1])],
+                        "relative_error": max((c.relative_error for c in f.checks if not c.kinks), default=None)}
+        kinks = sorted({k for c in f.checks for k in c.kinks})
+        if kinks:
+            out["check"]["not_differentiable"] = kinks
     return out
+
+
+def _rows(items: list, width: int) -> list[list]:
+    return [items[i:i + width] for i in range(0, len(items), width)]
 
 
 def render_matrix_json(f: MatrixForm) -> str:

@@ -31,9 +31,9 @@ def _of(g: Gradient) -> str:
 
 
 def render_table_text(g: Gradient) -> str:
-    lines = [f"Backward pass, once for every parameter (δ_v = ∂{g.of}/∂z_v"
+    lines = [f"Backward pass, once for every derivative below (δ_v = ∂{g.of}/∂z_v"
              + (", per sample" if g.samples else "") + "):"]
-    lines += [f"  δ_{v} = {nested_text(recursion(step))}" for v, step in g.backward.steps.items()]
+    lines += [f"  δ_{v} = {nested_text(recursion(step))}" for v, step in g.steps.items()]
     head = f"∂{_of(g)}/∂p"
     if g.samples:
         lines += ["", f"Over the data, m = {g.samples} samples: J = (1/m) Σₛ {g.of}⁽ˢ⁾, so each derivative "
@@ -92,7 +92,7 @@ def as_dict(g: Gradient) -> dict:
         known = not g.missing
         of = "J" if g.samples else of_tex(Partial(g.of, g.name))
         out["matrix"] = {"name": g.name, "shape": [len(g.layout), len(g.layout[0])], "values": g.values,
-                         "latex": rf"\frac{{\partial {of}}}{{\partial {tex_name(g.name)}}} = {values_tex(g.values)}"
+                         "latex": rf"\frac{{\partial {of}}}{{\partial {name_tex(g, g.name)}}} = {values_tex(g.values)}"
                          if known else None}
     checks = [r.check for r in g.rows if r.check is not None]
     if checks:
@@ -112,21 +112,29 @@ def render_table_json(g: Gradient) -> str:
 
 def _rows_tex(g: Gradient) -> list[str]:
     of = "J" if g.samples else of_tex(Partial(g.of, g.name))
-    rows = [rf"\delta_{{{tex_name(v)}}} &= {nested_tex(recursion(step))}" for v, step in g.backward.steps.items()]
-    rows[0] = r"\intertext{Backward pass, once for every parameter:}" + rows[0]
+    rows = [rf"\delta_{{{tex_name(v)}}} &= {nested_tex(recursion(step))}" for v, step in g.steps.items()]
+    rows[0] = r"\intertext{Backward pass, once for every derivative below:}" + rows[0]
     first = True
     for r in g.rows:
         value = rf" \approx {r.value:.12g}" if r.value is not None else ""
-        row = rf"\frac{{\partial {of}}}{{\partial {tex_name(r.name)}}} &= {nested_tex(in_deltas(r))}{value}"
+        form = nested_tex(in_deltas(r))
+        if g.samples:  # J averages the loss: each sample's δ_v o_u, in that sample's values
+            form = rf"\frac{{1}}{{m}} \sum_{{s=1}}^{{m}} \left({form}\right)^{{(s)}}"
+        row = rf"\frac{{\partial {of}}}{{\partial {name_tex(g, r.name)}}} &= {form}{value}"
         rows.append((r"\intertext{Every parameter:}" if first else "") + row)
         first = False
     return rows
 
 
+def name_tex(g: Gradient, name: str) -> str:
+    """W^{[2]} for a whole matrix of a layers file, as the matrix form writes it; else the entry's name."""
+    return f"{name[0]}^{{[{name[1:]}]}}" if g.layout is not None and name == g.name else tex_name(name)
+
+
 def render_table_latex(g: Gradient, standalone: bool = False) -> str:
     rows = _rows_tex(g)
     if g.layout is not None and not g.missing:
-        rows.append(rf"\intertext{{As a matrix, laid out like ${tex_name(g.name)}$:}}&{values_tex(g.values)}")
+        rows.append(rf"\intertext{{As a matrix, laid out like ${name_tex(g, g.name)}$:}}&{values_tex(g.values)}")
     body = "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}\n"
     if not standalone:
         return body
