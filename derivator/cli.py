@@ -137,6 +137,9 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
         return _python(net, file, wrt, of, check, candidate, matrix)
     if define and candidate is None:
         raise DerivatorError("--define names helpers for --candidate; give --candidate EXPR too")
+    if fmt == "desmos" and net.samples:
+        raise DerivatorError(f"--format desmos works at one point; this file's 'data' has {len(net.samples)} "
+                             "samples (leave out 'data', or use another format)")
     whole = matrices.whole(net, wrt)
     if wrt == "all":
         answer = _all(net, of, at, check, tolerance, fmt, candidate, matrix)

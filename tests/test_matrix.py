@@ -178,6 +178,8 @@ def test_data_text_says_where_1_over_m_comes_from():
     (["--wrt", "a1_1"], "--wrt a1_1: with 'data', every input and node takes a value per sample; differentiate "
                         "the average with respect to a parameter"),
     (["--wrt", "W1_1_1", "--at", "x1=2"], "--at x1: with 'data', 'x1' takes its value from each sample"),
+    (["--wrt", "W1_1_1", "--format", "desmos"], "--format desmos works at one point; this file's 'data' has 4 "
+                                                "samples (leave out 'data', or use another format)"),
     (["--wrt", "W1_1_1", "--at", "W1=2"], "--at W1: --at sets one entry at a time, such as W1_1_1; a whole W1 goes "
                                           "in 'at:'"),
 ])
