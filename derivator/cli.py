@@ -137,15 +137,15 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
         return _python(net, file, wrt, of, check, candidate, matrix)
     if define and candidate is None:
         raise DerivatorError("--define names helpers for --candidate; give --candidate EXPR too")
-    if fmt == "desmos" and net.samples:
-        raise DerivatorError(f"--format desmos works at one point; this file's 'data' has {len(net.samples)} "
-                             "samples (leave out 'data', or use another format)")
     whole = matrices.whole(net, wrt)
     if wrt == "all":
         answer = _all(net, of, at, check, tolerance, fmt, candidate, matrix)
     elif matrix or whole is not None:
         answer = _whole(net, wrt, whole, of, at, check, tolerance, fmt, candidate, matrix)
     else:
+        if fmt == "desmos" and net.samples:
+            raise DerivatorError(f"--format desmos works at one point; this file's 'data' has {len(net.samples)} "
+                                 "samples (leave out 'data', or use another format)")
         answer = report(net, wrt, of, parse_at(at), check=check, tolerance=tolerance, candidate=candidate,
                         definitions=define)
     click.echo(render(answer, fmt, standalone), nl=False)
