@@ -114,14 +114,16 @@ def forward(d: Derivation, values: Mapping[str, float], precise: bool = False,
     return Forward(c.env(state.o, state.z, vals), state.target)
 
 
-def stable(compute: Callable[[], object], agree: Callable[[float, float], bool], failure: str) -> tuple[float, int]:
+def stable(compute: Callable[[], object], agree: Callable[[float, float], bool], failure: str,
+           least: int = 0) -> tuple[float, int]:
     """`compute()` under mpmath at rising precision, trusted once two precisions in a row agree.
 
     A saturated unit defeats a fixed precision: z = 40 leaves 1e-18 of 1, so o(1 - o) cancels at 40
     digits, and at z = 200 log(1 - o) is undefined there though finite in mathematics. Only a value
-    undefined at every precision is an error (`failure`)."""
+    undefined at every precision is an error (`failure`). `least` skips precisions known too low."""
     previous = None
-    for digits in PRECISE_DIGITS:
+    tried = [d for d in PRECISE_DIGITS if d >= least] or PRECISE_DIGITS[-2:]
+    for digits in tried:
         with mpmath.workdps(digits):
             try:
                 result = float(compute())
@@ -132,7 +134,7 @@ def stable(compute: Callable[[], object], agree: Callable[[float, float], bool],
         previous = result
     if previous is None:
         raise DerivatorError(failure)
-    return previous, PRECISE_DIGITS[-1]
+    return previous, tried[-1]
 
 
 def derivative_value(d: Derivation, values: Mapping[str, float]) -> float:
@@ -177,8 +179,8 @@ def check(d: Derivation, values: Mapping[str, float], tolerance: float = RELATIV
     if all(x is not None for x, _ in floats):
         numeric, method = mean([x for x, _ in floats]), floats[0][1]
     ok, rel = close(exact, numeric, tolerance) if numeric is not None else (False, math.inf)
-    if not ok:
-        precise = [_mp_difference(d, v) for v in points]
+    if not ok or rel > tolerance:  # agreeing only within the absolute 1e-12 says little of a tiny value
+        precise = [_mp_difference(d, v, exact) for v in points]
         numeric, method = mean([x for x, _ in precise]), max((m for _, m in precise), key=len)
         ok, rel = close(exact, numeric, tolerance)
     return Check(exact, numeric, rel, ok or bool(kinks), method, kinks)
@@ -204,10 +206,23 @@ def _float_difference(d: Derivation, values: Mapping[str, float]) -> tuple[float
         return None, "central difference (float64)"
 
 
-def _mp_difference(d: Derivation, values: Mapping[str, float]) -> tuple[float, str]:
-    """mpmath's numerical derivative at high precision, for when float64 is inconclusive."""
+def _mp_difference(d: Derivation, values: Mapping[str, float], exact: float = 0.0) -> tuple[float, str]:
+    """mpmath's numerical derivative at high precision, for when float64 is inconclusive.
+
+    A difference quotient sees a change of size |derivative| against a target of size |target|: it
+    needs about log10(|target| / |derivative|) digits beyond the usual, or every precision below that
+    agrees on noise (a saturated unit's 1e-128 against a loss of 300)."""
+    least = 0
+    if exact and math.isfinite(exact):
+        with mpmath.workdps(PRECISE_DIGITS[0]):
+            try:
+                size = abs(float(forward(d, values, True).target))
+            except UndefinedError:
+                size = 1.0
+        least = 30 + max(0, int(math.log10(max(size, 1.0) / abs(exact))))
     result, digits = stable(lambda: mpmath.diff(lambda t: forward(d, values, True, (d.wrt, t)).target, 0),
-                            lambda a, b: close(a, b, 1e-9)[0], "the target has no finite value near the point")
+                            lambda a, b: close(a, b, 1e-9)[0], "the target has no finite value near the point",
+                            least)
     return result, f"numerical derivative (mpmath, {digits} digits)"
 
 

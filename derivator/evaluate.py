@@ -52,7 +52,8 @@ def value(expr: sympy.Expr, env: Mapping[sympy.Symbol, float], precise: bool = F
     """The value of `expr` with symbols from `env`: float64, or mpmath at its current precision."""
     table = MP if precise else FLOAT
     num = mpmath.mpf if precise else float
-    memo: dict[sympy.Expr, object] = {}
+    # `env` may also give whole subexpressions (a saturated unit's 1 - o, computed from z): they win.
+    memo: dict[sympy.Expr, object] = {k: num(v) for k, v in env.items() if not k.is_Symbol}
 
     def ev(e: sympy.Expr):
         if e in memo:

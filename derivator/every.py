@@ -160,7 +160,7 @@ def _check(net: Network, of: str, b: Backward, r: Row, values, points, tolerance
             continue
         numeric = checking.mean(diffs)
         ok, rel = checking.close(r.value, numeric, tolerance)
-        if ok:
+        if ok and rel <= tolerance:  # not only within the absolute 1e-12: a tiny value deserves digits
             return checking.Check(r.value, numeric, rel, True, method)
     full = checking.check(derive(net, r.name, of, b), values, tolerance)  # kinks, rising precision
     ok, rel = checking.close(r.value, full.numeric, tolerance)  # the value printed is the one checked

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sympy
-from sympy import Heaviside, S, exp, log, tanh
+from sympy import Abs, Heaviside, S, exp, log, tanh
 
 from .functions import leaky_relu, leaky_step, relu, sigmoid, softplus
 
@@ -31,6 +31,9 @@ class Activation:
     f: Callable[[Expr], Expr]
     prime: Callable[[Expr, Expr], Expr]
     formula: str | None = None  # the text of a formula activation, for display
+    # Parts of `prime` (and of losses) in o that cancel when the unit saturates, each with the same
+    # number written in z without cancellation: 1 - o is sigmoid(-z). Only numbers use them.
+    complements: Callable[[Expr, Expr], dict[Expr, Expr]] = lambda o, z: {}
 
     def kinks(self, z: Expr) -> list[Expr]:
         """The arguments of kinked functions in f(z): the node is not differentiable where one is 0."""
@@ -39,10 +42,12 @@ class Activation:
 
 ACTIVATIONS: dict[str, Activation] = {
     "identity": Activation("identity", lambda z: z, lambda o, z: S.One),
-    "sigmoid": Activation("sigmoid", sigmoid, lambda o, z: o * (1 - o)),
-    "tanh": Activation("tanh", tanh, lambda o, z: 1 - o**2),
+    "sigmoid": Activation("sigmoid", sigmoid, lambda o, z: o * (1 - o), complements=lambda o, z: {1 - o: sigmoid(-z)}),
+    "tanh": Activation("tanh", tanh, lambda o, z: 1 - o**2, complements=lambda o, z: {
+        1 - o**2: 4 * exp(-2 * Abs(z)) / (1 + exp(-2 * Abs(z)))**2}),  # sech(z)^2
     "relu": Activation("relu", relu, lambda o, z: Heaviside(z, 0)),
-    "softplus": Activation("softplus", softplus, lambda o, z: 1 - exp(-o)),
+    "softplus": Activation("softplus", softplus, lambda o, z: 1 - exp(-o),
+                           complements=lambda o, z: {1 - exp(-o): sigmoid(z)}),
     "exp": Activation("exp", exp, lambda o, z: o),
 }
 ALIASES = {"linear": "identity"}

@@ -52,6 +52,7 @@ class Unit:
     bias: tuple[str | None, float]
     f: tuple[Callable, Callable]  # float64 and mpmath
     prime: sympy.Expr  # f'(z) in o and z
+    complements: list[tuple[sympy.Expr, tuple[Callable, Callable]]]  # (part in OUT, its value from z)
 
 
 @dataclass
@@ -71,6 +72,7 @@ class Compiled:
         sinks = net.outputs if of == "loss" else [of]
         self.upstream = graph.ancestors(net, sinks)
         self.units = [self._unit(n) for n in net.nodes if n in self.upstream]
+        self.by_index = {u.index: u for u in self.units}
         self.target = compiler.target(net, of)
         # The target reads only the outputs' values and the targets: its small environment, per pass.
         self.target_env = [(sym, self.index.get(sym.name)) for sym in self.target.free_symbols]
@@ -91,8 +93,18 @@ class Compiled:
         node = self.net.nodes[n]
         parents = [(self.index[e.src], *_weight(e.weight)) for e in self.net.parents[n]]
         f = node.activation.f(X)
+        complements = [(part, (unary(zform.xreplace({PRE: X}), False), unary(zform.xreplace({PRE: X}), True)))
+                       for part, zform in node.activation.complements(OUT, PRE).items()]
         return Unit(n, self.index[n], parents, _weight(node.bias), (unary(f, False), unary(f, True)),
-                    node.activation.prime(OUT, PRE))
+                    node.activation.prime(OUT, PRE), complements)
+
+    def complements(self, u: Unit, z, precise: bool, o: sympy.Expr = OUT) -> dict[sympy.Expr, object]:
+        """A unit's cancelling parts (1 - o) with their values from z, keyed by the part written in `o`."""
+        which = 1 if precise else 0
+        try:
+            return {part.xreplace({OUT: o}): fns[which](z) for part, fns in u.complements}
+        except (OverflowError, ZeroDivisionError, ValueError, UndefinedError):
+            return {}  # then the part is computed from o, as written
 
     def forward(self, values: Mapping[str, float], precise: bool = False,
                 nudge: tuple[str, object] | None = None, target: bool = True) -> State:
@@ -122,23 +134,28 @@ class Compiled:
         if not target:
             return State(o, z, None)
         env = {sym: (o[i] if i is not None else vals[sym.name]) for sym, i in self.target_env}
+        for sym, i in self.target_env:  # log(1 - o) of a saturated output needs 1 - o from z
+            if i is not None and i in self.by_index and name != sym.name:  # (not when o itself is nudged)
+                env.update(self.complements(self.by_index[i], z[i], precise, sym))
         return State(o, z, value(self.target, env, precise))
 
     def env(self, o: list, z: list, vals: Mapping[str, object]) -> dict[sympy.Symbol, object]:
         """The symbols of the derivation (inputs, parameters, targets, node values, z_) with their values."""
         env = {symbol(k): v for k, v in vals.items()}
+        precise = any(isinstance(v, mpmath.mpf) for v in o if v is not None)
         for n, i in self.index.items():
             if o[i] is not None:
                 env[symbol(n)] = o[i]
             if z[i] is not None:
                 env[symbol("z_" + n)] = z[i]
+                env.update(self.complements(self.by_index[i], z[i], precise, symbol(n)))
         return env
 
     def backward(self, state: State, values: Mapping[str, float], precise: bool = False) -> dict[str, object]:
         """Every parameter's (and input's) derivative of the target, from one reverse sweep."""
         num = mpmath.mpf if precise else float
         vals = {k: num(v) for k, v in values.items()}
-        env = self.env(state.o, state.z, vals)
+        env = self.env(state.o, state.z, vals)  # with each unit's 1 - o from z, for fused deltas and losses
         delta: list = [None] * len(self.names)
         grads: dict[str, object] = {}
         for u in reversed(self.units):
@@ -149,7 +166,8 @@ class Compiled:
                 back = value(self.direct[i], env, precise) if i in self.direct else num(0)
                 for dst, w, c in self.children.get(i, ()):
                     back = back + (vals[w] if w else c) * delta[dst]
-                delta[i] = back * value(u.prime, {OUT: state.o[i], PRE: state.z[i]}, precise)
+                local = {OUT: state.o[i], PRE: state.z[i], **self.complements(u, state.z[i], precise)}
+                delta[i] = back * value(u.prime, local, precise)
             if u.bias[0]:
                 grads[u.bias[0]] = grads.get(u.bias[0], num(0)) + delta[i]
             for src, w, c in u.parents:

@@ -154,16 +154,18 @@ def test_published_worked_example():
     assert math.isclose(derivator.report(net, "w1").value, 0.000438568, rel_tol=1e-6)
 
 
-# -- Saturated units: float64 fails, mpmath decides ---------------------------------------------
-@pytest.mark.parametrize("w, digits", [(40, 120), (200, 400), (1000, 1200)])
-def test_saturated_sigmoid_with_cross_entropy_checks(w, digits):
-    # z = w: o = sigmoid(w) is 1.0 in float64, so log(1 - o) fails there; the delta o - y is ~1.
+# -- Saturated units: 1 - o comes from z (sigmoid(-z)); where float64 underflows, mpmath decides ------
+@pytest.mark.parametrize("w, method", [(40, "central difference (float64)"), (200, "central difference (float64)"),
+                                       (1000, "numerical derivative (mpmath, 120 digits)"),
+                                       (5000, "numerical derivative (mpmath, 120 digits)")])
+def test_saturated_sigmoid_with_cross_entropy_checks(w, method):
+    # z = w: o = sigmoid(w) is 1.0 in float64, so log(1 - o) computed from o fails; from z it is finite.
     net = derivator.loads(
         "inputs: [x]\nnodes: {O: {activation: sigmoid}}\nedges: [[x, O, w]]\noutput: O\n"
         f"loss: {{type: binary_cross_entropy, target: y}}\nat: {{x: 1, w: {w}, y: 0}}\n")
     r = derivator.report(net, "w", check=True)
     assert r.check.agrees
-    assert r.check.method == f"numerical derivative (mpmath, {digits} digits)"
+    assert r.check.method == method
     assert math.isclose(r.value, 1.0, rel_tol=1e-15)
 
 
@@ -178,3 +180,19 @@ def test_formula_activation_derivative_in_node_values(formula, prime):
     net = derivator.loads(f'inputs: [x]\nnodes: {{h: {{activation: "{formula}"}}}}\nedges: [[x, h, w]]\noutput: h\n')
     d = derivator.derive(net, "z_h")
     assert str(d.result) == prime
+
+
+@pytest.mark.parametrize("w, expected", [(30, 2.807286890651e-12), (300, 1.5444600667236e-128)])
+def test_a_saturated_hidden_unit_keeps_its_tiny_derivative(w, expected):
+    # dL/dw1 = sigmoid(z_O) w2 h(1 - h) x with h = sigmoid(w): o(1 - o) cancels in o, not from z.
+    # At w = 300, 1 - h = 5e-131; a value of 0 or a check agreeing on noise would both be wrong.
+    net = derivator.loads(
+        "inputs: [x]\nnodes: {h: {activation: sigmoid, bias: b}, O: {activation: sigmoid}}\n"
+        "edges: [[x, h, w1], [h, O, w2]]\noutput: O\nloss: {type: binary_cross_entropy, target: y}\n"
+        f"at: {{x: 1, w1: {w}, b: 0, w2: {w}, y: 0}}\n")
+    r = derivator.report(net, "w1", check=True)
+    assert math.isclose(r.value, expected, rel_tol=1e-12)
+    assert r.check.agrees and r.check.relative_error < 1e-9
+    by_hand = w * math.exp(-w) / (1 + math.exp(-w)) ** 2  # w2 sigmoid'(w), times sigmoid(z_O) = 1
+    assert math.isclose(r.value, by_hand, rel_tol=1e-9)
+    assert math.isclose(derivator.gradient(net).rows[0].value, expected, rel_tol=1e-12)
