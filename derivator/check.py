@@ -161,7 +161,11 @@ class Check:
 
 
 def close(a: float, b: float, tolerance: float = RELATIVE_TOLERANCE) -> tuple[bool, float]:
-    """Whether two numbers agree (relative, or absolute near zero), and their relative error."""
+    """Whether two numbers agree (relative, or absolute near zero), and their relative error.
+
+    Two infinities of one sign agree: both sides are beyond float64 (e^800), which is no disagreement."""
+    if math.isinf(a) and a == b:
+        return True, 0.0
     diff = abs(a - b)
     scale = max(abs(a), abs(b))
     rel = diff / scale if scale > 0 else 0.0

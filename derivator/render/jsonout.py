@@ -47,5 +47,20 @@ def finite(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
 
 
+def clean(x):
+    """Every float that JSON cannot hold (beyond float64, or undefined) as null, throughout."""
+    if isinstance(x, float):
+        return finite(x)
+    if isinstance(x, dict):
+        return {k: clean(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [clean(v) for v in x]
+    return x
+
+
+def dumps(d: dict) -> str:
+    return json.dumps(clean(d), indent=2, allow_nan=False) + "\n"
+
+
 def render_json(r: Report) -> str:
-    return json.dumps(as_dict(r), indent=2) + "\n"
+    return dumps(as_dict(r))

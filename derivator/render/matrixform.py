@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import sympy
 from sympy.printing.precedence import PRECEDENCE
 
 from ..matrix import Elementwise, Eq, Mat, MatrixForm, Token
 from ..printing import TeacherPrinter, TexPrinter
+from .jsonout import dumps
 from .latex import sci, text_tex
 from .text import verdict
 
@@ -233,7 +232,7 @@ def _rows(items: list, width: int) -> list[list]:
 
 
 def render_matrix_json(f: MatrixForm) -> str:
-    return json.dumps(as_dict(f), indent=2) + "\n"
+    return dumps(as_dict(f))
 
 
 __all__ = ["render_matrix_json", "render_matrix_latex", "render_matrix_markdown", "render_matrix_text", "sci"]

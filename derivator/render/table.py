@@ -6,12 +6,11 @@ it, and, when short, the same in node values.
 
 from __future__ import annotations
 
-import json
-
 from ..every import Gradient, Row
 from ..nested import ONE, Prod, Sum
 from ..network import symbol
 from ..printing import nested_code, nested_tex, nested_text, tex_name
+from .jsonout import dumps
 from .latex import of_tex
 from .matrixform import values_tex, values_text
 from .steps import Partial, delta_symbol, recursion
@@ -107,7 +106,7 @@ def as_dict(g: Gradient) -> dict:
 
 
 def render_table_json(g: Gradient) -> str:
-    return json.dumps(as_dict(g), indent=2) + "\n"
+    return dumps(as_dict(g))
 
 
 def _rows_tex(g: Gradient) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ..nested import Sum
 from ..printing import nested_text, teacher
 from ..report import Report
@@ -113,7 +115,9 @@ def numbers(r: Report, lhs: str) -> list[str]:
         return [f"Value: needs {', '.join(r.missing)} (give --at NAME=VALUE)"]
     at = ", ".join(f"{k} = {v:g}" for k, v in r.point.items())
     over = f", averaged over the {r.samples} samples of 'data'" if r.samples else ""
-    lines = [f"At {at}{over}:" if at else "Value:", f"  {lhs} = {r.value:.15g}"]
+    beyond = " (beyond float64's range; the derivative is finite but too large to print as a float)" \
+        if math.isinf(r.value) else ""
+    lines = [f"At {at}{over}:" if at else "Value:", f"  {lhs} = {r.value:.15g}{beyond}"]
     if r.check is not None:
         lines.append("Check: " + verdict(r.check))
     return lines
