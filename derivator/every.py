@@ -23,6 +23,9 @@ from .nested import Prod, size, total
 from .network import Network, symbol
 
 MAX_ROW_FACTORS = 40  # a row prints its node-value form when it has at most this many factors
+# `--check` costs two forward passes per parameter and sample: past this many multiply-adds in all,
+# an evenly spaced subset of the parameters is checked, and the output says how many.
+MAX_CHECK_WORK = 10_000_000
 
 
 @dataclass
@@ -49,7 +52,7 @@ class Gradient:
     layout: list[list[str]] | None = None  # a matrix's entries, laid out like it
     samples: int = 0
     checked: bool = False
-    _by_name: dict = field(default_factory=dict, repr=False)
+    _sizes: dict = field(default_factory=dict, repr=False)  # nested.size's memo, shared by the rows
 
     @property
     def failed(self) -> bool:
@@ -70,7 +73,7 @@ class Gradient:
 
     def printable(self, row: Row) -> bool:
         """Whether a row's node-value form is short enough for a table."""
-        return size(row.nested, {}) <= MAX_ROW_FACTORS
+        return size(row.nested, self._sizes) <= MAX_ROW_FACTORS
 
 
 def gradient(net: Network, names: list[str] | None = None, of: str | None = None,
@@ -99,11 +102,21 @@ def gradient(net: Network, names: list[str] | None = None, of: str | None = None
     for r in g.rows:
         r.value = float(grads.get(r.name, 0.0))
     if check:
-        for i, r in enumerate(g.rows):
+        chosen = checked_rows(g.rows, 2 * len(points) * (len(net.edges) + len(net.nodes)))
+        for i, r in enumerate(chosen):
             r.check = _check(net, of, b, r, values, points, tolerance)
             if progress:
-                progress(i + 1, len(g.rows))
+                progress(i + 1, len(chosen))
     return g
+
+
+def checked_rows(rows: list[Row], per_row: int) -> list[Row]:
+    """All rows, or as many evenly spaced ones as MAX_CHECK_WORK allows (the first and last included)."""
+    most = max(2, MAX_CHECK_WORK // max(per_row, 1))
+    if len(rows) <= most:
+        return rows
+    step = (len(rows) - 1) / (most - 1)
+    return [rows[round(i * step)] for i in range(most)]
 
 
 def _rows(net: Network, names: list[str], b: Backward) -> list[Row]:

@@ -19,6 +19,9 @@ from .yamlfile import key_pos, value_pos
 
 LAYER_KEYS = ["units", "activation", "slope", "bias"]
 MAX_SAMPLES = 10_000
+# Every number over data runs the network once per sample: samples x (edges + nodes) is capped, so
+# that a value and a check finish in bounded time.
+MAX_SAMPLE_WORK = 500_000
 
 
 def build(reader, inputs: list[str], max_nodes: int, max_edges: int):
@@ -126,6 +129,13 @@ def samples(reader, names: list[str], loss_type: str | None) -> list[dict[str, f
             fail(f"sample {s} gives no value for {', '.join(missing)}", pos)
         out.append({k: number(item[k], value_pos(item, k), f"'{k}' in sample {s}") for k in names})
     return out
+
+
+def check_work(samples: list, edges: int, nodes: int, pos: Pos) -> None:
+    work = len(samples) * (edges + nodes)
+    if work > MAX_SAMPLE_WORK:
+        fail(f"{len(samples)} samples over {edges} weights and {nodes} nodes is {work:,} steps per pass; the cap is "
+             f"{MAX_SAMPLE_WORK:,} (fewer samples, or a smaller network)", pos)
 
 
 def check_targets(loss, values: list[dict[str, float]], raw: CommentedSeq) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sympy
-from sympy import Abs, Heaviside, S, exp, log, tanh
+from sympy import Heaviside, S, exp, log, tanh
 
 from .functions import leaky_relu, leaky_step, relu, sigmoid, softplus
 
@@ -43,8 +43,7 @@ class Activation:
 ACTIVATIONS: dict[str, Activation] = {
     "identity": Activation("identity", lambda z: z, lambda o, z: S.One),
     "sigmoid": Activation("sigmoid", sigmoid, lambda o, z: o * (1 - o), complements=lambda o, z: {1 - o: sigmoid(-z)}),
-    "tanh": Activation("tanh", tanh, lambda o, z: 1 - o**2, complements=lambda o, z: {
-        1 - o**2: 4 * exp(-2 * Abs(z)) / (1 + exp(-2 * Abs(z)))**2}),  # sech(z)^2
+    "tanh": Activation("tanh", tanh, lambda o, z: 1 - o**2, complements=lambda o, z: {1 - o**2: sympy.sech(z)**2}),
     "relu": Activation("relu", relu, lambda o, z: Heaviside(z, 0)),
     "softplus": Activation("softplus", softplus, lambda o, z: 1 - exp(-o),
                            complements=lambda o, z: {1 - exp(-o): sigmoid(z)}),

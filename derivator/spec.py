@@ -98,6 +98,7 @@ class _Reader:
         if "data" in doc:
             data = layers.samples(self, [*inputs, *targets], loss.type if loss else None)
             layers.check_targets(loss, data, doc["data"])
+            layers.check_work(data, len(edges), len(nodes), value_pos(doc, "data"))
             if defaults:
                 fail("with 'data', each sample gives the inputs' values; list the inputs without values",
                      value_pos(doc, "inputs"))

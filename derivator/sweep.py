@@ -36,6 +36,9 @@ def unary(expr: sympy.Expr, precise: bool) -> Callable:
     table = MP if precise else FLOAT
     if expr == X:
         return lambda x: x
+    if expr.is_Pow and expr.exp.is_Integer and expr.base.func in table and expr.base.args == (X,):
+        fn, n = table[expr.base.func], int(expr.exp)  # sech(z)**2, tanh's 1 - o² from z
+        return lambda x: fn(x) ** n
     if expr.func in table and expr.args and expr.args[0] == X and all(a.is_Number for a in expr.args[1:]):
         fn, rest = table[expr.func], [(mpmath.mpf(str(a)) if precise else float(a)) for a in expr.args[1:]]
         return (lambda x: fn(x, *rest)) if rest else fn

@@ -91,3 +91,27 @@ def test_saturated_tanh_layer_is_finite_and_checks(w):
     sech2 = 4 * math.exp(-2 * w) / (1 + math.exp(-2 * w)) ** 2
     one_minus_o = math.exp(-w * math.tanh(w)) / (1 + math.exp(-w * math.tanh(w)))  # 1 - sigmoid(z_O)
     assert w1 == pytest.approx(-one_minus_o * w * sech2, rel=1e-9, abs=1e-300)
+
+
+def test_data_times_network_is_capped_with_a_position(tmp_path):
+    # 120 samples over 2 -> 64 -> 64 -> 2 is 120 x (4,352 + 130) steps per pass: over the 500,000 cap.
+    samples = "".join(f"  - {{x1: {i / 120}, x2: 0.5, y: {i % 2}}}\n" for i in range(120))
+    text = ("inputs: [x1, x2]\nlayers:\n  - {units: 64, activation: tanh}\n  - {units: 64, activation: tanh}\n"
+            "  - {units: 2}\nloss: {type: cross_entropy, target: [y1, y2]}\ndata:\n" + samples)
+    text = text.replace("y: 0}", "y1: 1, y2: 0}").replace("y: 1}", "y1: 0, y2: 1}")
+    r = run(tmp_path, text, "--wrt", "W1_1_1")
+    assert r.exit_code == 2
+    assert r.stderr.startswith(f"{tmp_path / 'net.yaml'}:9:3: error: 120 samples over 4352 weights and 130 nodes")
+    assert "the cap is 500,000" in r.stderr
+
+
+def test_checking_many_parameters_checks_an_even_subset_and_says_so(monkeypatch):
+    import derivator.every
+
+    monkeypatch.setattr(derivator.every, "MAX_CHECK_WORK", 60)  # 2 passes x 9 steps: room for 3 of 5
+    net = derivator.load("specs/story4_desmos_check.yaml")
+    g = derivator.gradient(net, check=True)
+    checked = [r.name for r in g.rows if r.check is not None]
+    assert checked == ["w1", "w3", "w5"]
+    from derivator.render.table import render_table_text
+    assert f"Check: {len(checked)} of the 5 derivatives, evenly spaced, are checked" in render_table_text(g)

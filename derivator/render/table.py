@@ -67,6 +67,9 @@ def check_lines(g: Gradient) -> list[str]:
     if not rows:
         return []
     lines = [f"Check {r.name}: {verdict(r.check)}" for r in rows if not r.check.agrees or r.check.kinks]
+    if len(rows) < len(g.rows):
+        lines.append(f"Check: {len(rows)} of the {len(g.rows)} derivatives, evenly spaced, are checked; all of "
+                     "them would take too long (every.MAX_CHECK_WORK)")
     plain = [r.check for r in rows if r.check.agrees and not r.check.kinks]
     if plain:
         worst = max(plain, key=lambda c: c.relative_error)
@@ -98,7 +101,7 @@ def as_dict(g: Gradient) -> dict:
         out["check"] = {"agrees": all(c.agrees for c in checks),
                         "relative_error": max(c.relative_error for c in checks if not c.kinks) if any(
                             not c.kinks for c in checks) else None,
-                        "numeric": {r.name: r.check.numeric for r in g.rows}}
+                        "numeric": {r.name: r.check.numeric for r in g.rows if r.check is not None}}
         kinks = sorted({k for c in checks for k in c.kinks})
         if kinks:
             out["check"]["not_differentiable"] = kinks
