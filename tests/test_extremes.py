@@ -101,7 +101,7 @@ def test_data_times_network_is_capped_with_a_position(tmp_path):
     text = text.replace("y: 0}", "y1: 1, y2: 0}").replace("y: 1}", "y1: 0, y2: 1}")
     r = run(tmp_path, text, "--wrt", "W1_1_1")
     assert r.exit_code == 2
-    assert r.stderr.startswith(f"{tmp_path / 'net.yaml'}:9:3: error: 120 samples over 4352 weights and 130 nodes")
+    assert r.stderr.startswith(f"{tmp_path / 'net.yaml'}:8:3: error: 120 samples over 4352 weights and 130 nodes")
     assert "the cap is 500,000" in r.stderr
 
 
