@@ -89,7 +89,7 @@ def average(p: Partial, m: int) -> str:
 
 
 def point_text(r: Report) -> str:
-    return ", ".join(f"${tex_name(k)} = {v:g}$" for k, v in r.point.items())
+    return ", ".join(f"${tex_name(k)} = {v:.15g}$" for k, v in r.point.items())
 
 
 def render_latex(r: Report, standalone: bool = False) -> str:
@@ -111,7 +111,7 @@ def render_latex(r: Report, standalone: bool = False) -> str:
             row += " \\\\\n" + rf"&\approx {v.value:.12g}"
         body = body.replace("\n\\end{align*}", f" \\\\\n{row}\n\\end{{align*}}")
     if not standalone:
-        head = f"% at {', '.join(f'{k} = {v:g}' for k, v in r.point.items())}\n" if r.point else ""
+        head = f"% at {', '.join(f'{k} = {v:.15g}' for k, v in r.point.items())}\n" if r.point else ""
         notes = "".join(f"% {sentence}\n" for sentence in (r.candidate.diagnosis if r.candidate else []))
         return head + body + notes
     doc = ["\\documentclass{article}", "\\usepackage{amsmath}", "\\allowdisplaybreaks",

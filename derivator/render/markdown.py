@@ -26,7 +26,7 @@ def render_markdown(r: Report) -> str:
     if parts["expanded"]:
         out += ["**In inputs and parameters**\n", block(parts["expanded"])]
     if r.value is not None:
-        at = ", ".join(f"`{k} = {v:g}`" for k, v in r.point.items())
+        at = ", ".join(f"`{k} = {v:.15g}`" for k, v in r.point.items())
         over = f", averaged over the {r.samples} samples" if r.samples else ""
         out.append(f"**Value** at {at}{over}: `{r.value:.15g}`\n")
         if r.check is not None:

@@ -147,7 +147,7 @@ def render_matrix_text(f: MatrixForm) -> str:
     lines += [f"  {eq_text(eq)}" + (f"    ({eq.note})" if eq.note else "") for eq in f.backward]
     lines += ["", "Result:", f"  {eq_text(f.result)}" + (f"    ({f.result.note})" if f.result.note else ""),
               "", "Why:", *[f"  - {text}" for text, _ in f.why], ""]
-    at = ", ".join(f"{k} = {v:g}" for k, v in f.point.items())
+    at = ", ".join(f"{k} = {v:.15g}" for k, v in f.point.items())
     lines += [f"At {at}, over the {f.samples} sample{'s' * (f.samples != 1)}:",
               f"  {tokens_text(f.result.lhs)} =", *values_text(f.values), comparison(f)]
     if checks_text(f):

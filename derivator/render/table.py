@@ -52,7 +52,7 @@ def render_table_text(g: Gradient) -> str:
     if g.missing:
         lines.append(f"Values: need {', '.join(g.missing)} (give --at NAME=VALUE)")
         return "\n".join(lines) + "\n"
-    at = ", ".join(f"{k} = {v:g}" for k, v in g.point.items())
+    at = ", ".join(f"{k} = {v:.15g}" for k, v in g.point.items())
     over = f", averaged over the {g.samples} samples of 'data'" if g.samples else ""
     lines.append(f"Values at {at}{over}." if at else "Values at the point.")
     if g.layout is not None:

@@ -113,7 +113,7 @@ def average(r: Report, lhs: str) -> list[str]:
 def numbers(r: Report, lhs: str) -> list[str]:
     if r.value is None:
         return [f"Value: needs {', '.join(r.missing)} (give --at NAME=VALUE)"]
-    at = ", ".join(f"{k} = {v:g}" for k, v in r.point.items())
+    at = ", ".join(f"{k} = {v:.15g}" for k, v in r.point.items())
     over = f", averaged over the {r.samples} samples of 'data'" if r.samples else ""
     beyond = " (beyond float64's range; the derivative is finite but too large to print as a float)" \
         if math.isinf(r.value) else ""
