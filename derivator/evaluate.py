@@ -95,6 +95,8 @@ def value(expr: sympy.Expr, env: Mapping[sympy.Symbol, float], precise: bool = F
 
 
 def _power(base, exponent: sympy.Expr, ev, precise: bool):
+    if isinstance(base, (complex, mpmath.mpc)):
+        raise ValueError("complex value")
     if exponent.is_Integer:
         n = int(exponent)
         if n < 0 and base == 0:

@@ -123,16 +123,24 @@ def _tree(text: str, what: str, implicit: bool, variables: Collection[str]) -> t
             raise FormulaError(f"{what} is nested more than {MAX_DEPTH} deep", cols[i] + 1)
     if not src.strip():
         raise FormulaError(f"empty {what}", 1)
+    lead = len(src) - len(src.lstrip())
+    stripped = src.strip()
+    starts = [0] + [i + 1 for i, ch in enumerate(stripped) if ch == "\n"]  # a formula may span lines
+
+    def at(line: int | None, offset: int) -> int:
+        """The column in `text` of Python's (line, offset) in the stripped source."""
+        index = lead + starts[min(max((line or 1) - 1, 0), len(starts) - 1)] + offset
+        return cols[min(max(index, 0), len(src))] + 1
+
     try:
-        tree = ast.parse(src.strip(), mode="eval")
+        tree = ast.parse(stripped, mode="eval")
     except SyntaxError as e:
-        # Python reports offset 0 for an unexpected end: point just past the text.
-        offset = (e.offset - 1 if e.offset else len(src.strip())) + (len(src) - len(src.lstrip()))
-        raise FormulaError(f"cannot read {what}: {e.msg}", cols[min(max(offset, 0), len(src))] + 1) from None
+        if not e.offset:  # Python reports offset 0 for an unexpected end: point just past the text
+            raise FormulaError(f"cannot read {what}: {e.msg}", cols[min(len(src.rstrip()), len(src))] + 1) from None
+        raise FormulaError(f"cannot read {what}: {e.msg}", at(e.lineno, e.offset - 1)) from None
     except (RecursionError, MemoryError, ValueError):
         raise FormulaError(f"{what} is too complex to read", 1) from None
-    lead = len(src) - len(src.lstrip())
-    return tree.body, lambda node: cols[min(lead + node.col_offset, len(src))] + 1
+    return tree.body, lambda node: at(node.lineno, node.col_offset)
 
 
 def define(params: list[str], text: str, names: Mapping[str, sympy.Expr],
@@ -253,7 +261,10 @@ class _Builder:
                 self.fail(node, "number out of range")
         if base.is_zero and exponent.is_Number and exponent.is_negative:
             self.fail(node, "division by zero")
-        return self.defined(node, sympy.Pow(base, exponent))
+        result = self.defined(node, sympy.Pow(base, exponent))
+        if result.is_Pow and result.exp.is_Number and abs(result.exp) > MAX_EXPONENT:  # (x**200)**200
+            self.fail(node, f"exponent larger than {MAX_EXPONENT}")
+        return result
 
     def defined(self, node: ast.AST, value: sympy.Expr) -> sympy.Expr:
         """Refuse log(0), sqrt(-1) and the like where they are written, not at the end."""

@@ -14,7 +14,7 @@ from . import formula, graph, layers, rules
 from .errors import DerivatorError, unknown
 from .fields import article, fail, number, show
 from .network import Edge, Loss, Network, Node, Pos, matrix_entries, symbol
-from .yamlfile import Document, container_pos, key_pos, read, value_pos
+from .yamlfile import MAX_FILE_BYTES, Document, container_pos, key_pos, read, value_pos
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 MAX_NODES = 5000
@@ -32,9 +32,12 @@ def load(path: str | Path) -> Network:
     if path.is_dir():
         raise DerivatorError("is a directory, not a network file")
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:  # no more than the cap and one byte: /dev/zero is a "file" too
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise DerivatorError(f"cannot read file: {e.strerror or e}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise DerivatorError(f"file is larger than {MAX_FILE_BYTES} bytes")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -23,6 +23,7 @@ from .network import Pos
 
 MAX_FILE_BYTES = 1_000_000
 MAX_YAML_DEPTH = 20  # nesting of collections; the format needs 4
+MAX_YAML_EVENTS = 200_000  # scalars and collections; 20,000 edges as [from, to, weight] are 100,000
 # What YAML 1.2 allows in a stream (section 5.1), less the byte order mark handled by decoding.
 NOT_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 DIRECTIVE = re.compile(r"^%(\S*)[ \t]*(\S*)", re.MULTILINE)
@@ -62,6 +63,9 @@ def read(text: str) -> Document:
     """Parse YAML text into ruamel's position-carrying maps and lists; raise DerivatorError."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         raise DerivatorError(f"file is larger than {MAX_FILE_BYTES} bytes")
+    # Lines as an editor counts them: CR-only and CRLF endings become LF, and a leading BOM (which
+    # an editor hides) is dropped, so that every position below is the one the user sees.
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     bad = NOT_YAML.search(text)
     if bad:
         where = position(text, bad.start())
@@ -115,9 +119,13 @@ class _Screen:
     def __init__(self) -> None:
         self.spans: dict[tuple[int, int], Span] = {}
         self.depth = 0
+        self.events = 0
 
     def see(self, ev) -> None:
         where = (ev.start_mark.line + 1, ev.start_mark.column + 1)
+        self.events += 1
+        if self.events > MAX_YAML_EVENTS:  # ruamel reads some 10,000 a second: this bounds its time
+            raise DerivatorError(f"more than {MAX_YAML_EVENTS:,} YAML items (names, numbers, lists and maps)", *where)
         if isinstance(ev, AliasEvent) or getattr(ev, "anchor", None):
             raise DerivatorError("YAML anchors and aliases are not allowed", *where)
         if isinstance(ev, (ScalarEvent, CollectionStartEvent)) and ev.tag is not None:
@@ -149,7 +157,7 @@ def _source_index(text: str, span: Span, offset: int) -> int:
         i = text.find("\n", i) + 1  # skip the header line: '|', '|-', '>2', ...
         i += len(text[i:]) - len(text[i:].lstrip(" "))
     while i < end:
-        if produced == offset and text[i] not in "\n\r":
+        if produced == offset:
             return i
         ch = text[i]
         if ch in "\n\r":  # folding: the break and the next line's indentation make one character

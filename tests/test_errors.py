@@ -10,18 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from derivator.cli import derive
+from tests.conftest import SMALL_NET
 
 # Line numbers used throughout:  1 inputs, 3 h, 4 O, 6-7 the edges, 8 output (9 loss, 10 at).
-BASE = """\
-inputs: [I]
-nodes:
-  h: {activation: sigmoid, bias: b}
-  O: {activation: sigmoid}
-edges:
-  - [I, h, w1]
-  - [h, O, w2]
-output: O
-"""
+BASE = SMALL_NET
 WITH_LOSS = BASE + "loss: {type: squared_error, target: y}\n"
 NODE_O = "  O: {activation: sigmoid}"
 

@@ -1,0 +1,348 @@
+"""Fuzzing: mutated spec files, arbitrary formulas and candidates give a result or one clean error line.
+
+Every run of the command must exit with 0, 1 or 2; a 2 is exactly one `...: error: ...` line on
+stderr with nothing on stdout (never a traceback, never "internal error"); a 0 or a 1 prints a result
+(and `--format json` prints JSON). The formula parser returns a SymPy expression or raises
+FormulaError, nothing else. Each run is under the hang guard of tests/hang.py.
+
+The examples are drawn from a fixed seed, so CI sees the same ones every time. A longer run, or one
+with other examples:
+
+    DERIVATOR_FUZZ_EXAMPLES=5000 python -m pytest tests/test_fuzz.py
+    DERIVATOR_FUZZ_EXAMPLES=5000 DERIVATOR_FUZZ_SEED=7 python -m pytest tests/test_fuzz.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import string
+
+import pytest
+import sympy
+from hypothesis import HealthCheck, event, given, seed, settings
+from hypothesis import strategies as st
+
+import derivator
+from derivator import formula
+from derivator.formula import FormulaError
+from tests.conftest import SMALL_NET, SPECS
+from tests.hang import BOUND, assert_clean, bounded, run
+
+EXAMPLES = int(os.environ.get("DERIVATOR_FUZZ_EXAMPLES", "60"))
+SEED = int(os.environ.get("DERIVATOR_FUZZ_SEED", "20240607"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, print_blob=True,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+
+SPEC_FILES = sorted(SPECS.glob("*.yaml"))
+assert SPEC_FILES, "no specs to mutate"
+
+
+def names_of(path) -> list[str]:
+    """Names to differentiate by in an unmutated spec: parameters, inputs, nodes, z_NODE, whole matrices."""
+    net = derivator.load(path)
+    names = [*net.params, *net.inputs, *net.nodes, *(f"z_{n}" for n in net.nodes)]
+    names += [f"W{layer.index}" for layer in net.layers]
+    return names
+
+
+NAMES = {path.name: names_of(path) for path in SPEC_FILES}
+LAYER_FILES = {path.name for path in SPEC_FILES if "\nlayers:" in path.read_text()}
+
+# -- a. mutations of the files in specs/ --------------------------------------------------------
+ODD_SCALARS = ["nan", ".nan", ".NaN", ".inf", "-.inf", "+.inf", "1e400", "-1e400", "1e-400", "-0", "0", '""', "''",
+               "null", "~", "true", "no", "[]", "{}", "[[]]", "σ²→ñ", "Ω", "名前", '"\\0"', '"\\x07"', "\x00",
+               "a" * 500, '"' + "b" * 500 + '"', "9" * 80, "1_000", "0x1F", "0o17", "1e308", "-1e-320",
+               "x", "z_O", "W1", "all", "loss", "exp", "__import__", "'x**10**10'", '"x/(1-x)"', "- a", "? a",
+               "&a", "*a", "!!str", "<<", "%", "@", "`", "|", ">", "#", ":", ",", "[", "{", "]", "}"]
+EXTREME_NUMBERS = ["1e308", "-1e308", "1e-320", "1e30", "-1e30", "0", "-0", "0.0", "100", "-745", "710", "1e-8",
+                   "0.9999999999999999", "1.0000000000000002", "-1", "2", "1e15", "12345678901234567890"]
+SCALAR = re.compile(r"(?<=[\s\[{,:])[^\s\[\]{},:#]+")
+WEIRD_CHARS = st.one_of(
+    st.sampled_from(["\x00", "\x07", "\x1b", "\t", "\r", "\r\n", "\x85", "\u2028", "\u202e", "\ufeff", "\ufffe",
+                     "σ", "·", "−", "é", "😀", "\"", "'", "\\", ":", "- ", "[", "{", "&", "*", "!", "|", "#"]),
+    st.characters(exclude_categories=("Cs",)),
+)
+
+
+@st.composite
+def mutation(draw, lines: list[str]):
+    """One edit of the file's lines, as a function of the lines."""
+    n = len(lines)
+    i = draw(st.integers(0, n - 1))
+    kind = draw(st.sampled_from(["delete", "cut", "duplicate", "swap", "scalar", "scalar", "scalar", "insert",
+                                 "indent", "join"]))
+    line = lines[i]
+    if kind == "delete":
+        return lines[:i] + lines[i + 1:]
+    if kind == "cut":
+        return [*lines[:i], line[:draw(st.integers(0, len(line)))], *lines[i + 1:]]
+    if kind == "duplicate":
+        return [*lines[:i + 1], line, *lines[i + 1:]]
+    if kind == "swap":
+        j = draw(st.integers(0, n - 1))
+        out = list(lines)
+        out[i], out[j] = out[j], out[i]
+        return out
+    if kind == "scalar":
+        spots = list(SCALAR.finditer(line))
+        if not spots:
+            return lines
+        m = draw(st.sampled_from(spots))
+        new = draw(st.sampled_from(ODD_SCALARS) | st.sampled_from(EXTREME_NUMBERS))
+        return [*lines[:i], line[:m.start()] + new + line[m.end():], *lines[i + 1:]]
+    if kind == "insert":
+        col = draw(st.integers(0, len(line)))
+        chars = "".join(draw(st.lists(WEIRD_CHARS, min_size=1, max_size=4)))
+        return [*lines[:i], line[:col] + chars + line[col:], *lines[i + 1:]]
+    if kind == "indent":
+        return [*lines[:i], draw(st.sampled_from([" ", "  ", "\t", "    "])) + line, *lines[i + 1:]]
+    return [*lines[:i], line + " " + lines[(i + 1) % n], *lines[i + 2:]]  # join two lines
+
+
+@st.composite
+def mutated_spec(draw):
+    path = draw(st.sampled_from(SPEC_FILES))
+    lines = path.read_text().split("\n")
+    for _ in range(draw(st.sampled_from([1, 1, 1, 2, 3]))):
+        lines = draw(mutation(lines)) or [""]
+    text = "\n".join(lines)
+    data = text.encode("utf-8", "surrogatepass")
+    if draw(st.integers(0, 9)) == 0:  # now and then a byte that is not UTF-8
+        at = draw(st.integers(0, len(data)))
+        data = data[:at] + draw(st.sampled_from([b"\xff", b"\xc3", b"\x80", b"\xed\xa0\x80", b"\xfe\xff"])) + data[at:]
+    if draw(st.integers(0, 19)) == 0:
+        data = data.replace(b"\n", draw(st.sampled_from([b"\r\n", b"\r"])))
+    if draw(st.integers(0, 19)) == 0:
+        data = b"\xef\xbb\xbf" + data
+    return path.name, data
+
+
+@st.composite
+def flags(draw, spec: str):
+    names = NAMES[spec]
+    wrt = draw(st.one_of(st.sampled_from(names), st.just("all")))
+    args = ["--wrt", wrt]
+    fmt = draw(st.sampled_from(["text", "text", "json", "json", "latex", "markdown", "desmos", "python"]))
+    if fmt != "text":
+        args += ["--format", fmt]
+    if fmt != "python" and draw(st.booleans()):
+        args.append("--check")
+    if spec in LAYER_FILES and draw(st.integers(0, 3)) == 0:
+        args[1] = draw(st.sampled_from([n for n in names if re.fullmatch(r"W\d+", n)]))
+        args.append("--matrix")
+    if draw(st.integers(0, 4)) == 0:
+        value = draw(st.sampled_from(["0", "-0", "1e308", "-1e308", "1e-320", "nan", "inf", "1e400", "", "x", "0.5"]))
+        args += ["--at", f"{draw(st.sampled_from(names))}={value}"]
+    return args, fmt
+
+
+@seed(SEED)
+@FUZZ
+@given(data=st.data())
+def test_mutated_specs(tmp_path_factory, data):
+    spec, content = data.draw(mutated_spec(), "file")
+    args, fmt = data.draw(flags(spec), "flags")
+    path = tmp_path_factory.mktemp("mutated") / spec
+    path.write_bytes(content)
+    r = run([str(path), *args])
+    event(f"exit {r.exit_code}")
+    assert_clean(r, fmt)
+
+
+# -- a2. the loader on documents of the right keys and the wrong types ----------------------------
+SCALARS = st.one_of(
+    st.sampled_from([None, True, False, 0, -1, 1, 3, 0.5, -0.0, 1e308, 1e-320, float("inf"), float("-inf"),
+                     float("nan"), "", "I", "O", "h", "x", "y", "w1", "b", "sigmoid", "relu", "leaky_relu", "exp",
+                     "x/(1+abs(x))", "(o-y)**4", "formula", "squared_error", "cross_entropy", "all", "loss",
+                     "z_h", "W1", "a1_1", "σ", "\x00", "\u202e", "a" * 300]),
+    st.integers(-10**30, 10**30), st.floats(), st.text(max_size=8),
+)
+KEYS = st.sampled_from(["description", "inputs", "nodes", "edges", "output", "loss", "at", "layers", "data",
+                        "activation", "bias", "slope", "from", "to", "weight", "units", "type", "target",
+                        "formula", "I", "h", "O", "w1", "x1", "y", "W1", "b1", "<<", ""])
+VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                       st.dictionaries(KEYS, inner, max_size=4)), max_leaves=25)
+TOP = st.fixed_dictionaries({}, optional={key: VALUES for key in
+                                          ["inputs", "nodes", "edges", "output", "loss", "at", "layers", "data"]})
+
+
+@seed(SEED)
+@FUZZ
+@given(doc=TOP)
+def test_loader_on_documents_of_the_wrong_types(doc):
+    """JSON is YAML 1.2: any such document loads as a network or raises DerivatorError."""
+    text = json.dumps(doc, indent=1)  # NaN and Infinity are not YAML: they make a syntax error, also fine
+    with bounded(BOUND, "loads"):
+        try:
+            net = derivator.loads(text)
+        except derivator.DerivatorError as e:
+            assert e.message and "\n" not in derivator.errors.printable(e.message)
+        else:
+            assert net.nodes
+
+
+# -- b. the formula parser on arbitrary text -------------------------------------------------------
+X, Y, O = (sympy.Symbol(n, real=True) for n in "xyo")
+VARIABLES = {"x": X, "y": Y, "o": O}
+PRINTABLE = string.ascii_letters + string.digits + string.punctuation + " \t\n" + "σ·⋅×−^∗²√∞é_"
+ATOMS = st.sampled_from(["x", "y", "o", "0", "1", "2", "0.5", ".5", "1.", "1e-3", "1e400", "1e-400", "256", "257",
+                         "9" * 61, "nan", "inf", "pi", "E", "I", "oo", "zoo", "True", "None", "__class__",
+                         "__builtins__", "x.real", "'a'", "b'a'", "[]", "()", "{}", "...", "lambda: 1", "z_O", "_", "j",
+                         "1j", "0x10", "1_0", "x[0]", "not x", "f", "d"])
+FUNCS = [*formula.FUNCTIONS, "factorial", "gamma", "eval", "exec", "__import__", "open", "getattr", "Max",
+         "Heaviside", "print", "d", "s", "f"]
+OPS = ["+", "-", "*", "/", "**", "^", "//", "%", "@", "<", "==", " and ", " if x else ", "·", "×", "−", " ", ",", "!"]
+
+
+def formulas():
+    """Mostly well-formed formulas with some poison in them, and plain arbitrary text."""
+    tree = st.recursive(ATOMS, lambda c: st.one_of(
+        st.tuples(c, st.sampled_from(OPS), c).map("".join),
+        st.tuples(st.sampled_from(FUNCS), c).map(lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(st.sampled_from(FUNCS), c, c).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
+        c.map(lambda s: f"({s})"),
+        c.map(lambda s: f"-{s}"),
+        st.tuples(c, st.sampled_from(["**", "^"]), st.sampled_from(["2", "256", "257", "-1", "0.5", "10**10",
+                                                                    "(2**8)", "x"])).map("".join),
+    ), max_leaves=20)
+    return st.one_of(tree, st.text(PRINTABLE, max_size=80), st.text(max_size=30),
+                     st.integers(1, 200).map(lambda n: "(" * n + "x" + ")" * n),
+                     st.integers(1, 3000).map(lambda n: "+".join(["x"] * n)))
+
+
+def valid_formulas(names=("x",)):
+    """Formulas of the language only: the derivation, the check and the printers get to work on them."""
+    atoms = st.one_of(st.sampled_from(names), st.sampled_from(["0", "1", "2", "0.5", "3", "1e-3", "100", "710", "-1"]))
+    return st.recursive(atoms, lambda c: st.one_of(
+        st.tuples(c, st.sampled_from(["+", "-", "*", "/", "**", "^"]), c).map(lambda t: f"({t[0]}){t[1]}({t[2]})"),
+        st.tuples(st.sampled_from(list(formula.FUNCTIONS)), c).map(lambda t: f"{t[0]}({t[1]})"),
+        c.map(lambda s: f"-({s})"),
+    ), max_leaves=8)
+
+
+def check_parse(text: str, **kwargs) -> None:
+    with bounded(BOUND, f"parse({text[:60]!r})"):
+        try:
+            expr = formula.parse(text, VARIABLES, **kwargs)
+        except FormulaError as e:
+            assert e.message
+            assert e.col is not None and 1 <= e.col <= max(len(text), 1) + 1, (e.col, len(text), e.message)
+        else:
+            assert isinstance(expr, sympy.Expr), type(expr)
+            assert expr.free_symbols <= set(VARIABLES.values()), expr.free_symbols
+            assert not expr.has(sympy.nan, sympy.zoo, sympy.oo, sympy.I)
+
+
+@seed(SEED)
+@FUZZ
+@given(text=formulas())
+def test_parse_arbitrary_text(text):
+    check_parse(text)
+
+
+@seed(SEED)
+@FUZZ
+@given(text=formulas())
+def test_parse_arbitrary_text_by_hand(text):
+    """The candidate's mode: products by juxtaposition, helpers defined by the user."""
+    helpers = {}
+    helpers["s"] = formula.define(["x"], "1/(1+exp(-x))", VARIABLES)
+    helpers["d"] = formula.define(["x"], "s(x)*(1-s(x))", VARIABLES, helpers)
+    check_parse(text, helpers=helpers, implicit=True, what="candidate")
+
+
+ACTIVATION_FILE = SMALL_NET.replace("O: {activation: sigmoid}", "O: {activation: ACTIVATION}") + """\
+LOSS
+at: {I: 0.7, w1: 0.5, w2: -1.5, b: 0.1, y: 0.25}
+"""
+
+
+@seed(SEED)
+@FUZZ
+@given(act=valid_formulas() | formulas(), loss=st.none() | valid_formulas(("o", "y")) | formulas(),
+       flags=st.sampled_from([[], ["--check"], ["--format", "json"], ["--check", "--format", "json"],
+                              ["--wrt", "all", "--check"], ["--format", "python"], ["--format", "desmos"]]))
+def test_formula_activations_and_losses_through_the_command(tmp_path_factory, act, loss, flags):
+    text = ACTIVATION_FILE.replace("ACTIVATION", json.dumps(act, ensure_ascii=False))
+    text = text.replace("LOSS", "" if loss is None else
+                        "loss: {type: formula, target: y, formula: " + json.dumps(loss, ensure_ascii=False) + "}")
+    path = tmp_path_factory.mktemp("formula") / "net.yaml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    args = [str(path), *(flags if "--wrt" in flags else ["--wrt", "w1", *flags])]
+    r = run(args)
+    event(f"exit {r.exit_code}")
+    assert_clean(r, "json" if "json" in flags else "text")
+
+
+# -- c. the candidate parser through the command -----------------------------------------------------
+STORY4 = str(SPECS / "story4_desmos_check.yaml")
+STORY4_NAMES = ["I", "w1", "w2", "w3", "w4", "w5", "h1", "h2", "h3", "O", "z_h1", "z_h2", "z_h3", "z_O"]
+HAND_ATOMS = st.one_of(ATOMS, st.sampled_from(STORY4_NAMES), st.sampled_from(["σ(z_O)", "d(z_h1)", "s(O)"]))
+HAND_OPS = [*OPS, "", " ", "·", "⋅", "×", "−"]
+
+
+def candidates():
+    tree = st.recursive(HAND_ATOMS, lambda c: st.one_of(
+        st.tuples(c, st.sampled_from(HAND_OPS), c).map("".join),
+        st.tuples(st.sampled_from([*FUNCS, "σ"]), c).map(lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(c, c).map(lambda t: f"{t[0]}({t[1]})"),
+        c.map(lambda s: f"({s})"),
+    ), max_leaves=24)
+    return st.one_of(tree, st.text(PRINTABLE + "".join(STORY4_NAMES), max_size=80), st.text(max_size=20))
+
+
+DEFINITIONS = st.one_of(
+    st.sampled_from(["s(x)=1/(1+exp(-x))", "d(x)=s(x)*(1-s(x))", "f(a,b)=a*b", "g()=1", "h1(x)=x", "exp(x)=x",
+                     "d(x)=d(x)", "s(x)=x**256", "q(x)=q", "(x)=1", "s=1", "s(x)", "s(x)==1", "s(1)=1", "s(x,x)=x",
+                     "σ(x)=x", "__import__(x)=x", "t(x)=" + "x" * 5000]),
+    st.tuples(st.sampled_from(["s", "d", "f", "O", "w1", "z_O", "all", "_", "x"]),
+              st.sampled_from(["(x)", "(x, y)", "()", "(O)", "(x", ""]), st.sampled_from(["=", "==", ":=", " = "]),
+              candidates()).map("".join),
+)
+
+
+@seed(SEED)
+@FUZZ
+@given(candidate=candidates(), defines=st.lists(DEFINITIONS, max_size=3),
+       wrt=st.sampled_from(["w1", "w4", "I", "h2", "z_h1", "O"]), fmt=st.sampled_from(["text", "json", "markdown"]))
+def test_candidates_through_the_command(candidate, defines, wrt, fmt):
+    args = [STORY4, "--wrt", wrt, "--candidate", candidate, "--format", fmt]
+    for d in defines:
+        args += ["--define", d]
+    r = run(args)
+    event(f"exit {r.exit_code}")
+    assert_clean(r, fmt)
+
+
+@pytest.mark.parametrize("candidate", ["", " ", "\x00", "(" * 5000, "x" * 5000, "O" * 2000, "O(" * 150 + ")" * 150,
+                                       "d(" * 120 + "z_O" + ")" * 120, "__import__('os')", "O.__class__",
+                                       "w1**10**10", "(w1**256)**256", "I" + "·I" * 1999], ids=repr)
+def test_candidate_edge_cases(candidate):
+    defines = ["--define", "s(x)=1/(1+exp(-x))", "--define", "d(x)=s(x)*(1-s(x))"]
+    assert_clean(run([STORY4, "--wrt", "w1", "--candidate", candidate, *defines]))
+
+
+# -- d. the specs at extreme points: no crash, and no false alarm from --check -----------------------
+EXTREME_VALUES = ["1e308", "-1e308", "1e-320", "1e-300", "1e30", "-1e30", "1e154", "1e200", "0", "-0", "100", "-745",
+                  "710", "1e-8", "1000", "-1000", "50", "-50"]
+SPEC_NETS = {path.name: derivator.load(path) for path in SPEC_FILES}
+
+
+@seed(SEED)
+@FUZZ
+@given(data=st.data())
+def test_specs_at_extreme_points(data):
+    """The unmutated specs, with some values of the point pushed to the edges of float64 (CONTRACT: the
+    derivative is right, so a check that DISAGREES is a false alarm)."""
+    spec = data.draw(st.sampled_from(SPEC_FILES), "spec")
+    net = SPEC_NETS[spec.name]
+    args, fmt = data.draw(flags(spec.name), "flags")
+    for name, value in data.draw(st.lists(st.tuples(st.sampled_from([*net.params, *net.inputs, *net.targets]),
+                                                    st.sampled_from(EXTREME_VALUES)), min_size=1, max_size=4), "at"):
+        args += ["--at", f"{name}={value}"]
+    r = run([str(spec), *args])
+    event(f"exit {r.exit_code}")
+    assert_clean(r, fmt)
+    assert r.exit_code != 1, r.stdout[-3000:]
