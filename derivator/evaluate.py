@@ -78,6 +78,8 @@ def value(expr: sympy.Expr, env: Mapping[sympy.Symbol, float], precise: bool = F
             r = _power(ev(e.base), e.exp, ev, precise)
         elif e.func in table:
             r = table[e.func](*[ev(a) for a in e.args])
+            if isinstance(r, (complex, mpmath.mpc)):  # mpmath's log of a negative number is complex
+                raise ValueError("complex value")
         else:
             raise UndefinedError(f"cannot evaluate {e.func.__name__}")
         memo[e] = r

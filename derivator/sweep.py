@@ -131,6 +131,8 @@ class Compiled:
                     s = s + amount
                 z[u.index] = s
                 out = u.f[which](s)
+                if isinstance(out, (complex, mpmath.mpc)):  # log or sqrt of a negative z: no real value
+                    raise ValueError("complex value")
                 o[u.index] = out + amount if name == u.name else out
         except (OverflowError, ZeroDivisionError, ValueError) as err:
             raise UndefinedError(str(err)) from None
