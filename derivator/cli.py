@@ -183,13 +183,11 @@ class Progress:
 
     def __init__(self) -> None:
         self.start = time.monotonic()
-        self.shown = False
 
     def __call__(self, done: int, total: int) -> None:
         if not sys.stderr.isatty() or time.monotonic() - self.start < 1.0:
             return
         click.echo(f"\rchecking {done}/{total} derivatives", err=True, nl=done == total)
-        self.shown = True
 
 
 def _whole(net, wrt, whole, of, at, check, tolerance, fmt, candidate, matrix):

@@ -51,7 +51,6 @@ class Gradient:
     target: float | None = None
     layout: list[list[str]] | None = None  # a matrix's entries, laid out like it
     samples: int = 0
-    checked: bool = False
     _sizes: dict = field(default_factory=dict, repr=False)  # nested.size's memo, shared by the rows
 
     @property
@@ -93,7 +92,7 @@ def gradient(net: Network, names: list[str] | None = None, of: str | None = None
     missing = [n for n in dict.fromkeys([*checking.needed(first), *names]) if n not in points[0]]
     shown = {k: v for k, v in points[0].items() if k in net.params or not net.samples}
     g = Gradient(net, of, name, _rows(net, names, b), b, shown, missing, layout=layout,
-                 samples=len(net.samples), checked=check)
+                 samples=len(net.samples))
     if check or not missing:
         checking.require(first, values)
     if missing:
