@@ -57,6 +57,15 @@ class Gradient:
     def failed(self) -> bool:
         return any(r.check is not None and not r.check.agrees for r in self.rows)
 
+    def _repr_markdown_(self) -> str:
+        from .render.table import render_table_markdown
+        return render_table_markdown(self)
+
+    def _repr_latex_(self) -> str:
+        from .render.table import _rows_tex
+        return "$$\\begin{aligned}" + " \\\\ ".join(r.replace(r"\intertext", r"\text") for r in _rows_tex(self)) \
+            + "\\end{aligned}$$"
+
     @property
     def values(self) -> list[list[float | None]]:
         by_name = {r.name: r.value for r in self.rows}

@@ -97,6 +97,15 @@ class MatrixForm:
     def failed(self) -> bool:
         return not self.agrees or any(not c.agrees for c in self.checks)
 
+    def _repr_markdown_(self) -> str:
+        from .render.matrixform import render_matrix_markdown
+        return render_matrix_markdown(self)
+
+    def _repr_latex_(self) -> str:
+        from .render.matrixform import tex_parts
+        rows = [r for part in tex_parts(self).values() for r in part]
+        return "$$\\begin{aligned}" + " \\\\ ".join(rows) + "\\end{aligned}$$"
+
 
 def whole(net: Network, name: str) -> list[list[str]] | None:
     """The entries of a whole matrix named like W2 or b1, or None if `name` is not one."""

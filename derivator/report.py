@@ -41,6 +41,20 @@ class Report:
                  for s in net.samples]
         return sympy.Add(*terms) / len(terms)
 
+    def _repr_markdown_(self) -> str:
+        """In Jupyter: the derivation as Markdown with its math, as `--format markdown` prints it."""
+        from .render import render_markdown
+        return render_markdown(self)
+
+    def _repr_latex_(self) -> str:
+        """In Jupyter (and anything that asks for LaTeX): the result in node values and its value."""
+        from .printing import nested_tex
+        from .render.latex import partial
+        from .render.steps import Partial
+        d = self.derivation
+        value = rf" \approx {self.value:.12g}" if self.value is not None else ""
+        return f"$${partial(Partial(d.of, d.wrt))} = {nested_tex(d.nested)}{value}$$"
+
     @property
     def failed(self) -> bool:
         """Whether a check or a candidate disagrees (exit status 1)."""

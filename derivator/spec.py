@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import keyword
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +49,13 @@ def load(path: str | Path) -> Network:
     return loads(text)
 
 
-def loads(text: str) -> Network:
-    """Check a network given as YAML text."""
+def loads(text: str | Mapping[str, Any]) -> Network:
+    """Check a network given as YAML text, or as a dict (from a notebook), which is read as its JSON."""
+    if isinstance(text, Mapping):
+        try:
+            text = json.dumps(text, indent=1, allow_nan=False)
+        except (TypeError, ValueError) as e:
+            raise DerivatorError(f"the network dict cannot be read: {e}") from None
     doc = read(text)
     if not isinstance(doc.data, CommentedMap):
         fail("a network file is a map with 'inputs', 'nodes', 'edges' and 'output'",
