@@ -10,7 +10,9 @@ import click
 
 from . import __version__, codegen
 from . import check as checking
+from . import draw as pictures
 from . import matrix as matrices
+from .compile import resolve_of
 from .derive import derive as derive_one
 from .errors import DerivatorError, unknown
 from .every import gradient
@@ -95,7 +97,7 @@ def parse_tolerance(text: str) -> float:
 @click.option("--define", multiple=True, metavar="'f(x)=EXPR'",
               help="A helper for --candidate, e.g. 'd(x)=s(x)*(1-s(x))'; repeatable, in order.")
 @click.option("--matrix", is_flag=True, help="With a layers file and --wrt W2 (a whole matrix): the matrix form.")
-@click.option("--draw", metavar="OUT.svg|OUT.tex", help="Draw the network and its paths (not built yet).")
+@click.option("--draw", metavar="OUT.svg|OUT.tex", help="Draw the network with the paths from --wrt marked.")
 @click.option("--plot", metavar="OUT.png", help="Plot the target with its tangent (not built yet).")
 @click.version_option(__version__, "--version", message="derive (derivator) %(version)s")
 def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot):
@@ -122,7 +124,7 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, defi
 
 
 def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot) -> int:
-    for flag, given in (("--draw", draw), ("--plot", plot)):
+    for flag, given in (("--plot", plot),):
         if given:
             raise DerivatorError(f"{flag} is not available in this version yet")
     if standalone and fmt != "latex":
@@ -148,6 +150,9 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
                                  "samples (leave out 'data', or use another format)")
         answer = report(net, wrt, of, parse_at(at), check=check, tolerance=tolerance, candidate=candidate,
                         definitions=define)
+    if draw:
+        pictures.write(net, wrt if wrt != "all" else net.params[0], resolve_of(net, of),
+                       checking.point(net, parse_at(at)), draw)
     click.echo(render(answer, fmt, standalone), nl=False)
     return EXIT_DISAGREES if answer.failed else 0
 

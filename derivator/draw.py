@@ -1,0 +1,190 @@
+"""`--draw`: the network in layers by depth, with the paths from `--wrt` to the target marked.
+
+One layout (`layout`) serves two writers: SVG, written as text (every label escaped), and TikZ for
+LaTeX notes. Inputs stand on the left, each node one column right of its deepest parent, and the
+loss, when it is the target, on the right. The edges where `--wrt` enters and every edge on a path
+from there to the target are drawn strong; the rest are muted.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+from . import graph
+from .network import Network
+
+HIGHLIGHT, MUTED = "#c0392b", "#b8b8b8"
+COLUMN, ROW, MARGIN, RADIUS = 170, 90, 70, 26
+
+
+@dataclass
+class Picture:
+    positions: dict[str, tuple[float, float]]  # node -> (x, y), y down, in SVG units
+    edges: list[tuple[str, str, str, bool]]  # (from, to, label, on a path)
+    marked: set[str]  # nodes on a path (and where wrt enters)
+    values: dict[str, float]  # node values at the point, where known
+    title: str
+    width: float
+    height: float
+
+
+def layout(net: Network, wrt: str, of: str, values: dict[str, float] | None = None) -> Picture:
+    """Columns by depth, rows centred; the marked paths from `wrt` to the target."""
+    depth = {x: 0 for x in net.inputs}
+    for n in net.nodes:  # topological order: every parent is placed first
+        depth[n] = 1 + max((depth[e.src] for e in net.parents[n]), default=0)
+    sinks = net.outputs if of == "loss" else [of]
+    shown = [*net.inputs, *[n for n in net.nodes if n in graph.ancestors(net, sinks)]]
+    columns: dict[int, list[str]] = {}
+    for n in shown:
+        columns.setdefault(depth[n], []).append(n)
+    if of == "loss":
+        columns[max(columns) + 1] = ["loss"]
+    tallest = max(len(c) for c in columns.values())
+    height = 2 * MARGIN + (tallest - 1) * ROW + 40
+    positions = {}
+    for col, names in columns.items():
+        top = MARGIN + 40 + (tallest - len(names)) * ROW / 2
+        for i, n in enumerate(names):
+            positions[n] = (MARGIN + col * COLUMN, top + i * ROW)
+    _clear(positions, [(e.src, e.dst) for e in net.edges if e.src in positions and e.dst in positions]
+           + ([(o, "loss") for o in net.outputs] if of == "loss" else []))
+    height = max(height, max(y for _, y in positions.values()) + MARGIN)
+    starts, entry = _entry(net, wrt)
+    on_path = graph.between(net, starts, sinks)
+    edges = []
+    for e in net.edges:
+        if e.src in positions and e.dst in positions:
+            strong = e.dst in on_path and (e.src in on_path or (e.src, e.dst) in entry)
+            edges.append((e.src, e.dst, str(e.weight), strong))
+    if of == "loss":
+        edges += [(o, "loss", "", o in on_path) for o in net.outputs]
+    marked = on_path | ({"loss"} if of == "loss" and on_path else set()) | {s for s, _ in entry}
+    title = f"∂{of}/∂{wrt}: the paths from {wrt} to the {'loss' if of == 'loss' else 'target ' + of}"
+    width = 2 * MARGIN + max(columns) * COLUMN
+    return Picture(positions, edges, marked, values or {}, title, width, height)
+
+
+def _clear(positions: dict[str, tuple[float, float]], edges: list[tuple[str, str]]) -> None:
+    """Move a node down by half a row while an edge that skips a column runs through it (a skip connection
+    drawn over the node it skips); a few rounds are enough for the networks people draw."""
+    for _ in range(4):
+        moved = False
+        for a, b in edges:
+            (x1, y1), (x2, y2) = positions[a], positions[b]
+            for n, (x, y) in positions.items():
+                if n in (a, b) or not x1 < x < x2:
+                    continue
+                t = (x - x1) / (x2 - x1)
+                if abs(y1 + t * (y2 - y1) - y) < RADIUS * 1.2:
+                    positions[n] = (x, y + ROW / 2)
+                    moved = True
+        if not moved:
+            return
+
+
+def _entry(net: Network, wrt: str) -> tuple[list[str], set[tuple[str, str]]]:
+    """Where a change in `wrt` first arrives (nodes), and the edges that carry it there."""
+    kind = net.kind(wrt)
+    if kind in ("node", "preactivation"):
+        return [wrt.removeprefix("z_") if kind == "preactivation" else wrt], set()
+    if kind == "input":
+        edges = {(e.src, e.dst) for e in net.children[wrt]}
+    else:
+        edges = {(e.src, e.dst) for e in net.edges if str(e.weight) == wrt}
+    biased = [n for n, node in net.nodes.items() if str(node.bias) == wrt]
+    return [d for _, d in edges] + biased + ([wrt] if kind == "input" else []), edges
+
+
+def node_values(net: Network, of: str, values: dict[str, float]) -> dict[str, float]:
+    """Each node's value at the point, for the labels; none when the point is incomplete or has data."""
+    from . import sweep
+    if net.samples:
+        return {}
+    try:
+        state = sweep.compiled(net, of).forward(values, target=of == "loss")
+    except (KeyError, ArithmeticError, ValueError):
+        return {}
+    c = sweep.compiled(net, of)
+    out = {n: state.o[c.index[n]] for n in net.nodes if state.o[c.index[n]] is not None}
+    out.update({x: values[x] for x in net.inputs if x in values})
+    if of == "loss" and state.target is not None:
+        out["loss"] = state.target
+    return out
+
+
+def write(net: Network, wrt: str, of: str, values: dict[str, float], path: str) -> None:
+    """The picture to `path`: SVG for .svg, a TikZ document for .tex."""
+    from .errors import DerivatorError
+    kind = path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    if kind not in ("svg", "tex"):
+        raise DerivatorError(f"--draw {path}: the name must end in .svg or .tex")
+    picture = layout(net, wrt, of, node_values(net, of, values))
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(svg(picture) if kind == "svg" else tikz(picture))
+    except OSError as e:
+        raise DerivatorError(f"--draw {path}: cannot write: {e.strerror or e}") from None
+
+
+def svg(p: Picture) -> str:
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{p.width:.0f}" height="{p.height:.0f}" '
+           f'viewBox="0 0 {p.width:.0f} {p.height:.0f}" font-family="sans-serif">',
+           f'<title>{escape(p.title)}</title>',
+           '<rect width="100%" height="100%" fill="white"/>',
+           f'<text x="{MARGIN / 2:.0f}" y="28" font-size="16">{escape(p.title)}</text>']
+    for src, dst, label, strong in sorted(p.edges, key=lambda e: e[3]):  # strong edges on top
+        (x1, y1), (x2, y2) = p.positions[src], p.positions[dst]
+        dx, dy = x2 - x1, y2 - y1
+        d = math.hypot(dx, dy) or 1
+        a, b = (x1 + dx * RADIUS / d, y1 + dy * RADIUS / d), (x2 - dx * RADIUS / d, y2 - dy * RADIUS / d)
+        colour, stroke = (HIGHLIGHT, 3) if strong else (MUTED, 1.2)
+        cls = "edge path" if strong else "edge"
+        out.append(f'<line class="{cls}" data-from="{escape(src)}" data-to="{escape(dst)}" x1="{a[0]:.1f}" '
+                   f'y1="{a[1]:.1f}" x2="{b[0]:.1f}" y2="{b[1]:.1f}" stroke="{colour}" stroke-width="{stroke}"/>')
+        if label:
+            mx, my = a[0] + (b[0] - a[0]) * 0.45, a[1] + (b[1] - a[1]) * 0.45 - 6
+            out.append(f'<text class="weight" x="{mx:.1f}" y="{my:.1f}" font-size="12" text-anchor="middle" '
+                       f'fill="{colour if strong else "#777777"}">{escape(label)}</text>')
+    for n, (x, y) in p.positions.items():
+        strong = n in p.marked
+        cls = "node path" if strong else "node"
+        out.append(f'<circle class="{cls}" data-name="{escape(n)}" cx="{x:.1f}" cy="{y:.1f}" r="{RADIUS}" '
+                   f'fill="{"#fdecea" if strong else "#f4f4f4"}" stroke="{HIGHLIGHT if strong else MUTED}" '
+                   f'stroke-width="{2.5 if strong else 1.2}"/>')
+        out.append(f'<text class="label" x="{x:.1f}" y="{y + 5:.1f}" font-size="14" text-anchor="middle">'
+                   f'{escape(n)}</text>')
+        if n in p.values:
+            out.append(f'<text class="value" x="{x:.1f}" y="{y + RADIUS + 16:.1f}" font-size="11" '
+                       f'text-anchor="middle" fill="#555555">{p.values[n]:.4g}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _tex(name: str) -> str:
+    """A name as TikZ node text: underscores escaped (names are [A-Za-z0-9_] only)."""
+    return name.replace("_", r"\_")
+
+
+def tikz(p: Picture) -> str:
+    """A document with the picture; the tikzpicture alone can be pasted into notes that load TikZ."""
+    scale = 1 / 60  # SVG units to cm
+    lines = [r"\documentclass{article}", r"\usepackage{tikz}", r"\pagestyle{empty}", r"\begin{document}",
+             r"\begin{tikzpicture}[x=1cm, y=-1cm,", r"  every node/.style={font=\small},",
+             r"  unit/.style={circle, draw=gray!60, fill=gray!8, minimum size=9mm, inner sep=0pt},",
+             r"  marked/.style={circle, draw=red!70!black, very thick, fill=red!8, minimum size=9mm, inner sep=0pt},",
+             r"  muted/.style={->, draw=gray!50}, strong/.style={->, draw=red!70!black, very thick}]"]
+    ids = {n: f"n{i}" for i, n in enumerate(p.positions)}
+    for n, (x, y) in p.positions.items():
+        style = "marked" if n in p.marked else "unit"
+        lines.append(rf"  \node[{style}] ({ids[n]}) at ({x * scale:.2f}, {y * scale:.2f}) {{{_tex(n)}}};")
+        if n in p.values:
+            lines.append(rf"  \node[font=\scriptsize, gray] at ({x * scale:.2f}, {(y + RADIUS + 14) * scale:.2f}) "
+                         rf"{{{p.values[n]:.4g}}};")
+    for src, dst, label, strong in sorted(p.edges, key=lambda e: e[3]):
+        text = rf" node[midway, above, sloped, font=\scriptsize] {{{_tex(label)}}}" if label else ""
+        lines.append(rf"  \draw[{'strong' if strong else 'muted'}] ({ids[src]}) -- ({ids[dst]}){text};")
+    lines += [r"\end{tikzpicture}", r"\end{document}"]
+    return "\n".join(lines) + "\n"
