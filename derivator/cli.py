@@ -17,7 +17,7 @@ from .derive import derive as derive_one
 from .errors import DerivatorError, unknown
 from .every import gradient
 from .render import render
-from .report import report
+from .report import Report, report
 from .spec import load
 
 FORMATS = ["text", "latex", "markdown", "json", "desmos", "python"]
@@ -98,7 +98,7 @@ def parse_tolerance(text: str) -> float:
               help="A helper for --candidate, e.g. 'd(x)=s(x)*(1-s(x))'; repeatable, in order.")
 @click.option("--matrix", is_flag=True, help="With a layers file and --wrt W2 (a whole matrix): the matrix form.")
 @click.option("--draw", metavar="OUT.svg|OUT.tex", help="Draw the network with the paths from --wrt marked.")
-@click.option("--plot", metavar="OUT.png", help="Plot the target with its tangent (not built yet).")
+@click.option("--plot", metavar="OUT.png", help="Plot the target near the point with its tangent line.")
 @click.version_option(__version__, "--version", message="derive (derivator) %(version)s")
 def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot):
     """Derive d TARGET / d NAME for the network in FILE, show the work, and check it.
@@ -124,9 +124,6 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, defi
 
 
 def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot) -> int:
-    for flag, given in (("--plot", plot),):
-        if given:
-            raise DerivatorError(f"{flag} is not available in this version yet")
     if standalone and fmt != "latex":
         raise DerivatorError("--standalone goes with --format latex")
     if wrt is None:
@@ -150,6 +147,11 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
                                  "samples (leave out 'data', or use another format)")
         answer = report(net, wrt, of, parse_at(at), check=check, tolerance=tolerance, candidate=candidate,
                         definitions=define)
+    if plot:
+        if not isinstance(answer, Report):
+            raise DerivatorError("--plot draws one derivative: name one parameter, input or node with --wrt")
+        from .plot import write  # matplotlib is imported only when a plot is asked for
+        write(answer, checking.point(net, parse_at(at)), plot)
     if draw:
         pictures.write(net, wrt if wrt != "all" else net.params[0], resolve_of(net, of),
                        checking.point(net, parse_at(at)), draw)

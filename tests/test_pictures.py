@@ -75,3 +75,40 @@ def test_a_bad_picture_name_is_one_line(tmp_path):
     r = run(STORY4, "--wrt", "w1", "--draw", tmp_path / "net.png")
     assert r.exit_code == 2
     assert r.stderr == f"{STORY4}: error: --draw {tmp_path / 'net.png'}: the name must end in .svg or .tex\n"
+
+
+# -- --plot ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("spec, wrt", [(STORY4, "w1"), (SPECS / "story3_matrix_form.yaml", "W1_2_1"),
+                                       (SPECS / "story5_tanh_squared_error.yaml", "z_x")])
+def test_plot_is_a_png(tmp_path, spec, wrt):
+    out = tmp_path / "tangent.png"
+    r = run(spec, "--wrt", wrt, "--plot", out)
+    assert r.exit_code == 0, r.output
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def test_the_plotted_curve_has_the_derivative_as_its_slope():
+    # The curve is the target itself: its chord at the point must match the tangent's slope.
+    import derivator
+    from derivator.check import point
+    from derivator.plot import curve
+
+    net = derivator.load(STORY4)
+    r = derivator.report(net, "w1")
+    theta, y0, xs, ys = curve(r, point(net))
+    i = xs.index(min(xs, key=lambda x: abs(x - theta)))
+    assert xs[i] == pytest.approx(theta) and ys[i] == pytest.approx(y0, rel=1e-12)
+    chord = (ys[i + 1] - ys[i - 1]) / (xs[i + 1] - xs[i - 1])
+    assert chord == pytest.approx(r.value, rel=1e-3)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--wrt", "w1", "--plot", "out.jpg"], "--plot out.jpg: the name must end in .png"),
+    (["--wrt", "all", "--plot", "out.png"], "--plot draws one derivative: name one parameter, input or node with "
+                                            "--wrt"),
+])
+def test_bad_plots_are_one_line(args, message):
+    r = run(STORY4, *args)
+    assert r.exit_code == 2
+    assert r.stderr == f"{STORY4}: error: {message}\n"
