@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import mpmath
 import sympy
@@ -22,6 +23,7 @@ from .evaluate import UndefinedError, value
 from .network import Network, symbol, z_symbol
 from .rules import X
 
+T = TypeVar("T")
 RELATIVE_TOLERANCE = 1e-6  # CONTRACT: agree within this relative error ...
 ABSOLUTE_TOLERANCE = 1e-12  # ... or this absolute one near zero
 STEP = float(2.0 ** -52) ** (1 / 3)  # central difference step, times max(1, |theta|)
@@ -117,19 +119,20 @@ def forward(d: Derivation, values: Mapping[str, float], precise: bool = False,
     return Forward(c.env(state.o, state.z, vals), state.target)
 
 
-def stable(compute: Callable[[], object], agree: Callable[[float, float], bool], failure: str,
-           least: int = 0) -> tuple[float, int]:
+def stable(compute: Callable[[], T], agree: Callable[[T, T], bool], failure: str,
+           least: int = 0) -> tuple[T, int]:
     """`compute()` under mpmath at rising precision, trusted once two precisions in a row agree.
 
     A saturated unit defeats a fixed precision: z = 40 leaves 1e-18 of 1, so o(1 - o) cancels at 40
     digits, and at z = 200 log(1 - o) is undefined there though finite in mathematics. Only a value
-    undefined at every precision is an error (`failure`). `least` skips precisions known too low."""
+    undefined at every precision is an error (`failure`). `least` skips precisions known too low.
+    `compute` returns plain numbers (floats, or a structure of them) for `agree` to compare."""
     previous = None
     tried = [d for d in PRECISE_DIGITS if d >= least] or PRECISE_DIGITS[-2:]
     for digits in tried:
         with mpmath.workdps(digits):
             try:
-                result = float(compute())
+                result = compute()
             except UndefinedError:
                 continue
         if previous is not None and agree(result, previous):
@@ -148,7 +151,8 @@ def derivative_value(d: Derivation, values: Mapping[str, float]) -> float:
 
 def _derivative_value(d: Derivation, values: Mapping[str, float]) -> float:
     """The derivative's value at one point: its node-value form over an mpmath forward pass."""
-    result, _ = stable(lambda: value(d.result, forward(d, values, precise=True, target=False).env, precise=True),
+    result, _ = stable(lambda: float(value(d.result, forward(d, values, precise=True, target=False).env,
+                                           precise=True)),
                        lambda a, b: abs(a - b) <= 1e-13 * abs(a), "the derivative has no finite value at the point")
     return result
 
@@ -204,13 +208,21 @@ def _theta(d: Derivation, values: Mapping[str, float]) -> float:
         return float(forward(d, values, precise=True, target=False).env[symbol(d.wrt)])
 
 
+def central_difference(net: Network, of: str, name: str, values: Mapping[str, float], theta: float,
+                       precise: bool = False, step: float = STEP) -> float:
+    """(target(θ + h) - target(θ - h)) / 2h through the compiled network, with h = step·max(1, |θ|);
+    in mpmath at the current precision when `precise`."""
+    c = sweep.compiled(net, of)
+    h = (mpmath.mpf(step) if precise else step) * max(1.0, abs(theta))
+    up = c.forward(values, precise, nudge=(name, h)).target
+    down = c.forward(values, precise, nudge=(name, -h)).target
+    return float((up - down) / (2 * h))
+
+
 def _float_difference(d: Derivation, values: Mapping[str, float]) -> tuple[float | None, str]:
     """Central difference in float64 with a step scaled to the variable; None if float64 fails."""
     try:
-        h = STEP * max(1.0, abs(_theta(d, values)))
-        up = forward(d, values, nudge=(d.wrt, h)).target
-        down = forward(d, values, nudge=(d.wrt, -h)).target
-        return (up - down) / (2 * h), "central difference (float64)"
+        return central_difference(d.net, d.of, d.wrt, values, _theta(d, values)), "central difference (float64)"
     except UndefinedError:
         return None, "central difference (float64)"
 
@@ -229,7 +241,7 @@ def _mp_difference(d: Derivation, values: Mapping[str, float], exact: float = 0.
                 least = 30 + max(0, int(mpmath.log10(max(size, 1) / abs(mpmath.mpf(exact)))))
             except (UndefinedError, OverflowError, ValueError, ZeroDivisionError):
                 least = 0
-    result, digits = stable(lambda: mpmath.diff(lambda t: forward(d, values, True, (d.wrt, t)).target, 0),
+    result, digits = stable(lambda: float(mpmath.diff(lambda t: forward(d, values, True, (d.wrt, t)).target, 0)),
                             lambda a, b: close(a, b, 1e-9)[0], "the target has no finite value near the point",
                             least)
     return result, f"numerical derivative (mpmath, {digits} digits)"

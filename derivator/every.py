@@ -145,38 +145,28 @@ def _rows(net: Network, names: list[str], b: Backward) -> list[Row]:
 
 def _precise(net: Network, of: str, points: list[dict[str, float]]) -> tuple[float, dict[str, float]]:
     """The target and every derivative in mpmath, averaged over the samples, at rising precision."""
-    previous = None
-    for digits in checking.PRECISE_DIGITS:
-        with mpmath.workdps(digits):
-            try:
-                results = [sweep.gradient(net, of, p, precise=True) for p in points]
-            except UndefinedError:
-                continue
-            target = float(mpmath.fsum(t for t, _ in results) / len(results))
-            names = {n for _, g in results for n in g}
-            grads = {n: float(mpmath.fsum(g.get(n, 0) for _, g in results) / len(results)) for n in names}
-        if previous is not None and all(abs(grads[n] - previous[1][n]) <= 1e-13 * abs(grads[n]) for n in grads):
-            return target, grads
-        previous = (target, grads)
-    if previous is None:
-        raise DerivatorError("the target has no finite value at the point")
-    return previous
+
+    def compute() -> tuple[float, dict[str, float]]:
+        results = [sweep.gradient(net, of, p, precise=True) for p in points]
+        names = {n for _, g in results for n in g}
+        return (float(mpmath.fsum(t for t, _ in results) / len(results)),
+                {n: float(mpmath.fsum(g.get(n, 0) for _, g in results) / len(results)) for n in names})
+
+    def agree(a, b) -> bool:
+        return all(abs(a[1][n] - b[1][n]) <= 1e-13 * abs(a[1][n]) for n in a[1])
+
+    result, _ = checking.stable(compute, agree, "the target has no finite value at the point")
+    return result
 
 
 def _check(net: Network, of: str, b: Backward, r: Row, values, points, tolerance) -> checking.Check:
     """A central difference through the compiled network, in float64 and then at 40 digits; the full
     check (kinks, rising precision) only where neither agrees."""
-    c = sweep.compiled(net, of)
     for precise, step, method in ((False, checking.STEP, "central difference (float64)"),
                                   (True, 1e-15, "central difference (mpmath, 40 digits)")):
         try:
             with mpmath.workdps(40):
-                diffs = []
-                for p in points:
-                    h = (mpmath.mpf(step) if precise else step) * max(1.0, abs(p[r.name]))
-                    up = c.forward(p, precise, nudge=(r.name, h)).target
-                    down = c.forward(p, precise, nudge=(r.name, -h)).target
-                    diffs.append(float((up - down) / (2 * h)))
+                diffs = [checking.central_difference(net, of, r.name, p, p[r.name], precise, step) for p in points]
         except UndefinedError:
             continue
         numeric = checking.mean(diffs)
