@@ -113,10 +113,7 @@ def forward(d: Derivation, values: Mapping[str, float], precise: bool = False,
     of multiply-adds, not expressions rebuilt."""
     c = sweep.compiled(d.net, d.of)
     state = c.forward(values, precise, nudge, target)
-    vals = {k: (mpmath.mpf(v) if precise else v) for k, v in values.items()}
-    if nudge and nudge[0] in vals:
-        vals[nudge[0]] = vals[nudge[0]] + nudge[1]
-    return Forward(c.env(state.o, state.z, vals), state.target)
+    return Forward(c.env(state.o, state.z, state.values), state.target)
 
 
 def stable(compute: Callable[[], T], agree: Callable[[T, T], bool], failure: str,

@@ -103,11 +103,11 @@ def node_values(net: Network, of: str, values: dict[str, float]) -> dict[str, fl
     from . import sweep
     if net.samples:
         return {}
+    c = sweep.compiled(net, of)
     try:
-        state = sweep.compiled(net, of).forward(values, target=of == "loss")
+        state = c.forward(values, target=of == "loss")
     except (KeyError, ArithmeticError, ValueError):
         return {}
-    c = sweep.compiled(net, of)
     out = {n: state.o[c.index[n]] for n in net.nodes if state.o[c.index[n]] is not None}
     out.update({x: values[x] for x in net.inputs if x in values})
     if of == "loss" and state.target is not None:

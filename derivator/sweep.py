@@ -63,7 +63,7 @@ class State:
     o: list  # every input's and node's value, by index
     z: list  # every node's pre-activation (None for inputs)
     target: object
-
+    values: dict[str, object]  # the inputs', parameters' and targets' values used (nudged), as numbers
 
 class Compiled:
     """The network compiled for numbers, for one target ('loss' or a node)."""
@@ -137,12 +137,12 @@ class Compiled:
         except (OverflowError, ZeroDivisionError, ValueError) as err:
             raise UndefinedError(str(err)) from None
         if not target:
-            return State(o, z, None)
+            return State(o, z, None, vals)
         env = {sym: (o[i] if i is not None else vals[sym.name]) for sym, i in self.target_env}
         for sym, i in self.target_env:  # log(1 - o) of a saturated output needs 1 - o from z
             if i is not None and i in self.by_index and name != sym.name:  # (not when o itself is nudged)
                 env.update(self.complements(self.by_index[i], z[i], precise, sym))
-        return State(o, z, value(self.target, env, precise))
+        return State(o, z, value(self.target, env, precise), vals)
 
     def env(self, o: list, z: list, vals: Mapping[str, object]) -> dict[sympy.Symbol, object]:
         """The symbols of the derivation (inputs, parameters, targets, node values, z_) with their values."""
@@ -156,10 +156,10 @@ class Compiled:
                 env.update(self.complements(self.by_index[i], z[i], precise, symbol(n)))
         return env
 
-    def backward(self, state: State, values: Mapping[str, float], precise: bool = False) -> dict[str, object]:
-        """Every parameter's (and input's) derivative of the target, from one reverse sweep."""
+    def backward(self, state: State, precise: bool = False) -> dict[str, object]:
+        """Every parameter's (and input's) derivative of the target, from one reverse sweep after `state`."""
         num = mpmath.mpf if precise else float
-        vals = {k: num(v) for k, v in values.items()}
+        vals = state.values
         env = self.env(state.o, state.z, vals)  # with each unit's 1 - o from z, for fused deltas and losses
         delta: list = [None] * len(self.names)
         grads: dict[str, object] = {}
@@ -207,7 +207,7 @@ def gradient(net: Network, of: str, values: Mapping[str, float], precise: bool =
     """The target's value and every derivative at one point (one sample)."""
     c = compiled(net, of)
     state = c.forward(values, precise)
-    return state.target, c.backward(state, values, precise)
+    return state.target, c.backward(state, precise)
 
 
 def fsum(xs: list, precise: bool):
