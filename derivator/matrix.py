@@ -25,6 +25,7 @@ from .evaluate import value
 from .every import gradient
 from .network import Network
 from .rules import LOSS_O, LOSS_Y, X
+from .sweep import OUT, PRE, unary
 
 DIGITS = 60  # the matrix recursion's precision; a sigmoid saturates float64 long before this
 WHOLE = re.compile(r"([Wb])(\d+)\Z")
@@ -285,16 +286,42 @@ def _why(net: Network, kind: str, layer: int) -> list[tuple[str, str]]:
 def _values(net: Network, point: dict[str, float], kind: str, layer: int) -> list[list[float]]:
     """The matrix recursion over every sample, in mpmath, averaged."""
     with mpmath.workdps(DIGITS):
+        rules = _Rules(net)
         total = None
         for sample in checking.samples(net, point):
-            grad = _one_sample(net, sample, kind, layer)
+            grad = _one_sample(net, rules, sample, kind, layer)
             total = grad if total is None else [[t + g for t, g in zip(rt, rg, strict=True)]
                                                 for rt, rg in zip(total, grad, strict=True)]
         m = len(net.samples) or 1
         return [[float(x / m) for x in row] for row in total]
 
 
-def _one_sample(net: Network, sample: dict[str, float], kind: str, layer: int) -> list[list]:
+class _Rules:
+    """Each layer's activation and derivative, and the output layer's delta, built once for every sample."""
+
+    def __init__(self, net: Network):
+        self.f = [unary(lay.activation.f(X), True) for lay in net.layers]
+        self.prime = [lay.activation.prime(OUT, PRE) for lay in net.layers]
+        act, rule = net.layers[-1].activation, net.loss.rule
+        self.fused = rule.fused[act.name](LOSS_O, LOSS_Y) if rule is not None and act.name in rule.fused else None
+        self.grad = rule.grad(LOSS_O, LOSS_Y) if rule is not None else None  # None: softmax cross-entropy
+
+    def g_prime(self, layer: int, o, z):
+        return value(self.prime[layer - 1], {OUT: o, PRE: z}, precise=True)
+
+    def output_delta(self, last: int, a: list, z: list, y: list) -> list:
+        if self.fused is not None:
+            return [value(self.fused, {LOSS_O: ai, LOSS_Y: yi}, precise=True) for ai, yi in zip(a, y, strict=True)]
+        if self.grad is None:
+            top = max(a)
+            e = [mpmath.exp(ai - top) for ai in a]
+            da = [ei / mpmath.fsum(e) - yi for ei, yi in zip(e, y, strict=True)]
+        else:
+            da = [value(self.grad, {LOSS_O: ai, LOSS_Y: yi}, precise=True) for ai, yi in zip(a, y, strict=True)]
+        return [d * self.g_prime(last, ai, zi) for d, ai, zi in zip(da, a, z, strict=True)]
+
+
+def _one_sample(net: Network, rules: _Rules, sample: dict[str, float], kind: str, layer: int) -> list[list]:
     env = {k: mpmath.mpf(v) for k, v in sample.items()}
     weights = net.matrices()
     a = [[env[x] for x in net.inputs]]  # A[0], A[1], ... as vectors for this sample
@@ -306,34 +333,13 @@ def _one_sample(net: Network, sample: dict[str, float], kind: str, layer: int) -
         z = [mpmath.fsum(wjk * ak for wjk, ak in zip(wj, a[-1], strict=True)) + bj
              for wj, bj in zip(w, bias, strict=True)]
         zs.append(z)
-        a.append([value(lay.activation.f(X), {X: zj}, precise=True) for zj in z])
-    dz = _output_values(net, a[-1], zs[-1], [env[str(t)] if t.is_Symbol else mpmath.mpf(float(t))
-                                              for t in net.loss.targets])
+        a.append([rules.f[n - 1](zj) for zj in z])
+    dz = rules.output_delta(len(net.layers), a[-1], zs[-1],
+                            [env[str(t)] if t.is_Symbol else mpmath.mpf(float(t)) for t in net.loss.targets])
     for n in range(len(net.layers) - 1, layer - 1, -1):
         w = [[env[e] for e in row] for row in weights[f"W{n + 1}"]]
         back = [mpmath.fsum(w[j][k] * dz[j] for j in range(len(dz))) for k in range(len(a[n]))]
-        dz = [bk * _prime_value(net, n, ak, zk) for bk, ak, zk in zip(back, a[n], zs[n], strict=True)]
+        dz = [bk * rules.g_prime(n, ak, zk) for bk, ak, zk in zip(back, a[n], zs[n], strict=True)]
     if kind == "W":
         return [[dzj * ak for ak in a[layer - 1]] for dzj in dz]
     return [[dzj] for dzj in dz]
-
-
-def _prime_value(net: Network, layer: int, o, z):
-    o_, z_ = sympy.Symbol("o", real=True), sympy.Symbol("z", real=True)
-    return value(net.layers[layer - 1].activation.prime(o_, z_), {o_: o, z_: z}, precise=True)
-
-
-def _output_values(net: Network, a: list, z: list, y: list) -> list:
-    last = len(net.layers)
-    act, loss = net.layers[-1].activation, net.loss
-    if loss.rule is not None and act.name in loss.rule.fused:
-        return [value(loss.rule.fused[act.name](LOSS_O, LOSS_Y), {LOSS_O: ai, LOSS_Y: yi}, precise=True)
-                for ai, yi in zip(a, y, strict=True)]
-    if loss.rule is None:
-        top = max(a)
-        e = [mpmath.exp(ai - top) for ai in a]
-        da = [ei / mpmath.fsum(e) - yi for ei, yi in zip(e, y, strict=True)]
-    else:
-        grad = loss.rule.grad(LOSS_O, LOSS_Y)
-        da = [value(grad, {LOSS_O: ai, LOSS_Y: yi}, precise=True) for ai, yi in zip(a, y, strict=True)]
-    return [d * _prime_value(net, last, ai, zi) for d, ai, zi in zip(da, a, z, strict=True)]
