@@ -12,54 +12,62 @@ from .latex import sci, text_tex
 from .text import verdict
 
 
-class ElementwiseText(TeacherPrinter):
-    """Products of matrices entry by entry: A[1] ⊙ (1 - A[1]); a number still multiplies: 2(A - Y)."""
+class Hadamard:
+    """Products of matrices entry by entry, A[1] ⊙ (1 - A[1]); a number still multiplies: 2(A - Y)."""
 
-    hadamard = " ⊙ "
+    hadamard: str
 
-    def _print_Symbol(self, e):
-        return e.name
+    def group(self, body: str) -> str:
+        return f"({body})"
+
+    def quotient(self, e) -> str:
+        return super()._print_Mul(e)
 
     def _print_Mul(self, e):
         coeff, rest = e.as_coeff_Mul()
         factors = sympy.Mul.make_args(rest)
         if any(f.is_Pow and f.exp.is_negative for f in factors):
-            return super()._print_Mul(e).replace("*", self.hadamard)  # a quotient, entry by entry
+            return self.quotient(e)
         parts = [self.parenthesize(f, PRECEDENCE["Mul"]) for f in factors]
         head = ("-" if coeff < 0 else "") + ("" if abs(coeff) == 1 else self._print(abs(coeff)))
         body = self.hadamard.join(parts)
-        return head + (f"({body})" if head.strip("-") and len(parts) > 1 else body)
+        return head + (self.group(body) if head.strip("-") and len(parts) > 1 else body)
 
-    def _print_Pow(self, e):
+    def power(self, e) -> str | None:
+        """A[1]² as A[1] ⊙ A[1]; None for any other power."""
         if e.exp.is_Integer and 1 < e.exp <= 3 and e.base.is_Symbol:
             return self.hadamard.join([self._print(e.base)] * int(e.exp))
-        return super()._print_Pow(e)
+        return None
+
+
+class ElementwiseText(Hadamard, TeacherPrinter):
+    hadamard = " ⊙ "
+
+    def _print_Symbol(self, e):
+        return e.name
+
+    def quotient(self, e) -> str:
+        return TeacherPrinter._print_Mul(self, e).replace("*", self.hadamard)  # a quotient, entry by entry
+
+    def _print_Pow(self, e):
+        return self.power(e) or super()._print_Pow(e)
 
     def _print_Abs(self, e):
         return f"|{self._print(e.args[0])}|"
 
 
-class ElementwiseTex(TexPrinter):
+class ElementwiseTex(Hadamard, TexPrinter):
     hadamard = r" \odot "
 
     def _print_Symbol(self, e, style="plain"):
         letter, _, rest = e.name.partition("[")
         return f"{letter}^{{[{rest}}}" if rest else letter
 
-    def _print_Mul(self, e):
-        coeff, rest = e.as_coeff_Mul()
-        factors = sympy.Mul.make_args(rest)
-        if any(f.is_Pow and f.exp.is_negative for f in factors):
-            return super()._print_Mul(e)
-        parts = [self.parenthesize(f, PRECEDENCE["Mul"]) for f in factors]
-        head = ("-" if coeff < 0 else "") + ("" if abs(coeff) == 1 else self._print(abs(coeff)))
-        body = self.hadamard.join(parts)
-        return head + (rf"\left({body}\right)" if head.strip("-") and len(parts) > 1 else body)
+    def group(self, body: str) -> str:
+        return rf"\left({body}\right)"
 
     def _print_Pow(self, e, exp=None):
-        if e.exp.is_Integer and 1 < e.exp <= 3 and e.base.is_Symbol:
-            return self.hadamard.join([self.parenthesize(e.base, PRECEDENCE["Pow"])] * int(e.exp))
-        return super()._print_Pow(e)
+        return self.power(e) or super()._print_Pow(e)
 
 
 def mat_text(m: Mat) -> str:
