@@ -18,7 +18,7 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from . import __version__
 from . import compile as compiler
-from .derive import _loss_grads
+from .derive import _loss_grads, places
 from .errors import DerivatorError
 from .network import Network, symbol, z_symbol
 
@@ -215,16 +215,11 @@ def _backward(net: Network, of: str, relevant: set[str], p: ModulePrinter) -> li
 
 def _uses(net: Network, relevant: set[str], p: ModulePrinter) -> dict[str, list[str]]:
     """For each parameter and input, its terms: d_v*v_u for a weight, d_v for a bias, w*d_v for an input."""
-    uses: dict[str, list[str]] = {}
+    uses = {name: [f"d_{v}*{p.doprint(symbol(u))}" if u else f"d_{v}" for v, u in found]
+            for name, found in places(net, relevant).items()}
     for e in net.edges:
-        if e.dst in relevant:
-            if e.weight.is_Symbol:
-                uses.setdefault(e.weight.name, []).append(f"d_{e.dst}*{p.doprint(symbol(e.src))}")
-            if e.src in net.inputs:
-                uses.setdefault(e.src, []).append(f"{p.doprint(e.weight)}*d_{e.dst}")
-    for n in relevant:
-        if net.nodes[n].bias.is_Symbol:
-            uses.setdefault(net.nodes[n].bias.name, []).append(f"d_{n}")
+        if e.dst in relevant and e.src in net.inputs:
+            uses.setdefault(e.src, []).append(f"{p.doprint(e.weight)}*d_{e.dst}")
     return uses
 
 

@@ -10,6 +10,7 @@ parameter. Nothing is simplified: the expression is the recursion, nested as it 
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 import sympy
@@ -184,6 +185,19 @@ def _uses(net: Network, wrt: str, kind: str, b: Backward) -> list[Use]:
         if kind == "parameter" and node.bias == s and name in b.deltas:
             uses.append(Use(f"bias of {name}", name, sympy.S.One, b.deltas[name]))
     return uses
+
+
+def places(net: Network, at: Container[str]) -> dict[str, list[tuple[str, str | None]]]:
+    """Where every parameter enters, in one scan: (v, u) for its weight on an edge u -> v, (v, None)
+    for v's bias; only at nodes in `at`. A parameter's derivative is the sum of δ_v o_u over these."""
+    out: dict[str, list[tuple[str, str | None]]] = {}
+    for e in net.edges:
+        if e.weight.is_Symbol and e.dst in at:
+            out.setdefault(e.weight.name, []).append((e.dst, e.src))
+    for v, node in net.nodes.items():
+        if node.bias.is_Symbol and v in at:
+            out.setdefault(node.bias.name, []).append((v, None))
+    return out
 
 
 def _starts(net: Network, wrt: str, kind: str) -> list[str]:

@@ -16,7 +16,7 @@ import mpmath
 from . import check as checking
 from . import graph, sweep
 from .compile import resolve_of
-from .derive import Backward, backward, derive
+from .derive import Backward, backward, derive, places
 from .errors import DerivatorError
 from .evaluate import UndefinedError
 from .nested import Prod, size, total
@@ -129,17 +129,12 @@ def checked_rows(rows: list[Row], per_row: int) -> list[Row]:
 
 def _rows(net: Network, names: list[str], b: Backward) -> list[Row]:
     """Each parameter's uses, found in one scan over the edges and biases."""
-    uses: dict[str, list[tuple[str, str | None]]] = {n: [] for n in names}
-    for e in net.edges:
-        if e.weight.is_Symbol and e.weight.name in uses and e.dst in b.deltas:
-            uses[e.weight.name].append((e.dst, e.src))
-    for v, node in net.nodes.items():
-        if node.bias.is_Symbol and node.bias.name in uses and v in b.deltas:
-            uses[node.bias.name].append((v, None))
+    found = places(net, b.deltas)
     rows = []
     for n in names:
-        terms = [b.deltas[v].then(symbol(u)) if u else b.deltas[v] for v, u in uses[n]]
-        rows.append(Row(n, uses[n], total(terms) if terms else total([])))
+        uses = found.get(n, [])
+        terms = [b.deltas[v].then(symbol(u)) if u else b.deltas[v] for v, u in uses]
+        rows.append(Row(n, uses, total(terms) if terms else total([])))
     return rows
 
 
