@@ -20,6 +20,7 @@ from . import __version__
 from . import compile as compiler
 from .derive import _loss_grads, places
 from .errors import DerivatorError
+from .graph import ancestors
 from .network import Network, symbol, z_symbol
 
 HELPERS = '''\
@@ -149,8 +150,9 @@ def _what(of: str) -> str:
 
 
 def _ancestors(net: Network, of: str) -> list[str]:
-    from .graph import ancestors
-    return [n for n in net.nodes if n in ancestors(net, net.outputs if of == "loss" else [of])]
+    """The nodes the target depends on, in forward order."""
+    upstream = ancestors(net, net.outputs if of == "loss" else [of])
+    return [n for n in net.nodes if n in upstream]
 
 
 def _read(net: Network, name: str, relevant: set[str], of: str) -> bool:
