@@ -147,14 +147,14 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
                                  "samples (leave out 'data', or use another format)")
         answer = report(net, wrt, of, parse_at(at), check=check, tolerance=tolerance, candidate=candidate,
                         definitions=define)
+    values = checking.point(net, parse_at(at)) if plot or draw else {}
     if plot:
         if not isinstance(answer, Report):
             raise DerivatorError("--plot draws one derivative: name one parameter, input or node with --wrt")
         from .plot import write  # matplotlib is imported only when a plot is asked for
-        write(answer, checking.point(net, parse_at(at)), plot)
+        write(answer, values, plot)
     if draw:
-        pictures.write(net, wrt if wrt != "all" else net.params[0], resolve_of(net, of),
-                       checking.point(net, parse_at(at)), draw)
+        pictures.write(net, wrt if wrt != "all" else net.params[0], resolve_of(net, of), values, draw)
     click.echo(render(answer, fmt, standalone), nl=False)
     return EXIT_DISAGREES if answer.failed else 0
 
