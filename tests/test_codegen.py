@@ -16,7 +16,6 @@ import ast
 import importlib.util
 import itertools
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,13 +23,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import given, settings
 from ruamel.yaml import YAML
 
 import derivator
 from derivator import codegen
 from derivator.check import point
 from derivator.cli import derive
+from tests.conftest import PROPERTY_SETTINGS, SPEC_FORMULAS, seeded
 
 try:
     from netgen import FORMULAS as NET_FORMULAS
@@ -48,25 +48,13 @@ SPECS_DIR = Path(__file__).resolve().parent.parent / "specs"
 SPECS = sorted(SPECS_DIR.glob("*.yaml"))
 STORY4 = str(SPECS_DIR / "story4_desmos_check.yaml")
 STORY3 = str(SPECS_DIR / "story3_matrix_form.yaml")
-FORMULAS = {
-    "x/(1+abs(x))": (lambda x: x / (1 + abs(x)), lambda x: 1 / (1 + abs(x)) ** 2),
-    "(o-y)^4": (lambda o, y: (o - y) ** 4, lambda o, y: 4 * (o - y) ** 3),
-}
+FORMULAS = SPEC_FORMULAS
 REL, ABS = 1e-9, 1e-12
 ARITHMETIC = (ast.BinOp, ast.UnaryOp, ast.Call)
 
-SEED = os.environ.get("DERIVATOR_PROPERTY_SEED")
-COMMON = {
-    "deadline": None,
-    "derandomize": SEED is None,
-    "database": None,
-    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much],
-}
+COMMON = PROPERTY_SETTINGS
 _counter = itertools.count()
 
-
-def seeded(test):
-    return seed(int(SEED))(test) if SEED is not None else test
 
 
 def run(*args):

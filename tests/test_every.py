@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import given, settings
 from ruamel.yaml import YAML
 
 import derivator
 import derivator.every
 from derivator.cli import derive
+from tests.conftest import PROPERTY_SETTINGS, SPEC_FORMULAS, seeded
 
 try:
     from netgen import FORMULAS as NET_FORMULAS
@@ -42,24 +42,11 @@ SPECS_DIR = Path(__file__).resolve().parent.parent / "specs"
 SPECS = sorted(SPECS_DIR.glob("*.yaml"))
 STORY4 = str(SPECS_DIR / "story4_desmos_check.yaml")
 STORY3 = str(SPECS_DIR / "story3_matrix_form.yaml")
-# The formulas used in specs/, as plain float functions for the reference engine (as in test_specs.py).
-FORMULAS = {
-    "x/(1+abs(x))": (lambda x: x / (1 + abs(x)), lambda x: 1 / (1 + abs(x)) ** 2),
-    "(o-y)^4": (lambda o, y: (o - y) ** 4, lambda o, y: 4 * (o - y) ** 3),
-}
+FORMULAS = SPEC_FORMULAS
 REL, ABS = 1e-9, 1e-12
 
-SEED = os.environ.get("DERIVATOR_PROPERTY_SEED")
-COMMON = {
-    "deadline": None,
-    "derandomize": SEED is None,
-    "database": None,
-    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much],
-}
+COMMON = PROPERTY_SETTINGS
 
-
-def seeded(test):
-    return seed(int(SEED))(test) if SEED is not None else test
 
 
 def run(*args):

@@ -14,11 +14,10 @@ example counts (and with DERIVATOR_PROPERTY_SEED=N, draws other examples) for a 
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 import sympy
-from hypothesis import HealthCheck, Phase, assume, example, given, seed, settings
+from hypothesis import Phase, assume, example, given, settings
 from sympy.parsing.sympy_parser import parse_expr
 
 import derivator
@@ -27,6 +26,7 @@ from derivator import compile as compiler
 from derivator.functions import elementary
 from derivator.network import symbol, z_symbol
 from derivator.render.jsonout import as_dict
+from tests.conftest import PROPERTY_SETTINGS, examples, seeded
 
 try:
     from netgen import FORMULAS, networks, upstream
@@ -39,22 +39,8 @@ REL, ABS = 1e-9, 1e-12  # against the float64 reference engine
 EXACT_REL, EXACT_ABS = 1e-20, 1e-25  # SymPy against SymPy at 30 digits
 TEXT_REL, TEXT_ABS = 1e-12, 1e-15  # a printed expression read back, against the float value
 
-SCALE = float(os.environ.get("DERIVATOR_PROPERTY_SCALE", "1"))
-SEED = os.environ.get("DERIVATOR_PROPERTY_SEED")
-COMMON = {
-    "deadline": None,
-    "derandomize": SEED is None,
-    "database": None,  # reproducible: no replay of examples saved by earlier runs
-    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much],
-}
+COMMON = PROPERTY_SETTINGS
 
-
-def examples(n: int) -> int:
-    return max(1, round(n * SCALE))
-
-
-def seeded(test):
-    return seed(int(SEED))(test) if SEED is not None else test
 
 
 def close(a: float, b: float, rel: float = REL, abs_: float = ABS) -> bool:

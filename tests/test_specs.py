@@ -12,13 +12,10 @@ from ruamel.yaml import YAML
 
 import derivator
 from derivator.check import point
+from tests.conftest import SPEC_FORMULAS
 
 SPECS = sorted((Path(__file__).resolve().parent.parent / "specs").glob("*.yaml"))
-# The formulas used in specs/, as plain float functions for the reference engine.
-FORMULAS = {
-    "x/(1+abs(x))": (lambda x: x / (1 + abs(x)), lambda x: 1 / (1 + abs(x)) ** 2),
-    "(o-y)^4": (lambda o, y: (o - y) ** 4, lambda o, y: 4 * (o - y) ** 3),
-}
+FORMULAS = SPEC_FORMULAS
 
 
 def names_of(net):
