@@ -21,6 +21,8 @@ from .derive import Derivation
 from .errors import DerivatorError, unknown
 from .evaluate import UndefinedError, value
 from .network import Network, symbol, z_symbol
+from .penalty import penalty_difference
+from .primitives import KINKED, PRIMITIVES
 from .rules import X
 
 T = TypeVar("T")
@@ -28,7 +30,6 @@ RELATIVE_TOLERANCE = 1e-6  # CONTRACT: agree within this relative error ...
 ABSOLUTE_TOLERANCE = 1e-12  # ... or this absolute one near zero
 STEP = float(2.0 ** -52) ** (1 / 3)  # central difference step, times max(1, |theta|)
 PRECISE_DIGITS = (40, 120, 400, 1200)  # mpmath precisions, tried in turn until a value is finite
-KINK_TOLERANCE = 1e-9  # a kinked function's argument this close to 0 counts as at the kink
 
 
 def point(net: Network, given: Mapping[str, float] | None = None) -> dict[str, float]:
@@ -54,12 +55,13 @@ def samples(net: Network, values: Mapping[str, float]) -> list[dict[str, float]]
     return [{**values, **s} for s in net.samples] if net.samples else [dict(values)]
 
 
-def mean(xs: list[float]) -> float:
-    """The target over samples is J = (1/m) * sum: so are its derivative and numerical derivative."""
+def combine(net: Network, xs: list[float]) -> float:
+    """The target over samples is J = (1/m) Σ (or Σ, with `reduction: sum`): so are its derivatives."""
+    m = len(xs) if net.reduction == "mean" else 1
     try:
-        return math.fsum(xs) / len(xs)
+        return math.fsum(xs) / m
     except (OverflowError, ValueError):  # terms near float64's limit: mpmath adds them without overflow
-        return float(mpmath.fsum(xs) / len(xs))
+        return float(mpmath.fsum(xs) / m)
 
 
 def needed(d: Derivation) -> list[str]:
@@ -69,10 +71,13 @@ def needed(d: Derivation) -> list[str]:
     for n in d.net.nodes:
         if n in up:
             node = d.net.nodes[n]
+            if node.is_formula:
+                names += sorted(s.name for s in node.formula.free_symbols if s.name in d.net.params)
             names += [str(s) for s in node.bias.free_symbols]
             names += [str(s) for e in d.net.parents[n] for s in e.weight.free_symbols]
     if d.of == "loss":
         names += [str(s) for t in d.net.loss.targets for s in t.free_symbols]
+        names += sorted(s.name for s in d.net.penalty.free_symbols)
     if d.kind in ("input", "parameter"):
         names.append(d.wrt)
     return list(dict.fromkeys(names))
@@ -143,7 +148,16 @@ def stable(compute: Callable[[], T], agree: Callable[[T, T], bool], failure: str
 def derivative_value(d: Derivation, values: Mapping[str, float]) -> float:
     """The derivative's value at the point (with data, its mean over the samples)."""
     require(d, values)
-    return mean([_derivative_value(d, v) for v in samples(d.net, values)])
+    points = samples(d.net, values)
+    apart = penalty_value_of(d, points[0]) if d.net.samples else 0.0  # else `d.result` holds the penalty's term
+    return combine(d.net, [_derivative_value(d, v) for v in points]) + apart
+
+
+def penalty_value_of(d: Derivation, values: Mapping[str, float]) -> float:
+    """The value of the penalty's term of the derivative (0 without one)."""
+    if d.penalty == 0:
+        return 0.0
+    return float(value(d.penalty, {symbol(s.name): values[s.name] for s in d.penalty.free_symbols}))
 
 
 def _derivative_value(d: Derivation, values: Mapping[str, float]) -> float:
@@ -187,13 +201,23 @@ def check(d: Derivation, values: Mapping[str, float], tolerance: float = RELATIV
     numeric, method = None, ""
     floats = [_float_difference(d, v) for v in points]
     if all(x is not None for x, _ in floats):
-        numeric, method = mean([x for x, _ in floats]), floats[0][1]
+        numeric, method = combine(d.net, [x for x, _ in floats]) + _penalty_difference(d, points[0], False), \
+            floats[0][1]
     ok, rel = close(exact, numeric, tolerance) if numeric is not None else (False, math.inf)
     if not ok or rel > tolerance:  # agreeing only within the absolute 1e-12 says little of a tiny value
         precise = [_mp_difference(d, v, exact) for v in points]
-        numeric, method = mean([x for x, _ in precise]), max((m for _, m in precise), key=len)
+        with mpmath.workdps(PRECISE_DIGITS[0]):
+            apart = _penalty_difference(d, points[0], True)
+        numeric, method = combine(d.net, [x for x, _ in precise]) + apart, max((m for _, m in precise), key=len)
         ok, rel = close(exact, numeric, tolerance)
     return Check(exact, numeric, rel, ok or bool(kinks), method, kinks)
+
+
+def _penalty_difference(d: Derivation, values: Mapping[str, float], precise: bool) -> float:
+    """The penalty's part of the numerical derivative: its own central difference (exact for l2)."""
+    if d.of != "loss" or d.kind != "parameter":
+        return 0.0
+    return penalty_difference(d.net, d.wrt, values, precise, STEP if not precise else 1e-15)
 
 
 def _theta(d: Derivation, values: Mapping[str, float]) -> float:
@@ -245,8 +269,10 @@ def _mp_difference(d: Derivation, values: Mapping[str, float], exact: float = 0.
 
 
 def find_kinks(d: Derivation, values: Mapping[str, float]) -> list[str]:
-    """Nodes on the derivative's paths whose activation sits on a kink at the point."""
+    """Nodes on the derivative's paths whose function sits on a kink at the point (relu at 0, max at a tie)."""
     starts = graph.descendants(d.net, [d.wrt[2:] if d.kind == "preactivation" else d.wrt])
+    if d.kind == "parameter":
+        starts |= set(_entered(d))
     on_path = d.upstream & (starts | set(d.deltas_nested))
     with mpmath.workdps(PRECISE_DIGITS[0]):
         fw = forward(d, values, precise=True, target=False)
@@ -254,10 +280,29 @@ def find_kinks(d: Derivation, values: Mapping[str, float]) -> list[str]:
     for n, node in d.net.nodes.items():
         if n not in on_path:
             continue
+        if node.is_formula:
+            kink = _kink(node.formula, fw.env)
+            if kink:
+                found.append(f"not differentiable here: the {kink} in the formula of node {n} is at its kink")
+            continue
         z = float(fw.env[z_symbol(n)])
-        for arg in node.activation.kinks(X):
-            if abs(value(arg, {X: z})) <= KINK_TOLERANCE:
-                what = node.activation.name if node.activation.name != "formula" else "activation"
-                found.append(f"not differentiable here: the {what} of node {n} has z = {z:g}")
-                break
+        if _kink(node.activation.f(X), {X: z}):
+            what = node.activation.name if node.activation.name != "formula" else "activation"
+            found.append(f"not differentiable here: the {what} of node {n} has z = {z:g}")
     return found
+
+
+def _entered(d: Derivation) -> list[str]:
+    return [u.node for u in d.uses if u.node is not None]
+
+
+def _kink(expr: sympy.Expr, env: Mapping) -> str | None:
+    """The name of a kinked function in `expr` that sits on its kink with these values, or None."""
+    for atom in expr.atoms(*KINKED):
+        try:
+            args = [float(value(a, env)) for a in atom.args]
+        except (UndefinedError, KeyError):
+            continue
+        if PRIMITIVES[type(atom)].kink(args):
+            return PRIMITIVES[type(atom)].name
+    return None

@@ -62,6 +62,26 @@ class OneLineErrors(click.Command):
         sys.exit(result if isinstance(result, int) else 0)
 
 
+class Once(click.Option):
+    """An option that takes one value: given twice it is a usage error, not silently the last one."""
+
+    def __init__(self, *args, **kwargs):
+        self.single_default = kwargs.pop("default", None)
+        if self.single_default is not None and kwargs.get("help"):
+            kwargs["help"] += f"  [default: {self.single_default}]"
+        super().__init__(*args, multiple=True, **kwargs)
+
+    def process_value(self, ctx, value):
+        value = super().process_value(ctx, value)
+        if len(value) > 1:
+            flag = self.opts[0]
+            if flag == "--wrt":
+                raise click.UsageError("--wrt is given twice: two --wrt mean a second derivative, which this "
+                                       "version does not derive yet; give one --wrt")
+            raise click.UsageError(f"{flag} is given {len(value)} times; give it once")
+        return value[0] if value else self.single_default
+
+
 class BadInput(click.ClickException):
     """A DerivatorError, already formatted as `FILE:LINE:COL: error: MESSAGE`."""
 
@@ -81,24 +101,25 @@ def parse_tolerance(text: str) -> float:
 @click.command(cls=OneLineErrors,
                context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.argument("file")
-@click.option("--wrt", metavar="NAME",
+@click.option("--wrt", cls=Once, metavar="NAME",
               help="A parameter, an input, a node (its output) or z_NODE (its pre-activation).")
-@click.option("--of", "of", metavar="TARGET", help="'loss' (default with a loss) or a node name.")
+@click.option("--of", "of", cls=Once, metavar="TARGET", help="'loss' (default with a loss) or a node name.")
 @click.option("--at", "at", multiple=True, metavar="NAME=VALUE",
               help="A value at the point; repeatable; overrides the file's 'at:' name by name.")
 @click.option("--check", is_flag=True, help="Compare with a numerical derivative at the point.")
-@click.option("--tolerance", default=str(checking.RELATIVE_TOLERANCE), show_default=True,
+@click.option("--tolerance", cls=Once, default=str(checking.RELATIVE_TOLERANCE),
               metavar="REL", help="Relative error allowed by --check.")
-@click.option("--format", "fmt", default="text", show_default=True, metavar="|".join(FORMATS),
+@click.option("--format", "fmt", cls=Once, default="text", metavar="|".join(FORMATS),
               help="text, latex, markdown, json, desmos, or python (a module computing the gradient).")
 @click.option("--standalone", is_flag=True, help="With --format latex: a complete document.")
-@click.option("--candidate", metavar="EXPR",
+@click.option("--candidate", cls=Once, metavar="EXPR",
               help="Your own answer, to compare: node names, z_NODE, helpers; O(1-O) w4 h2 is fine.")
 @click.option("--define", multiple=True, metavar="'f(x)=EXPR'",
               help="A helper for --candidate, e.g. 'd(x)=s(x)*(1-s(x))'; repeatable, in order.")
 @click.option("--matrix", is_flag=True, help="With a layers file and --wrt W2 (a whole matrix): the matrix form.")
-@click.option("--draw", metavar="OUT.svg|OUT.tex", help="Draw the network with the paths from --wrt marked.")
-@click.option("--plot", metavar="OUT.png", help="Plot the target near the point with its tangent line.")
+@click.option("--draw", cls=Once, metavar="OUT.svg|OUT.tex",
+              help="Draw the network with the paths from --wrt marked.")
+@click.option("--plot", cls=Once, metavar="OUT.png", help="Plot the target near the point with its tangent line.")
 @click.version_option(__version__, "--version", message="derive (derivator) %(version)s")
 def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot):
     """Derive d TARGET / d NAME for the network in FILE, show the work, and check it.

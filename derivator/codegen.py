@@ -13,52 +13,24 @@ from __future__ import annotations
 
 import ast
 
-import sympy
 from sympy.printing.pycode import PythonCodePrinter
 
 from . import __version__
 from . import compile as compiler
-from .derive import _loss_grads, places
 from .errors import DerivatorError
-from .graph import ancestors
 from .network import Network, symbol, z_symbol
+from .plan import Link, Plan, plan
+from .primitives import PRIMITIVES, Forms
 
-HELPERS = '''\
-def _sigmoid(x):
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-def _softplus(x):
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+# The primitives' helpers, and a stable log-sum-exp for softmax cross-entropy.
+LOGSUMEXP = "def _logsumexp(xs):\n    top = max(xs)\n    return top + math.log(sum(math.exp(x - top) for x in xs))\n"
+HELPERS = "\n\n".join([*(p.python for p in PRIMITIVES.values() if p.python), LOGSUMEXP])
 
 
-def _relu(x):
-    return x if x > 0 else 0.0
+class ModulePrinter(Forms, PythonCodePrinter):
+    """Python with `math`, the network's names behind prefixes, and the primitives' helpers."""
 
-
-def _step(x):
-    return 1.0 if x > 0 else 0.0
-
-
-def _leaky_relu(x, s):
-    return x if x > 0 else s * x
-
-
-def _leaky_step(x, s):
-    return 1.0 if x > 0 else s
-
-
-def _logsumexp(xs):
-    top = max(xs)
-    return top + math.log(sum(math.exp(x - top) for x in xs))
-'''
-
-
-class ModulePrinter(PythonCodePrinter):
-    """Python with `math`, the network's names behind prefixes, and the helpers above."""
+    form_key = "python"
 
     def __init__(self, names: dict[str, str]):
         super().__init__({"standard": "python3", "fully_qualified_modules": True})
@@ -66,24 +38,6 @@ class ModulePrinter(PythonCodePrinter):
 
     def _print_Symbol(self, e):
         return self.names[e.name]
-
-    def _print_sigmoid(self, e):
-        return f"_sigmoid({self._print(e.args[0])})"
-
-    def _print_relu(self, e):
-        return f"_relu({self._print(e.args[0])})"
-
-    def _print_softplus(self, e):
-        return f"_softplus({self._print(e.args[0])})"
-
-    def _print_leaky_relu(self, e):
-        return f"_leaky_relu({self._print(e.args[0])}, {self._print(e.args[1])})"
-
-    def _print_leaky_step(self, e):
-        return f"_leaky_step({self._print(e.args[0])}, {self._print(e.args[1])})"
-
-    def _print_Heaviside(self, e):
-        return f"_step({self._print(e.args[0])})"
 
 
 def operations(code: str) -> int:
@@ -99,12 +53,12 @@ def module(net: Network, names: list[str], of: str | None = None, source: str = 
             raise DerivatorError(f"--format python: cannot differentiate by '{n}'")
     var = {n: "v_" + n for n in [*net.names, *net.nodes]} | {"z_" + n: "v_z_" + n for n in net.nodes}
     p = ModulePrinter(var)
-    relevant = _ancestors(net, of)  # in forward order
-    forward, backward = _forward(net, of, set(relevant), p), _backward(net, of, set(relevant), p)
-    uses = _uses(net, set(relevant), p)
-    results = {n: _result(net, n, relevant, uses, p) for n in names}
+    bp = plan(net, of)
+    forward, backward = _forward(net, bp, p), _backward(net, bp, p)
+    apart = bool(net.samples)  # with data the penalty is added once, after the average, in gradient()
+    results = {n: _result(net, bp, n, p, penalty=not apart) for n in names}
     returned = "    return {\"target\": target, " + ", ".join(f"{n!r}: {e}" for n, e in results.items()) + "}"
-    reads = [f"    {var[n]} = values[{n!r}]" for n in net.names if _read(net, n, relevant, of)]
+    reads = [f"    {var[n]} = values[{n!r}]" for n in net.names if _read(net, bp, n)]
     body_forward = "\n".join(forward)
     body_backward = "\n".join([*backward, returned])
     counts = (operations(_dedent(body_forward)), operations(_dedent(body_backward)))
@@ -127,13 +81,24 @@ def module(net: Network, names: list[str], of: str | None = None, source: str = 
     lines += ["", HELPERS, "", f"def {one}(values):", *reads, "    # forward pass", body_forward,
               "    # backward pass: each delta once, shared by every derivative", body_backward]
     if net.samples:
+        m = "len(DATA)" if net.reduction == "mean" else "1"
         lines += ["", "", "def gradient(values):",
                   "    totals = {}",
                   "    for sample in DATA:",
                   "        for name, value in _one({**values, **sample}).items():",
                   "            totals[name] = totals.get(name, 0.0) + value",
-                  "    return {name: total / len(DATA) for name, total in totals.items()}"]
+                  f"    out = {{name: total / {m} for name, total in totals.items()}}",
+                  *_penalty_lines(net, bp, names, p), "    return out"]
     return "\n".join(lines) + "\n"
+
+
+def _penalty_lines(net: Network, bp: Plan, names: list[str], p: ModulePrinter) -> list[str]:
+    """With data: the penalty and its derivatives, added once to the averaged target and gradient."""
+    if net.penalty == 0 or bp.of != "loss":
+        return []
+    reads = [f"    {p.doprint(s)} = values[{s.name!r}]" for s in sorted(net.penalty.free_symbols, key=str)]
+    lines = [*reads, f"    out['target'] += {p.doprint(net.penalty)}"]
+    return lines + [f"    out[{n!r}] += {p.doprint(bp.penalty[n])}" for n in names if bp.penalty.get(n, 0) != 0]
 
 
 def _dedent(code: str) -> str:
@@ -149,93 +114,81 @@ def _what(of: str) -> str:
     return "loss" if of == "loss" else f"value of node {of}"
 
 
-def _ancestors(net: Network, of: str) -> list[str]:
-    """The nodes the target depends on, in forward order."""
-    upstream = ancestors(net, net.outputs if of == "loss" else [of])
-    return [n for n in net.nodes if n in upstream]
-
-
-def _read(net: Network, name: str, relevant: set[str], of: str) -> bool:
+def _read(net: Network, bp: Plan, name: str) -> bool:
     """Whether the module reads `name` from `values` (inputs, parameters and targets it uses)."""
-    s = symbol(name)
     if name in net.inputs:
         return True
     if name in net.targets:
-        return of == "loss"
-    return any(e.weight == s for n in relevant for e in net.parents[n]) or \
-        any(net.nodes[n].bias == s for n in relevant)
+        return bp.of == "loss"
+    return bool(bp.links.get(name)) or (bp.of == "loss" and not net.samples and name in bp.penalty)
 
 
-def _forward(net: Network, of: str, relevant: set[str], p: ModulePrinter) -> list[str]:
+def _forward(net: Network, bp: Plan, p: ModulePrinter) -> list[str]:
     lines = []
-    for n in net.nodes:
-        if n in relevant:
-            lines.append(f"    {p.doprint(z_symbol(n))} = {p.doprint(compiler.preactivation(net, n))}")
-            lines.append(f"    {p.doprint(symbol(n))} = {p.doprint(compiler.activation(net, n))}")
-    if of == "loss" and net.loss.rule is None:  # softmax cross-entropy, stable: log-sum-exp once
+    for n in bp.order:
+        if net.nodes[n].is_formula:
+            lines.append(f"    {p.doprint(symbol(n))} = {p.doprint(net.nodes[n].formula)}")
+            continue
+        lines.append(f"    {p.doprint(z_symbol(n))} = {p.doprint(compiler.preactivation(net, n))}")
+        lines.append(f"    {p.doprint(symbol(n))} = {p.doprint(compiler.activation(net, n))}")
+    if bp.of == "loss" and net.loss.rule is None:  # softmax cross-entropy, stable: log-sum-exp once
         outs = [p.doprint(symbol(o)) for o in net.outputs]
         lines.append(f"    lse = _logsumexp([{', '.join(outs)}])")
         ys = [p.doprint(t) for t in net.loss.targets]
         lines.append("    target = -(" + " + ".join(f"{y}*({o} - lse)" for o, y in zip(outs, ys, strict=True)) + ")")
     else:
-        lines.append(f"    target = {p.doprint(compiler.target(net, of))}")
+        lines.append(f"    target = {p.doprint(compiler.target(net, bp.of))}")
+    if bp.of == "loss" and net.penalty != 0 and not net.samples:
+        lines.append(f"    target += {p.doprint(net.penalty)}")
     return lines
 
 
-def _backward(net: Network, of: str, relevant: set[str], p: ModulePrinter) -> list[str]:
-    """b_v = dL/do_v and d_v = dL/dz_v for every relevant node, output first."""
-    direct = _loss_grads(net) if of == "loss" else {of: sympy.S.One}
-    softmax = of == "loss" and net.loss.rule is None
+def _term(link: Link, p: ModulePrinter) -> str:
+    """δ_k times the link's local derivative."""
+    local = link.local
+    if local == 1:
+        return f"d_{link.node}"
+    text = p.doprint(local)
+    return f"d_{link.node}*{text}" if local.is_Atom and not local.could_extract_minus_sign() else \
+        f"d_{link.node}*({text})"
+
+
+def _backward(net: Network, bp: Plan, p: ModulePrinter) -> list[str]:
+    """b_v = dT/do_v and d_v (the gate's delta) for every node the target depends on, output first."""
+    softmax = bp.of == "loss" and net.loss.rule is None
     lines = []
-    for v in reversed(list(net.nodes)):
-        if v not in relevant:
-            continue
-        children = [e for e in net.children[v] if e.dst in relevant]
-        terms = [f"{p.doprint(e.weight)}*d_{e.dst}" for e in children]
-        node = net.nodes[v]
-        rule = net.loss.rule if of == "loss" else None
-        if v in direct and not children and rule is not None and node.activation.name in rule.fused:
-            y = net.loss.targets[net.outputs.index(v)]
-            lines.append(f"    d_{v} = {p.doprint(rule.fused[node.activation.name](symbol(v), y))}")
-            continue  # b_v (dL/do_v) is written out only if asked for: it divides by o(1 - o)
-        if v in direct:
+    for v in reversed(bp.order):
+        if v in bp.fused:
+            lines.append(f"    d_{v} = {p.doprint(bp.fused[v].expr)}")
+            continue  # b_v (dT/do_v) is written out only if asked for: it divides by o(1 - o)
+        terms = [_term(link, p) for link in bp.children(v)]
+        if v in bp.direct:
             if softmax:
                 i = net.outputs.index(v)
                 terms.insert(0, f"(math.exp({p.doprint(symbol(v))} - lse) - {p.doprint(net.loss.targets[i])})")
-            elif direct[v] != 1:
-                terms.insert(0, f"({p.doprint(direct[v])})")
             else:
-                terms.insert(0, "1.0")
+                terms.insert(0, f"({p.doprint(bp.direct[v])})" if bp.direct[v] != 1 else "1.0")
         lines.append(f"    b_{v} = {' + '.join(terms) if terms else '0.0'}")
-        prime = node.activation.prime(symbol(v), z_symbol(v))
-        if terms == ["1.0"]:  # the target node itself: its delta is f'(z)
+        prime = bp.prime.get(v, 1)
+        if terms == ["1.0"] and prime != 1:  # the target node itself: its delta is f'(z)
             lines.append(f"    d_{v} = {p.doprint(prime)}")
         else:
             lines.append(f"    d_{v} = b_{v}" + ("" if prime == 1 else f"*({p.doprint(prime)})"))
     return lines
 
 
-def _uses(net: Network, relevant: set[str], p: ModulePrinter) -> dict[str, list[str]]:
-    """For each parameter and input, its terms: d_v*v_u for a weight, d_v for a bias, w*d_v for an input."""
-    uses = {name: [f"d_{v}*{p.doprint(symbol(u))}" if u else f"d_{v}" for v, u in found]
-            for name, found in places(net, relevant).items()}
-    for e in net.edges:
-        if e.dst in relevant and e.src in net.inputs:
-            uses.setdefault(e.src, []).append(f"{p.doprint(e.weight)}*d_{e.dst}")
-    return uses
-
-
-def _result(net: Network, name: str, relevant: list[str], uses: dict[str, list[str]], p: ModulePrinter) -> str:
-    """A derivative as the sum over uses of a delta times a value."""
+def _result(net: Network, bp: Plan, name: str, p: ModulePrinter, penalty: bool) -> str:
+    """A derivative as the sum over its links of a delta times a local derivative."""
     kind = net.kind(name)
     if kind == "preactivation":
-        return f"d_{name[2:]}" if name[2:] in relevant else "0.0"
+        return f"d_{name[2:]}" if name[2:] in bp.order else "0.0"
     if kind == "node":
-        if name not in relevant:
+        if name not in bp.order:
             return "0.0"
-        rule = net.loss.rule if net.loss else None
-        if name in net.outputs and rule is not None and net.nodes[name].activation.name in rule.fused and \
-                not any(e.dst in relevant for e in net.children[name]):
-            return f"({p.doprint(rule.grad(symbol(name), net.loss.targets[net.outputs.index(name)]))})"
+        if name in bp.fused:
+            return f"({p.doprint(net.loss.rule.grad(symbol(name), net.loss.targets[net.outputs.index(name)]))})"
         return f"b_{name}"
-    return " + ".join(uses.get(name, [])) or "0.0"
+    terms = [_term(link, p) for link in bp.links.get(name, []) if link.node in bp.order]
+    if penalty and bp.penalty.get(name, 0) != 0:
+        terms.append(f"({p.doprint(bp.penalty[name])})")
+    return " + ".join(terms) or "0.0"

@@ -60,6 +60,9 @@ def equations(net: Network) -> dict[sympy.Symbol, Expr]:
     """Every node's z and o as one substitution table, in node values (forward order)."""
     table: dict[sympy.Symbol, Expr] = {}
     for node in net.nodes:
+        if net.nodes[node].is_formula:
+            table[symbol(node)] = net.nodes[node].formula
+            continue
         table[z_symbol(node)] = preactivation(net, node)
         table[symbol(node)] = activation(net, node)
     return table
@@ -69,6 +72,9 @@ def forward(net: Network) -> dict[sympy.Symbol, Expr]:
     """Every node's z and o in inputs and parameters only; shared subexpressions are shared objects."""
     table: dict[sympy.Symbol, Expr] = {}
     for node in net.nodes:
+        if net.nodes[node].is_formula:
+            table[symbol(node)] = net.nodes[node].formula.xreplace(table)
+            continue
         z = preactivation(net, node).xreplace(table)
         table[z_symbol(node)] = z
         table[symbol(node)] = net.nodes[node].activation.f(z)
@@ -103,6 +109,9 @@ def forward_sizes(net: Network) -> dict[sympy.Symbol, int]:
     """The printed size of each node's z and o in inputs and parameters, without building them."""
     sizes: dict[sympy.Symbol, int] = {}
     for node in net.nodes:
+        if net.nodes[node].is_formula:
+            sizes[symbol(node)] = tree_size(net.nodes[node].formula, sizes)
+            continue
         z = tree_size(preactivation(net, node), sizes)
         sizes[z_symbol(node)] = z
         sizes[symbol(node)] = tree_size(activation(net, node), {z_symbol(node): z})

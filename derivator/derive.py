@@ -10,16 +10,16 @@ parameter. Nothing is simplified: the expression is the recursion, nested as it 
 
 from __future__ import annotations
 
-from collections.abc import Container
 from dataclasses import dataclass, field
 
 import sympy
 
 from . import compile as compiler
-from . import graph, rules
+from . import graph
 from .errors import DerivatorError, unknown
 from .nested import ONE, Prod, size, to_sympy, total
-from .network import Network, symbol, z_symbol
+from .network import Network
+from .plan import Plan, plan
 
 Expr = sympy.Expr
 
@@ -29,10 +29,13 @@ class Step:
     """One node's delta as the recursion writes it: f'(z_v) times what flows back into o_v."""
 
     node: str
-    prime: Expr  # f'(z_v) in node values (1 for identity)
-    children: list[tuple[Expr, str]]  # (w(v,k), k) for each child k that reaches the target
+    prime: Expr  # f'(z_v) in node values (1 for identity and for a formula node)
+    children: list[tuple[Expr, str]]  # (local derivative, k) for each node k reading v: w(v,k) into a neuron
     loss_grad: Expr | None  # dL/do_v when v is an output of the loss (1 when v is the target node)
     fused: Expr | None  # the whole delta, when the loss and activation cancel by rule (O - y)
+    formula: bool = False  # a formula node: its delta is d target / d v, its value's own derivative
+    fused_note: str = ""
+    into_formulas: frozenset = frozenset()  # children that are formula nodes: written δ_k ∂k/∂v, upstream first
 
 
 @dataclass
@@ -40,6 +43,7 @@ class Backward:
     """One backward pass: d target / d z and d target / d o for every node (and o for inputs)."""
 
     of: str
+    plan: Plan
     steps: dict[str, Step] = field(default_factory=dict)  # reverse topological order
     deltas: dict[str, Prod] = field(default_factory=dict)  # d target / d z_v
     grads: dict[str, Prod] = field(default_factory=dict)  # d target / d o_v, for nodes and inputs
@@ -49,8 +53,8 @@ class Backward:
 class Use:
     """One place a parameter (or input) enters: its contribution to the derivative."""
 
-    where: str  # "edge h1 -> h2" or "bias of h2"
-    node: str  # the node whose delta it takes
+    where: str  # "edge h1 -> h2", "bias of h2", "formula of f", or "penalty"
+    node: str | None  # the node whose delta it takes (None for the penalty)
     factor: Expr  # what multiplies that delta: o_u for a weight, 1 for a bias, w for an input
     term: Prod
 
@@ -69,6 +73,7 @@ class Derivation:
     deltas_nested: dict[str, Prod]
     uses: list[Use]
     upstream: set[str]  # the inputs and nodes the target depends on
+    penalty: Expr = sympy.S.Zero  # the penalty's derivative; with data it is added after the reduction
     _memo: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -98,48 +103,24 @@ class Derivation:
         return compiler.tree_size(self.result, compiler.forward_sizes(self.net))
 
 
-def backward(net: Network, of: str) -> Backward:
-    """Deltas of every node that reaches the target, in reverse topological order."""
-    relevant = graph.ancestors(net, net.outputs if of == "loss" else [of])
-    direct = _loss_grads(net) if of == "loss" else {of: sympy.S.One}
-    out = Backward(of)
-    for v in reversed(list(net.nodes)):
-        if v not in relevant:
-            continue
-        step = _step(net, v, direct.get(v), out, of == "loss")
+def backward(net: Network, of: str, p: Plan | None = None) -> Backward:
+    """Deltas of every node that reaches the target, in reverse topological order, as the plan says."""
+    p = p if p is not None else plan(net, of)
+    out = Backward(of, plan=p)
+    for v in reversed(p.order):
+        fused = p.fused.get(v)
+        children = [(link.local, link.node) for link in p.children(v) if not out.deltas[link.node].is_zero]
+        step = Step(v, p.prime.get(v, sympy.S.One), children, p.direct.get(v), fused.expr if fused else None,
+                    net.nodes[v].is_formula, fused.note if fused else "",
+                    frozenset(k for _, k in children if net.nodes[k].is_formula))
         out.steps[v] = step
         upstream = total([out.deltas[k].then(w) for w, k in step.children]
                          + ([ONE.then(step.loss_grad)] if step.loss_grad is not None else []))
         out.grads[v] = upstream
         out.deltas[v] = Prod((step.fused,)) if step.fused is not None else upstream.then(step.prime)
     for x in net.inputs:
-        out.grads[x] = total([out.deltas[e.dst].then(e.weight) for e in net.children[x] if e.dst in out.deltas])
+        out.grads[x] = total([out.deltas[link.node].then(link.local) for link in p.children(x)])
     return out
-
-
-def _step(net: Network, v: str, loss_grad: Expr | None, b: Backward, of_loss: bool) -> Step:
-    children = [(e.weight, e.dst) for e in net.children[v] if e.dst in b.deltas and not b.deltas[e.dst].is_zero]
-    fused = _fused(net, v) if of_loss and loss_grad is not None and not children else None
-    prime = net.nodes[v].activation.prime(symbol(v), z_symbol(v))
-    return Step(v, prime, children, loss_grad, fused)
-
-
-def _fused(net: Network, v: str) -> Expr | None:
-    """An output delta whose loss and activation cancel by rule (sigmoid with BCE: o - y)."""
-    rule = net.loss.rule
-    if rule is None or net.nodes[v].activation.name not in rule.fused:
-        return None
-    y = net.loss.targets[net.outputs.index(v)]
-    return rule.fused[net.nodes[v].activation.name](symbol(v), y)
-
-
-def _loss_grads(net: Network) -> dict[str, Expr]:
-    """dL/do for each output, in node values."""
-    loss = net.loss
-    outputs = [symbol(o) for o in net.outputs]
-    if loss.rule is None:
-        return {o: rules.cross_entropy_grad(outputs, loss.targets, i) for i, o in enumerate(net.outputs)}
-    return {o: loss.rule.grad(symbol(o), y) for o, y in zip(net.outputs, loss.targets, strict=True)}
 
 
 def derive(net: Network, wrt: str, of: str | None = None, pass_: Backward | None = None) -> Derivation:
@@ -154,58 +135,35 @@ def derive(net: Network, wrt: str, of: str | None = None, pass_: Backward | None
                              "parameter, an input, a node or z_NODE")
     b = pass_ if pass_ is not None and pass_.of == of else backward(net, of)
     uses = _uses(net, wrt, kind, b)
+    penalty = b.plan.penalty.get(wrt, sympy.S.Zero) if kind == "parameter" else sympy.S.Zero
     if kind == "node":
         result = b.grads.get(wrt, total([]))
     elif kind == "preactivation":
         result = b.deltas.get(wrt[2:], total([]))
     else:
+        # Without data the penalty's term is part of the derivative; with data it is added once,
+        # after the reduction over samples, and `result` is one sample's derivative of the loss.
+        outside = bool(net.samples)
+        extra = [Use("penalty", None, penalty, ONE.then(penalty))] if penalty != 0 and not outside else []
+        uses += extra
         result = total([u.term for u in uses])
-    sinks = net.outputs if of == "loss" else [of]
-    on_path = graph.between(net, _starts(net, wrt, kind), sinks)
+    sinks = b.plan.sinks
+    on_path = graph.between(net, _starts(net, wrt, kind, b.plan), sinks)
     keep = [v for v in b.deltas if v in on_path]
     return Derivation(net, of, wrt, kind, compiler.target(net, of), result, {v: b.steps[v] for v in keep},
-                      {v: b.deltas[v] for v in keep}, uses, graph.ancestors(net, sinks))
+                      {v: b.deltas[v] for v in keep}, uses, graph.ancestors(net, sinks), penalty)
 
 
 def _uses(net: Network, wrt: str, kind: str, b: Backward) -> list[Use]:
-    """Each edge or bias where a parameter (or input) enters, with delta_v * o_u for it."""
+    """Each place a parameter (or input) enters a gate, with delta_k * local for it."""
     if kind not in ("parameter", "input"):
         return []
-    s = symbol(wrt)
-    uses = []
-    for e in net.edges:
-        if e.dst not in b.deltas:
-            continue
-        if kind == "input" and e.src == wrt:
-            uses.append(Use(f"edge {e.src} -> {e.dst}", e.dst, e.weight, b.deltas[e.dst].then(e.weight)))
-        elif kind == "parameter" and e.weight == s:
-            o_u = symbol(e.src)
-            uses.append(Use(f"edge {e.src} -> {e.dst}", e.dst, o_u, b.deltas[e.dst].then(o_u)))
-    for name, node in net.nodes.items():
-        if kind == "parameter" and node.bias == s and name in b.deltas:
-            uses.append(Use(f"bias of {name}", name, sympy.S.One, b.deltas[name]))
-    return uses
+    return [Use(link.where, link.node, link.local, b.deltas[link.node].then(link.local))
+            for link in b.plan.links.get(wrt, []) if link.node in b.deltas]
 
 
-def places(net: Network, at: Container[str]) -> dict[str, list[tuple[str, str | None]]]:
-    """Where every parameter enters, in one scan: (v, u) for its weight on an edge u -> v, (v, None)
-    for v's bias; only at nodes in `at`. A parameter's derivative is the sum of δ_v o_u over these."""
-    out: dict[str, list[tuple[str, str | None]]] = {}
-    for e in net.edges:
-        if e.weight.is_Symbol and e.dst in at:
-            out.setdefault(e.weight.name, []).append((e.dst, e.src))
-    for v, node in net.nodes.items():
-        if node.bias.is_Symbol and v in at:
-            out.setdefault(node.bias.name, []).append((v, None))
-    return out
-
-
-def _starts(net: Network, wrt: str, kind: str) -> list[str]:
+def _starts(net: Network, wrt: str, kind: str, p: Plan) -> list[str]:
     """The nodes where a change in `wrt` first arrives."""
     if kind in ("node", "preactivation"):
         return [wrt if kind == "node" else wrt[2:]]
-    if kind == "input":
-        return [e.dst for e in net.children[wrt]]
-    s = symbol(wrt)
-    return [e.dst for e in net.edges if e.weight == s] + [n for n, nd in net.nodes.items() if nd.bias == s]
-
+    return [link.node for link in p.links.get(wrt, [])]

@@ -13,41 +13,11 @@ from collections.abc import Mapping
 import mpmath
 import sympy
 
-from .functions import leaky_relu, leaky_step, relu, sigmoid, softplus
+from .primitives import FLOAT, MP
 
 
 class UndefinedError(ArithmeticError):
     """The expression has no finite value here (log of 0, overflow in float64, 0/0, ...)."""
-
-
-def _float_sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-def _float_softplus(x: float) -> float:
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
-
-
-FLOAT = {
-    sympy.exp: math.exp, sympy.log: math.log, sympy.tanh: math.tanh, sympy.sin: math.sin,
-    sympy.cos: math.cos, sympy.Abs: abs,
-    sympy.sech: lambda x: 2 * math.exp(-abs(x)) / (1 + math.exp(-2 * abs(x))),  # no overflow at large |x|
-    sympy.sign: lambda x: float((x > 0) - (x < 0)),
-    sigmoid: _float_sigmoid, softplus: _float_softplus, relu: lambda x: x if x > 0 else 0.0,
-    sympy.Heaviside: lambda x, h0=0.0: 1.0 if x > 0 else (h0 if x == 0 else 0.0),
-    leaky_relu: lambda x, s: x if x > 0 else s * x, leaky_step: lambda x, s: 1.0 if x > 0 else s,
-}
-MP = {
-    sympy.exp: mpmath.exp, sympy.log: mpmath.log, sympy.tanh: mpmath.tanh, sympy.sin: mpmath.sin,
-    sympy.cos: mpmath.cos, sympy.sech: mpmath.sech, sympy.Abs: abs, sympy.sign: mpmath.sign,
-    sigmoid: lambda x: 1 / (1 + mpmath.exp(-x)), softplus: lambda x: mpmath.log1p(mpmath.exp(x)),
-    relu: lambda x: x if x > 0 else mpmath.mpf(0),
-    sympy.Heaviside: lambda x, h0=0: mpmath.mpf(1) if x > 0 else (mpmath.mpf(h0) if x == 0 else mpmath.mpf(0)),
-    leaky_relu: lambda x, s: x if x > 0 else s * x, leaky_step: lambda x, s: mpmath.mpf(1) if x > 0 else s,
-}
 
 
 def value(expr: sympy.Expr, env: Mapping[sympy.Symbol, float], precise: bool = False) -> float:

@@ -12,15 +12,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import mpmath
+import sympy
 
 from . import check as checking
 from . import graph, sweep
 from .compile import resolve_of
-from .derive import Backward, backward, derive, places
+from .derive import Backward, backward, derive
 from .errors import DerivatorError
 from .evaluate import UndefinedError
-from .nested import Prod, size, total
-from .network import Network, symbol
+from .nested import ONE, Prod, size, total
+from .network import Network
+from .penalty import penalty_difference, penalty_gradient, penalty_value
+
+Expr = sympy.Expr
 
 MAX_ROW_FACTORS = 40  # a row prints its node-value form when it has at most this many factors
 # `--check` costs two forward passes per parameter and sample: past this many multiply-adds in all,
@@ -31,7 +35,7 @@ MAX_CHECK_WORK = 10_000_000
 @dataclass
 class Row:
     name: str
-    uses: list[tuple[str, str | None]]  # (node v, o_u) for each use: δ_v o_u, or δ_v for a bias
+    uses: list[tuple[str | None, Expr]]  # (node v, local) for each use: δ_v local; (None, ∂penalty/∂p)
     nested: Prod  # in node values
     value: float | None = None
     check: checking.Check | None = None
@@ -76,7 +80,7 @@ class Gradient:
         """The deltas the rows use: every one for `all`, those downstream of the rows' nodes otherwise."""
         if self.layout is None:
             return self.backward.steps
-        below = graph.descendants(self.net, [v for r in self.rows for v, _ in r.uses])
+        below = graph.descendants(self.net, [v for r in self.rows for v, _ in r.uses if v is not None])
         return {v: step for v, step in self.backward.steps.items() if v in below}
 
     def printable(self, row: Row) -> bool:
@@ -128,13 +132,15 @@ def checked_rows(rows: list[Row], per_row: int) -> list[Row]:
 
 
 def _rows(net: Network, names: list[str], b: Backward) -> list[Row]:
-    """Each parameter's uses, found in one scan over the edges and biases."""
-    found = places(net, b.deltas)
+    """Each parameter's uses, as the backward plan gives them, and its penalty's term."""
     rows = []
     for n in names:
-        uses = found.get(n, [])
-        terms = [b.deltas[v].then(symbol(u)) if u else b.deltas[v] for v, u in uses]
-        rows.append(Row(n, uses, total(terms) if terms else total([])))
+        uses = [(link.node, link.local) for link in b.plan.links.get(n, []) if link.node in b.deltas]
+        terms = [b.deltas[v].then(local) for v, local in uses]
+        if b.plan.penalty.get(n, 0) != 0:
+            uses.append((None, b.plan.penalty[n]))
+            terms.append(ONE.then(b.plan.penalty[n]))
+        rows.append(Row(n, uses, total(terms)))
     return rows
 
 
@@ -144,8 +150,14 @@ def _precise(net: Network, of: str, points: list[dict[str, float]]) -> tuple[flo
     def compute() -> tuple[float, dict[str, float]]:
         results = [sweep.gradient(net, of, p, precise=True) for p in points]
         names = {n for _, g in results for n in g}
-        return (float(mpmath.fsum(t for t, _ in results) / len(results)),
-                {n: float(mpmath.fsum(g.get(n, 0) for _, g in results) / len(results)) for n in names})
+        m = len(results) if net.reduction == "mean" else 1
+        grads = {n: mpmath.fsum(g.get(n, 0) for _, g in results) / m for n in names}
+        target = mpmath.fsum(t for t, _ in results) / m
+        if of == "loss":
+            target += penalty_value(net, points[0], True)
+            for n, g in penalty_gradient(net, points[0], True).items():
+                grads[n] = grads.get(n, 0) + g
+        return float(target), {n: float(g) for n, g in grads.items()}
 
     def agree(a, b) -> bool:
         return all(abs(a[1][n] - b[1][n]) <= 1e-13 * abs(a[1][n]) for n in a[1])
@@ -164,7 +176,8 @@ def _check(net: Network, of: str, b: Backward, r: Row, values, points, tolerance
                 diffs = [checking.central_difference(net, of, r.name, p, p[r.name], precise, step) for p in points]
         except UndefinedError:
             continue
-        numeric = checking.mean(diffs)
+        numeric = checking.combine(net, diffs) + (penalty_difference(net, r.name, points[0], precise, step)
+                                        if of == "loss" else 0.0)
         ok, rel = checking.close(r.value, numeric, tolerance)
         if ok and rel <= tolerance:  # not only within the absolute 1e-12: a tiny value deserves digits
             return checking.Check(r.value, numeric, rel, True, method)

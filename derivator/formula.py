@@ -18,7 +18,7 @@ import sympy
 
 from .compile import tree_size
 from .errors import DerivatorError, unknown
-from .functions import relu, sigmoid, softplus
+from .primitives import FUNCTIONS, VARIADIC
 
 MAX_LENGTH = 4000  # characters in one formula
 MAX_DEPTH = 100  # nesting of parentheses and operators
@@ -26,18 +26,6 @@ MAX_EXPONENT = 256  # largest |n| in a constant exponent x**n
 MAX_DIGITS = 60  # digits in one number, and in a constant the parser folds
 MAX_PARTS = 20_000  # syntax-tree nodes walked for one formula, helpers' bodies counted at each call
 
-FUNCTIONS: dict[str, Callable[..., sympy.Expr]] = {
-    "exp": sympy.exp,
-    "log": sympy.log,
-    "sqrt": sympy.sqrt,
-    "abs": sympy.Abs,
-    "tanh": sympy.tanh,
-    "sigmoid": sigmoid,
-    "relu": relu,
-    "softplus": softplus,
-    "sin": sympy.sin,
-    "cos": sympy.cos,
-}
 
 # Characters a learner pastes from notes, and what they mean here.
 UNICODE = {"σ": "sigmoid", "·": "*", "⋅": "*", "×": "*", "−": "-", "^": "**", "∗": "*"}
@@ -282,7 +270,10 @@ class _Builder:
             self.fail(node.func, unknown("function", name, self.functions))
         fn = self.functions[name]
         wanted = len(fn.params) if isinstance(fn, Helper) else 1
-        if len(node.args) != wanted:
+        if name in VARIADIC and not isinstance(fn, Helper):
+            if len(node.args) < 2:
+                self.fail(node, f"{name}() takes two or more arguments, got {len(node.args)}")
+        elif len(node.args) != wanted:
             self.fail(node, f"{name}() takes {wanted} argument{'s' * (wanted != 1)}, got {len(node.args)}")
         args = [self.build(a, depth + 1) for a in node.args]
         if isinstance(fn, Helper):

@@ -24,20 +24,21 @@ def check(net: Network) -> Network:
 
 def _topological(net: Network) -> list[str]:
     """Kahn's algorithm over nodes; what is left over contains a cycle, reported as its path."""
-    indegree = {n: sum(e.src in net.nodes for e in net.parents[n]) for n in net.nodes}
+    indegree = {n: sum(s in net.nodes for s in net.sources[n]) for n in net.nodes}
     ready = [n for n in net.nodes if indegree[n] == 0]
     order = []
     while ready:
         n = ready.pop(0)
         order.append(n)
-        for e in net.children[n]:
-            indegree[e.dst] -= 1
-            if indegree[e.dst] == 0:
-                ready.append(e.dst)
+        for user in net.users[n]:
+            indegree[user] -= 1
+            if indegree[user] == 0:
+                ready.append(user)
     if len(order) < len(net.nodes):
         cycle = _find_cycle(net, [n for n in net.nodes if indegree[n] > 0])
-        edge = next(e for e in net.parents[cycle[1]] if e.src == cycle[0])
-        raise DerivatorError("cycle " + " -> ".join(cycle), edge.pos.line, edge.pos.col)
+        edge = next((e for e in net.parents[cycle[1]] if e.src == cycle[0]), None)
+        pos = edge.pos if edge is not None else net.nodes[cycle[1]].pos  # a formula node reads its parent
+        raise DerivatorError("cycle " + " -> ".join(cycle), pos.line, pos.col)
     return order
 
 
@@ -46,7 +47,7 @@ def _find_cycle(net: Network, left: list[str]) -> list[str]:
     remaining = set(left)
     path, index = [left[0]], {left[0]: 0}
     while True:
-        parent = next(e.src for e in net.parents[path[-1]] if e.src in remaining)
+        parent = next(s for s in net.sources[path[-1]] if s in remaining)
         if parent in index:
             cycle = [*path[index[parent]:], parent]
             return cycle[::-1]
@@ -58,10 +59,10 @@ def descendants(net: Network, start: list[str]) -> set[str]:
     """Every name reachable from `start` along edges, `start` included."""
     seen, stack = set(start), list(start)
     while stack:
-        for e in net.children.get(stack.pop(), []):
-            if e.dst not in seen:
-                seen.add(e.dst)
-                stack.append(e.dst)
+        for user in net.users.get(stack.pop(), []):
+            if user not in seen:
+                seen.add(user)
+                stack.append(user)
     return seen
 
 
@@ -69,10 +70,10 @@ def ancestors(net: Network, start: list[str]) -> set[str]:
     """Every name from which `start` is reachable, `start` included."""
     seen, stack = set(start), list(start)
     while stack:
-        for e in net.parents.get(stack.pop(), []):
-            if e.src not in seen:
-                seen.add(e.src)
-                stack.append(e.src)
+        for source in net.sources.get(stack.pop(), []):
+            if source not in seen:
+                seen.add(source)
+                stack.append(source)
     return seen
 
 

@@ -17,7 +17,7 @@ from .fields import fail, number, show
 from .network import Edge, Layer, Node, Pos, symbol
 from .yamlfile import key_pos, value_pos
 
-LAYER_KEYS = ["units", "activation", "slope", "bias"]
+LAYER_KEYS = ["units", "activation", "slope", "alpha", "bias"]
 MAX_SAMPLES = 10_000
 # Every number over data runs the network once per sample: samples x (edges + nodes) is capped, so
 # that a value and a check finish in bounded time.

@@ -23,7 +23,9 @@ from .derive import derive
 from .errors import DerivatorError, unknown
 from .evaluate import value
 from .every import gradient
-from .network import Network
+from .network import Network, symbol
+from .penalty import penalty_gradient
+from .plan import plan
 from .rules import LOSS_O, LOSS_Y, X
 from .sweep import OUT, PRE, unary
 
@@ -134,7 +136,7 @@ def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, che
               for a, s in zip(ra, rs, strict=True)]
     checks = [r.check for r in scalar.rows] if check else []
     samples = len(net.samples) or 1
-    return MatrixForm(name, layer, entries, _forward(net), _backward(net, layer), _result(name[0], layer),
+    return MatrixForm(name, layer, entries, _forward(net), _backward(net, layer), _result(net, name[0], layer),
                       _why(net, name[0], layer), loss_line(net), computed, scalar.values, all(ok for ok, _ in errors),
                       max(rel for _, rel in errors), samples, {k: v for k, v in values.items() if k in net.params},
                       checks)
@@ -173,9 +175,9 @@ def _output_delta(net: Network) -> list[Eq]:
     act = net.layers[-1].activation
     loss = net.loss
     a, y = _sym("A", last), _sym("Y")
-    if loss.rule is not None and act.name in loss.rule.fused:
-        return [Eq([Mat("dZ", last)], [Elementwise(loss.rule.fused[act.name](a, y))],
-                   f"{_loss_name(loss.type)} after a {act.name}: g' cancels")]
+    fused, grad, note = _output_rule(net, a, y)
+    if fused is not None:
+        return [Eq([Mat("dZ", last)], [Elementwise(fused)], note)]
     if loss.rule is None:  # softmax cross-entropy over the output layer's values
         eqs = [Eq([Mat("P")], [Op("softmax(", r"\operatorname{softmax}\left("), Mat("A", last), CLOSE],
                   "the softmax of each column")]
@@ -183,12 +185,25 @@ def _output_delta(net: Network) -> list[Eq]:
         if act.name == "identity":
             return [*eqs, Eq([Mat("dZ", last)], grad, "softmax with cross-entropy: the identity output passes it on")]
         return [*eqs, Eq([Mat("dZ", last)], [OPEN, *grad, CLOSE, HADAMARD, *_factor(_prime(net, last))])]
-    grad = loss.rule.grad(a, y)  # built on the matrices' symbols, so 2(A - Y) keeps its written form
     eqs = [Eq([Mat("dA", last)], [Elementwise(grad)], f"∂L/∂A[{last}] of the {_loss_name(loss.type)}")]
     prime = _prime(net, last)
     if prime == 1:
         return [*eqs, Eq([Mat("dZ", last)], [Mat("dA", last)], "the identity output passes it on")]
     return [*eqs, Eq([Mat("dZ", last)], [Mat("dA", last), HADAMARD, *_factor(prime)])]
+
+
+def _output_rule(net: Network, o: sympy.Symbol, y: sympy.Symbol) -> tuple[sympy.Expr | None, sympy.Expr | None, str]:
+    """The output layer's delta as the backward plan decides it for one output unit, written in `o` and `y`:
+    the fused form where the loss and activation cancel, else the loss's derivative (None for softmax)."""
+    p = plan(net, "loss")
+    unit, target = net.outputs[0], net.loss.targets[0]
+    swap = {symbol(unit): o, target: y}
+    if unit in p.fused:
+        return p.fused[unit].expr.xreplace(swap), None, p.fused[unit].note.replace("σ'", "g'")
+    if net.loss.rule is None:  # softmax cross-entropy: a vector rule, in the matrix recursion itself
+        return None, None, ""
+    with sympy.evaluate(False):  # unevaluated as the rule builds it, so 2(A - Y) keeps its written form
+        return None, p.direct[unit].xreplace(swap), ""
 
 
 def _factor(expr: sympy.Expr) -> list[Token]:
@@ -215,15 +230,20 @@ def _loss_name(kind: str) -> str:
 def loss_line(net: Network) -> str:
     last = len(net.layers)
     what = "the loss formula" if net.loss.type == "formula" else f"the {_loss_name(net.loss.type)}"
-    return f"J = (1/m) Σₛ L(A[{last}]⁽ˢ⁾, Y⁽ˢ⁾), L {what}"
+    penalty = f" + P, P = {net.penalty_text}" if net.penalty != 0 else ""
+    return f"J = {'(1/m) ' if net.reduction == 'mean' else ''}Σₛ L(A[{last}]⁽ˢ⁾, Y⁽ˢ⁾){penalty}, L {what}"
 
 
-def _result(kind: str, layer: int) -> Eq:
+def _result(net: Network, kind: str, layer: int) -> Eq:
+    average = [AVERAGE] if net.reduction == "mean" else []
+    name = f"{kind}{layer}"
+    penalty = [Op(f" + ∂P/∂{kind}[{layer}]", rf" + \frac{{\partial P}}{{\partial {kind}^{{[{layer}]}}}}")] \
+        if any(s.name in {e for row in net.matrices()[name] for e in row} for s in net.penalty.free_symbols) else []
     if kind == "W":
         return Eq([Op("∂J/∂", r"\frac{\partial J}{\partial "), Mat("W", layer), Op("", "}")],
-                  [AVERAGE, Mat("dZ", layer), Mat("A", layer - 1, t=True)])
+                  [*average, Mat("dZ", layer), Mat("A", layer - 1, t=True), *penalty])
     return Eq([Op("∂J/∂", r"\frac{\partial J}{\partial "), Mat("b", layer), Op("", "}")],
-              [AVERAGE, SUM, Mat("dZ", layer)], "the sum runs over the columns, one per sample")
+              [*average, SUM, Mat("dZ", layer), *penalty], "the sum runs over the columns, one per sample")
 
 
 def _m(letter: str, layer: int | None = None, t: bool = False, sub: str = "") -> tuple[str, str]:
@@ -274,6 +294,10 @@ def _why(net: Network, kind: str, layer: int) -> list[tuple[str, str]]:
         first = _sentence(_z(net, n), " has ", (f"∂Z[{n}]_j/∂b[{n}]_j = 1", rf"\partial Z^{{[{n}]}}_j / "
                                                  rf"\partial b^{{[{n}]}}_j = 1"),
                           " for every sample, so the derivative adds up the columns of ", _m("dZ", n), ".")
+    if net.reduction == "sum":
+        second = _sentence("There is no 1/m: with reduction: sum, ", ("J = Σₛ L⁽ˢ⁾", r"J = \sum_{s} \mathcal{L}^{(s)}"),
+                           ", so each sample's gradient enters with weight 1.")
+        return [first, second]
     second = _sentence("1/m comes from the average: ", ("J = (1/m) Σₛ L⁽ˢ⁾", r"J = \frac{1}{m} \sum_{s} "
                                                         r"\mathcal{L}^{(s)}"),
                        ", so each sample's gradient enters with weight 1/m, and dZ (one sample's ",
@@ -292,8 +316,11 @@ def _values(net: Network, point: dict[str, float], kind: str, layer: int) -> lis
             grad = _one_sample(net, rules, sample, kind, layer)
             total = grad if total is None else [[t + g for t, g in zip(rt, rg, strict=True)]
                                                 for rt, rg in zip(total, grad, strict=True)]
-        m = len(net.samples) or 1
-        return [[float(x / m) for x in row] for row in total]
+        m = (len(net.samples) or 1) if net.reduction == "mean" else 1
+        extra = penalty_gradient(net, point, precise=True)
+        names = net.matrices()[f"{kind}{layer}"]
+        return [[float(x / m + extra.get(e, 0)) for x, e in zip(row, es, strict=True)]
+                for row, es in zip(total, names, strict=True)]
 
 
 class _Rules:
@@ -302,9 +329,7 @@ class _Rules:
     def __init__(self, net: Network):
         self.f = [unary(lay.activation.f(X), True) for lay in net.layers]
         self.prime = [lay.activation.prime(OUT, PRE) for lay in net.layers]
-        act, rule = net.layers[-1].activation, net.loss.rule
-        self.fused = rule.fused[act.name](LOSS_O, LOSS_Y) if rule is not None and act.name in rule.fused else None
-        self.grad = rule.grad(LOSS_O, LOSS_Y) if rule is not None else None  # None: softmax cross-entropy
+        self.fused, self.grad, _ = _output_rule(net, LOSS_O, LOSS_Y)  # grad None, fused None: softmax
 
     def g_prime(self, layer: int, o, z):
         return value(self.prime[layer - 1], {OUT: o, PRE: z}, precise=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -14,6 +15,11 @@ from .rules import Activation, PointLoss
 def symbol(name: str) -> sympy.Symbol:
     """The one SymPy symbol for a name of the network (inputs, parameters, targets, node values)."""
     return sympy.Symbol(name, real=True)
+
+
+def _in_order(expr: sympy.Expr) -> list[sympy.Symbol]:
+    """The symbols of an expression, sorted by name: the same order on every run."""
+    return sorted(expr.free_symbols, key=lambda s: s.name)
 
 
 def z_symbol(node: str) -> sympy.Symbol:
@@ -31,10 +37,18 @@ class Pos:
 
 @dataclass
 class Node:
+    """A neuron (`z = Σ w o + b`, `o = f(z)`), or a formula node (`o` = its formula of other names)."""
+
     name: str
-    activation: Activation
+    activation: Activation | None  # None for a formula node
     bias: sympy.Expr  # a number, a parameter's symbol, or 0 for no bias
     pos: Pos
+    formula: sympy.Expr | None = None  # a formula node's local function, in its parents and parameters
+    formula_text: str = ""
+
+    @property
+    def is_formula(self) -> bool:
+        return self.formula is not None
 
 
 @dataclass
@@ -98,6 +112,9 @@ class Network:
     positions: dict[str, Pos] = field(default_factory=dict)  # where each name is first defined
     layers: list[Layer] = field(default_factory=list)  # for a `layers:` file, in order
     samples: list[dict[str, float]] = field(default_factory=list)  # `data:`: input and target values
+    penalty: sympy.Expr = sympy.S.Zero  # `penalty:` and `regularization:`, in parameters; added once to J
+    penalty_text: str = ""  # as the file writes it, for display
+    reduction: str = "mean"  # over the samples of `data:`: J = (1/m) Σ loss, or Σ loss with "sum"
 
     def __post_init__(self) -> None:
         self.parents: dict[str, list[Edge]] = {n: [] for n in self.nodes}
@@ -105,6 +122,19 @@ class Network:
         for e in self.edges:
             self.parents[e.dst].append(e)
             self.children[e.src].append(e)
+        # Who reads whom, for every kind of node: a neuron its edges' sources, a formula node the
+        # inputs and nodes its formula names.
+        self.sources: dict[str, list[str]] = {n: [e.src for e in self.parents[n]] for n in self.nodes}
+        self.users: dict[str, list[str]] = {n: [e.dst for e in self.children[n]] for n in self.children}
+        for n, node in self.nodes.items():
+            if node.is_formula:
+                self.sources[n] = [s.name for s in _in_order(node.formula) if s.name in self.users]
+                for s in self.sources[n]:
+                    self.users[s].append(n)
+
+    def combine(self, xs: list):
+        """The target over the samples from each sample's value: their mean, or with `reduction: sum` their sum."""
+        return math.fsum(xs) / (len(xs) if self.reduction == "mean" else 1)
 
     def matrices(self) -> dict[str, list[list[str]]]:
         """For a `layers:` file, each whole matrix by name (W1, b1, ...) with its entries' names."""
@@ -125,6 +155,6 @@ class Network:
             return "target"
         if name in self.nodes:
             return "node"
-        if name.startswith("z_") and name[2:] in self.nodes:
+        if name.startswith("z_") and name[2:] in self.nodes and not self.nodes[name[2:]].is_formula:
             return "preactivation"
         return None

@@ -13,6 +13,7 @@ from . import check as checking
 from . import sweep
 from .errors import DerivatorError
 from .evaluate import UndefinedError
+from .penalty import penalty_value
 from .report import Report
 
 POINTS = 241  # samples of the curve
@@ -30,14 +31,20 @@ def curve(r: Report, values: dict[str, float]) -> tuple[float, float, list[float
         theta = float(state.o[c.index[d.wrt]] if d.kind == "node" else state.z[c.index[d.wrt[2:]]])
     half = max(1.0, abs(theta))
     xs = [theta - half + 2 * half * i / (POINTS - 1) for i in range(POINTS)]
+    penalty = d.of == "loss" and d.kind == "parameter"
+
+    def at(x: float) -> float:  # J: the loss reduced over the samples, plus the penalty once
+        shifted = [c.forward(p, nudge=(d.wrt, x - theta)).target for p in points]
+        extra = penalty_value(d.net, {**points[0], d.wrt: x}) if penalty else 0.0
+        return checking.combine(d.net, shifted) + extra
+
     ys = []
     for x in xs:
         try:
-            ys.append(checking.mean([c.forward(p, nudge=(d.wrt, x - theta)).target for p in points]))
+            ys.append(at(x))
         except (UndefinedError, OverflowError):
             ys.append(math.nan)
-    y0 = checking.mean([c.forward(p).target for p in points])
-    return theta, y0, xs, ys
+    return theta, at(theta), xs, ys
 
 
 def write(r: Report, values: dict[str, float], path: str) -> None:

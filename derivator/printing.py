@@ -14,6 +14,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
 from .nested import Prod, Sum
+from .primitives import Forms
 
 SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda",
@@ -29,26 +30,14 @@ class WrittenOrder:
         return super()._print_Add(e, order=order)
 
 
-class CodePrinter(WrittenOrder, StrPrinter):
+class CodePrinter(Forms, WrittenOrder, StrPrinter):
     """SymPy syntax using only functions SymPy knows, so `parse_expr` reads it back to the same function."""
+
+    form_key = "code"
 
     def _print_sigmoid(self, e):
         # Parenthesised: inside a power or a quotient the bare division would bind wrongly.
         return f"(1/(1 + exp({self._print(-e.args[0])})))"
-
-    def _print_relu(self, e):
-        return self._print(sympy.Max(0, e.args[0], evaluate=False))
-
-    def _print_softplus(self, e):
-        return self._print(sympy.log(1 + sympy.exp(e.args[0])))
-
-    def _print_leaky_relu(self, e):
-        x, s = e.args
-        return f"Piecewise(({self._print(x)}, {self._print(x)} > 0), ({self._print(s * x)}, True))"
-
-    def _print_leaky_step(self, e):
-        x, s = e.args
-        return f"Piecewise((1, {self._print(x)} > 0), ({self._print(s)}, True))"
 
 
 def tex_name(name: str) -> str:
@@ -63,61 +52,21 @@ def tex_name(name: str) -> str:
     return f"{base}_{{{sub}}}" if sub else base
 
 
-class TexPrinter(WrittenOrder, LatexPrinter):
+class TexPrinter(Forms, WrittenOrder, LatexPrinter):
     """LaTeX for notes: sigma for the sigmoid, an Iverson bracket for the relu's step."""
+
+    form_key = "tex"
 
     def _print_Symbol(self, e, style="plain"):
         if e.name.startswith("δ_"):
             return rf"\delta_{{{tex_name(e.name[2:])}}}"
         return tex_name(e.name)
 
-    def _print_sigmoid(self, e, exp=None):
-        return self._fn(r"\sigma", e, exp)
 
-    def _print_relu(self, e, exp=None):
-        return self._fn(r"\operatorname{relu}", e, exp)
-
-    def _print_softplus(self, e, exp=None):
-        return self._fn(r"\operatorname{softplus}", e, exp)
-
-    def _print_leaky_relu(self, e, exp=None):
-        x, s = e.args
-        inner = rf"\operatorname{{lrelu}}_{{{self._print(s)}}}\left({self._print(x)}\right)"
-        return inner if exp is None else rf"{inner}^{{{exp}}}"
-
-    def _print_leaky_step(self, e, exp=None):
-        x, s = e.args
-        return rf"\begin{{cases}} 1 & {self._print(x)} > 0 \\ {self._print(s)} & \text{{otherwise}} \end{{cases}}"
-
-    def _print_Heaviside(self, e, exp=None):
-        inner = rf"\left[{self._print(e.args[0])} > 0\right]"
-        return inner if exp is None else rf"{inner}^{{{exp}}}"
-
-    def _fn(self, name, e, exp):
-        head = name if exp is None else f"{name}^{{{exp}}}"
-        return rf"{head}\left({self._print(e.args[0])}\right)"
-
-
-class UnicodePrinter(WrittenOrder, StrPrinter):
+class UnicodePrinter(Forms, WrittenOrder, StrPrinter):
     """For a terminal: σ for the sigmoid, [z > 0] for the relu's step, products without stars."""
 
-    def _print_sigmoid(self, e):
-        return f"σ({self._print(e.args[0])})"
-
-    def _print_relu(self, e):
-        return f"relu({self._print(e.args[0])})"
-
-    def _print_softplus(self, e):
-        return f"softplus({self._print(e.args[0])})"
-
-    def _print_leaky_relu(self, e):
-        return f"leaky_relu({self._print(e.args[0])}, {self._print(e.args[1])})"
-
-    def _print_leaky_step(self, e):
-        return f"(1 if {self._print(e.args[0])} > 0 else {self._print(e.args[1])})"
-
-    def _print_Heaviside(self, e):
-        return f"[{self._print(e.args[0])} > 0]"
+    form_key = "text"
 
 
 class TeacherPrinter(UnicodePrinter):

@@ -13,14 +13,12 @@ from dataclasses import dataclass, field
 import sympy
 from sympy import Heaviside, S, exp, log, tanh
 
-from .functions import leaky_relu, leaky_step, relu, sigmoid, softplus
+from .primitives import elu, elu_step, leaky_relu, leaky_step, relu, sigmoid, softplus
 
 Expr = sympy.Expr
 X = sympy.Symbol("x", real=True)  # the variable of a formula activation
 LOSS_O, LOSS_Y = sympy.Symbol("o", real=True), sympy.Symbol("y", real=True)  # of a formula loss
 
-# Functions with a kink: the point's check names them when their argument is 0 there.
-KINKED = (relu, leaky_relu, sympy.Abs)
 
 
 @dataclass(frozen=True)
@@ -35,9 +33,6 @@ class Activation:
     # number written in z without cancellation: 1 - o is sigmoid(-z). Only numbers use them.
     complements: Callable[[Expr, Expr], dict[Expr, Expr]] = lambda o, z: {}
 
-    def kinks(self, z: Expr) -> list[Expr]:
-        """The arguments of kinked functions in f(z): the node is not differentiable where one is 0."""
-        return [k.args[0] for k in self.f(z).atoms(*KINKED)]
 
 
 ACTIVATIONS: dict[str, Activation] = {
@@ -49,13 +44,24 @@ ACTIVATIONS: dict[str, Activation] = {
                            complements=lambda o, z: {1 - exp(-o): sigmoid(z)}),
     "exp": Activation("exp", exp, lambda o, z: o),
 }
+ACTIVATIONS["swish"] = Activation("swish", lambda z: z * sigmoid(z),
+                                  lambda o, z: sigmoid(z) * (1 + z * (1 - sigmoid(z))))
 ALIASES = {"linear": "identity"}
 DEFAULT_LEAKY_SLOPE = sympy.Rational(1, 100)
 
+# Activations with a constant of their own: {activation: leaky_relu, slope: 0.2}, {activation: elu, alpha: 0.5}.
+# Each gives its option's name, its default, and the activation made with that constant.
+OPTIONS: dict[str, tuple[str, Expr, Callable[[Expr], Activation]]] = {
+    # The derivative at 0 is the slope (leaky relu) or alpha (elu), as PyTorch takes it.
+    "leaky_relu": ("slope", DEFAULT_LEAKY_SLOPE,
+                   lambda s: Activation("leaky_relu", lambda z: leaky_relu(z, s), lambda o, z: leaky_step(z, s))),
+    "elu": ("alpha", S.One, lambda a: Activation("elu", lambda z: elu(z, a), lambda o, z: elu_step(z, a))),
+}
+
 
 def leaky(slope: Expr = DEFAULT_LEAKY_SLOPE) -> Activation:
-    """Leaky relu with its slope; the derivative at 0 is the slope, as PyTorch takes it."""
-    return Activation("leaky_relu", lambda z: leaky_relu(z, slope), lambda o, z: leaky_step(z, slope))
+    """Leaky relu with its slope."""
+    return OPTIONS["leaky_relu"][2](slope)
 
 
 def formula_activation(text: str, body: Expr) -> Activation:

@@ -24,8 +24,12 @@ MAX_EDGES = 20000
 # Names the printed formulas use as functions, or that the command line gives a meaning.
 RESERVED = {*formula.FUNCTIONS, *keyword.kwlist, *keyword.softkwlist, "Abs", "Heaviside",
             "Piecewise", "Max", "Min", "sign", "leaky_relu", "leaky_step", "loss", "all"}
-TOP_KEYS = ["description", "inputs", "nodes", "edges", "output", "loss", "at", "layers", "data"]
-NODE_KEYS = ["activation", "bias", "slope"]
+TOP_KEYS = ["description", "inputs", "parameters", "nodes", "edges", "output", "loss", "penalty", "regularization",
+            "at", "layers", "data"]
+OPTION_KEYS = [key for key, _, _ in rules.OPTIONS.values()]  # slope, alpha
+NODE_KEYS = ["activation", "bias", *OPTION_KEYS, "formula"]
+LOSS_KEYS = ["type", "target", "formula", "reduction"]
+REDUCTIONS = ["mean", "sum"]
 
 
 def load(path: str | Path) -> Network:
@@ -73,6 +77,8 @@ class _Reader:
         self.params: list[str] = []
         self.layers: list = []
         self.at_keys: dict[str, str] = {}  # entry name -> the key of `at:` that gave it (W1 for W1_2_1)
+        self.formulas: dict[str, tuple[Any, CommentedMap]] = {}  # formula nodes, parsed once names are known
+        self.reduction = "mean"
 
     def network(self) -> Network:
         doc = self.doc
@@ -84,7 +90,7 @@ class _Reader:
                 if key in doc:
                     fail(f"'{key}' and 'layers' do not go together: a 'layers' file names its nodes, edges "
                          "and output itself", key_pos(doc, key))
-        required = ("inputs", "layers") if "layers" in doc else ("inputs", "nodes", "edges", "output")
+        required = ("inputs", "layers") if "layers" in doc else ("inputs", "nodes", "output")
         for key in required:
             if key not in doc:
                 fail(f"missing '{key}:'", Pos(1, 1))
@@ -96,9 +102,13 @@ class _Reader:
             nodes, edges, outputs, self.layers = layers.build(self, inputs, MAX_NODES, MAX_EDGES)
         else:
             nodes = self.nodes()
-            edges = self.edges(inputs, nodes)
+            edges = self.edges(inputs, nodes) if doc.get("edges") is not None or not self.formulas else []
             outputs = self.outputs(nodes)
+        param_defaults = self.parameters()
+        for name, (text, container) in self.formulas.items():  # every parameter is known now
+            nodes[name].formula = self.node_formula(name, text, container, inputs, nodes)
         loss = self.loss(outputs) if doc.get("loss") is not None else None
+        penalty, penalty_text = self.penalty(edges, loss)
         layers.check_names(self.kinds, matrix_entries(self.layers, len(inputs)))
         for name, (kind, pos) in self.kinds.items():
             if name.startswith("z_") and name[2:] in nodes:
@@ -117,10 +127,11 @@ class _Reader:
             if data and (name in inputs or name in targets):
                 fail(f"'{name}' takes its value from each sample in 'data'; remove it from 'at'",
                      key_pos(doc["at"], self.at_keys.get(name, name)))
-        at = {**defaults, **given}
+        at = {**defaults, **param_defaults, **given}
         net = Network(inputs=inputs, nodes=nodes, edges=edges, outputs=outputs, loss=loss,
                       params=self.params, targets=targets, at=at, description=description,
-                      positions={n: p for n, (_, p) in self.kinds.items()}, layers=self.layers, samples=data)
+                      positions={n: p for n, (_, p) in self.kinds.items()}, layers=self.layers, samples=data,
+                      penalty=penalty, penalty_text=penalty_text, reduction=self.reduction)
         return graph.check(net)
 
     # -- names -------------------------------------------------------------------------------
@@ -188,6 +199,13 @@ class _Reader:
         for key in body:
             if key not in NODE_KEYS:
                 fail(unknown(f"key for node '{name}'", str(key), NODE_KEYS), key_pos(body, key))
+        if "formula" in body:
+            for key in body:
+                if key != "formula":
+                    fail(f"node '{name}' is a formula node: its formula is its whole local function, so it takes "
+                         f"no '{key}'", key_pos(body, key))
+            self.formulas[name] = (body["formula"], body)
+            return Node(name, None, sympy.S.Zero, name_pos, formula_text=str(body["formula"]))
         activation = self.activation(f"node '{name}'", body)
         bias = sympy.S.Zero
         if body.get("bias") is not None:
@@ -200,15 +218,15 @@ class _Reader:
         if not isinstance(act, str):
             fail(f"activation of {who} must be a name such as sigmoid, or a formula in x", pos)
         text, act = act, rules.ALIASES.get(act.strip(), act.strip())
-        if "slope" in body and act != "leaky_relu":
-            fail("'slope' applies to leaky_relu only", key_pos(body, "slope"))
-        if act == "leaky_relu":
-            if "slope" not in body:
-                return rules.leaky()
-            return rules.leaky(sympy.Rational(repr(number(body["slope"], value_pos(body, "slope"), "slope"))))
+        for owner, (key, default, make) in rules.OPTIONS.items():
+            if key in body and act != owner:
+                fail(f"'{key}' applies to {owner} only", key_pos(body, key))
+            if act == owner:
+                given = key in body
+                return make(sympy.Rational(repr(number(body[key], value_pos(body, key), key))) if given else default)
         if act in rules.ACTIVATIONS:
             return rules.ACTIVATIONS[act]
-        known = [*rules.ACTIVATIONS, *rules.ALIASES, "leaky_relu"]
+        known = [*rules.ACTIVATIONS, *rules.ALIASES, *rules.OPTIONS]
         if NAME.match(act) and act != "x":
             fail(unknown("activation", act, known) + "; or a formula in x", pos)
         return rules.formula_activation(act, self.formula(text, {"x": rules.X}, body, "activation"))
@@ -220,6 +238,8 @@ class _Reader:
             fail(e.message, self.document.locate(value_pos(container, key), (e.col or 1) - 1))
 
     def edges(self, inputs: list[str], nodes: dict[str, Node]) -> list[Edge]:
+        if "edges" not in self.doc:
+            fail("missing 'edges:'", Pos(1, 1))
         raw = self.doc["edges"]
         if not isinstance(raw, CommentedSeq) or not raw:
             fail("'edges' must be a list of {from, to, weight} or [from, to, weight]", value_pos(self.doc, "edges"))
@@ -236,6 +256,9 @@ class _Reader:
                          else f"'{end}' must be a node name, not {show(name)}", where[end])
             if dst in inputs:
                 fail(f"edge into input '{dst}': inputs have no incoming edges", where["to"])
+            if dst in self.formulas:
+                fail(f"edge into formula node '{dst}': a formula node reads its parents from its formula and takes "
+                     "no incoming edge", value_pos(raw, i))
             if (src, dst) in seen:
                 fail(f"duplicate edge {src} -> {dst} (first on line {seen[src, dst].line})", value_pos(raw, i))
             seen[src, dst] = value_pos(raw, i)
@@ -280,8 +303,12 @@ class _Reader:
         if not isinstance(raw, CommentedMap):
             fail("'loss' must be a map such as {type: squared_error, target: y}", pos)
         for key in raw:
-            if key not in ("type", "target", "formula"):
-                fail(unknown("loss key", str(key), ["type", "target", "formula"]), key_pos(raw, key))
+            if key not in LOSS_KEYS:
+                fail(unknown("loss key", str(key), LOSS_KEYS), key_pos(raw, key))
+        if "reduction" in raw:
+            if raw["reduction"] not in REDUCTIONS:
+                fail(unknown("reduction", str(raw["reduction"]), REDUCTIONS), value_pos(raw, "reduction"))
+            self.reduction = raw["reduction"]
         kind = raw.get("type")
         if kind not in rules.LOSS_TYPES:
             fail(unknown("loss type", str(kind), rules.LOSS_TYPES) if "type" in raw else "loss is missing 'type'",
@@ -312,6 +339,61 @@ class _Reader:
             else:
                 out.append(sympy.Rational(repr(number(t, p, "target"))))
         return out
+
+    def parameters(self) -> dict[str, float]:
+        """`parameters:`, a list of names or a map of names to default values."""
+        raw = self.doc.get("parameters")
+        if raw is None:
+            return {}
+        if isinstance(raw, CommentedMap):
+            for k in raw:
+                self.declare(k, "parameter", key_pos(raw, k))
+            return {k: number(raw[k], value_pos(raw, k), f"value of parameter '{k}'")
+                    for k in raw if raw[k] is not None}
+        if not isinstance(raw, CommentedSeq) or not raw:
+            fail("'parameters' must be a list of names or a map of names to values", value_pos(self.doc, "parameters"))
+        for i, name in enumerate(raw):
+            self.declare(name, "parameter", value_pos(raw, i))
+        return {}
+
+    def node_formula(self, name: str, text: Any, body: CommentedMap, inputs: list[str], nodes: dict) -> sympy.Expr:
+        """A formula node's formula: its parents are the inputs and nodes it names; other names are parameters."""
+        if not isinstance(text, str) or not text.strip():
+            fail(f"the formula of node '{name}' must be text such as \"x * y\"", value_pos(body, "formula"))
+        names = [*inputs, *(n for n in nodes if n != name), *self.params]
+        expr = self.formula(text, {n: symbol(n) for n in names}, body, "formula")
+        if not (expr.free_symbols & {symbol(n) for n in [*inputs, *nodes]}):
+            fail(f"the formula of node '{name}' names no input or node: it would be a constant",
+                 value_pos(body, "formula"))
+        return expr
+
+    def penalty(self, edges: list[Edge], loss: Loss | None) -> tuple[sympy.Expr, str]:
+        """`penalty:` (a formula in parameters) plus `regularization:` (l2 and l1 over the edge weights)."""
+        doc, total, texts = self.doc, sympy.S.Zero, []
+        for key in ("penalty", "regularization"):
+            if doc.get(key) is not None and loss is None:
+                fail(f"'{key}' is added to the loss; the file has no 'loss:'", key_pos(doc, key))
+        if doc.get("penalty") is not None:
+            text = doc["penalty"]
+            if not isinstance(text, str):
+                fail("'penalty' must be a formula in parameters, such as \"0.01*(w1^2 + w2^2)\"",
+                     value_pos(doc, "penalty"))
+            total = self.formula(text, {n: symbol(n) for n in self.params}, doc, "penalty")
+            texts.append(text.strip())
+        raw = doc.get("regularization")
+        if raw is not None:
+            if not isinstance(raw, CommentedMap) or not raw:
+                fail("'regularization' must be a map such as {l2: 0.01}", value_pos(doc, "regularization"))
+            weights = list(dict.fromkeys(e.weight for e in edges if e.weight.is_Symbol))
+            for key in raw:
+                if key not in ("l2", "l1"):
+                    fail(unknown("regularization", str(key), ["l2", "l1"]), key_pos(raw, key))
+                lam = sympy.Rational(repr(number(raw[key], value_pos(raw, key), key)))
+                term = lam / 2 * sympy.Add(*[w**2 for w in weights]) if key == "l2" else \
+                    lam * sympy.Add(*[sympy.Abs(w) for w in weights])
+                total += term
+                texts.append(f"({raw[key]}/2) Σ w²" if key == "l2" else f"{raw[key]} Σ |w|")
+        return total, " + ".join(texts)
 
     def point(self, inputs: list[str], targets: list[str]) -> dict[str, float]:
         raw = self.doc.get("at")

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 import mpmath
 import sympy
 
-from . import compile as compiler
-from . import graph
-from .derive import _loss_grads
 from .evaluate import FLOAT, MP, UndefinedError, value
 from .network import Network, symbol
+from .plan import plan
+from .plan import target as p_target
 from .rules import X
 
 OUT, PRE = sympy.Symbol("o", real=True), sympy.Symbol("z", real=True)  # in an activation's derivative
+CONSTANT, PARAMETER, VALUE, FORMULA = range(4)  # how a link's local derivative is found
 
 
 def unary(expr: sympy.Expr, precise: bool) -> Callable:
@@ -47,15 +47,16 @@ def unary(expr: sympy.Expr, precise: bool) -> Callable:
 
 @dataclass
 class Unit:
-    """One node, compiled: where its parents' values sit, its weights, its bias, its activation."""
+    """One node, compiled: a neuron's parents' positions, weights, bias and activation, or a formula."""
 
     name: str
     index: int
     parents: list[tuple[int, str | None, float]]  # (source's index, weight's parameter or None, constant)
     bias: tuple[str | None, float]
-    f: tuple[Callable, Callable]  # float64 and mpmath
-    prime: sympy.Expr  # f'(z) in o and z
+    f: tuple[Callable, Callable] | None  # float64 and mpmath; None for a formula node
+    prime: sympy.Expr  # f'(z) in o and z (1 for a formula node)
     complements: list[tuple[sympy.Expr, tuple[Callable, Callable]]]  # (part in OUT, its value from z)
+    formula: sympy.Expr | None = None
 
 
 @dataclass
@@ -65,41 +66,48 @@ class State:
     target: object
     values: dict[str, object]  # the inputs', parameters' and targets' values used (nudged), as numbers
 
+
 class Compiled:
-    """The network compiled for numbers, for one target ('loss' or a node)."""
+    """The network compiled for numbers, for one target ('loss' or a node), from its backward plan."""
 
     def __init__(self, net: Network, of: str):
         self.net, self.of = net, of
+        self.plan = p = plan(net, of)
         self.names = [*net.inputs, *net.nodes]
         self.index = {n: i for i, n in enumerate(self.names)}
-        sinks = net.outputs if of == "loss" else [of]
-        self.upstream = graph.ancestors(net, sinks)
-        self.units = [self._unit(n) for n in net.nodes if n in self.upstream]
+        self.upstream = set(p.order) | set(net.inputs)
+        self.units = [self._unit(n) for n in p.order]
         self.by_index = {u.index: u for u in self.units}
-        self.target = compiler.target(net, of)
+        self.target = p_target(net, of)
         # The target reads only the outputs' values and the targets: its small environment, per pass.
         self.target_env = [(sym, self.index.get(sym.name)) for sym in self.target.free_symbols]
-        direct = _loss_grads(net) if of == "loss" else {of: sympy.S.One}
-        self.direct = {self.index[v]: g for v, g in direct.items()}
-        self.fused = {}
-        rule = net.loss.rule if of == "loss" and net.loss else None
-        for i, out in enumerate(net.outputs if of == "loss" else []):
-            act = net.nodes[out].activation.name
-            if rule is not None and act in rule.fused and not any(e.dst in self.upstream for e in net.children[out]):
-                self.fused[self.index[out]] = rule.fused[act](symbol(out), net.loss.targets[i])
-        self.children: dict[int, list[tuple[int, str | None, float]]] = {}
-        for u in self.units:
-            for src, w, c in u.parents:
-                self.children.setdefault(src, []).append((u.index, w, c))
+        self.direct = {self.index[v]: g for v, g in p.direct.items()}
+        self.fused = {self.index[v]: f.expr for v, f in p.fused.items()}
+        # Each node's links, compiled: (the reading node's index, a weight's name or None, a constant,
+        # or the local derivative to evaluate when it is more than a weight).
+        self.children = {self.index[v]: [self._link(link) for link in p.children(v)] for v in self.names}
+        self.params = {name: [self._link(link) for link in links] for name, links in p.links.items()
+                       if name not in self.index}
+
+    def _link(self, link) -> tuple[int, int, object]:
+        """(the reading node's index, how to get the local derivative, what to get it from)."""
+        local, k = link.local, self.index[link.node]
+        if local.is_Number:
+            return k, CONSTANT, float(local)
+        if local.is_Symbol:
+            return (k, VALUE, self.index[local.name]) if local.name in self.index else (k, PARAMETER, local.name)
+        return k, FORMULA, local
 
     def _unit(self, n: str) -> Unit:
         node = self.net.nodes[n]
+        if node.is_formula:
+            return Unit(n, self.index[n], [], (None, 0.0), None, sympy.S.One, [], node.formula)
         parents = [(self.index[e.src], *_weight(e.weight)) for e in self.net.parents[n]]
         f = node.activation.f(X)
         complements = [(part, (unary(zform.xreplace({PRE: X}), False), unary(zform.xreplace({PRE: X}), True)))
                        for part, zform in node.activation.complements(OUT, PRE).items()]
         return Unit(n, self.index[n], parents, _weight(node.bias), (unary(f, False), unary(f, True)),
-                    node.activation.prime(OUT, PRE), complements)
+                    self.plan.prime[n].xreplace({symbol(n): OUT, symbol("z_" + n): PRE}), complements)
 
     def complements(self, u: Unit, z, precise: bool, o: sympy.Expr = OUT) -> dict[sympy.Expr, object]:
         """A unit's cancelling parts (1 - o) with their values from z, keyed by the part written in `o`."""
@@ -108,6 +116,10 @@ class Compiled:
             return {part.xreplace({OUT: o}): fns[which](z) for part, fns in u.complements}
         except (OverflowError, ZeroDivisionError, ValueError, UndefinedError):
             return {}  # then the part is computed from o, as written
+
+    def _formula(self, u: Unit, o: list, vals: Mapping[str, object], precise: bool):
+        env = {s: (o[self.index[s.name]] if s.name in self.index else vals[s.name]) for s in u.formula.free_symbols}
+        return value(u.formula, env, precise)
 
     def forward(self, values: Mapping[str, float], precise: bool = False,
                 nudge: tuple[str, object] | None = None, target: bool = True) -> State:
@@ -125,12 +137,15 @@ class Compiled:
         total = mpmath.fsum if precise else math.fsum  # exactly rounded: a central difference needs it
         try:
             for u in self.units:
-                s = total([vals[u.bias[0]] if u.bias[0] else num(u.bias[1]),
-                           *[(vals[w] if w else c) * o[src] for src, w, c in u.parents]])
-                if name == "z_" + u.name:
-                    s = s + amount
-                z[u.index] = s
-                out = u.f[which](s)
+                if u.formula is not None:
+                    out = self._formula(u, o, vals, precise)
+                else:
+                    s = total([vals[u.bias[0]] if u.bias[0] else num(u.bias[1]),
+                               *[(vals[w] if w else c) * o[src] for src, w, c in u.parents]])
+                    if name == "z_" + u.name:
+                        s = s + amount
+                    z[u.index] = s
+                    out = u.f[which](s)
                 if isinstance(out, (complex, mpmath.mpc)):  # log or sqrt of a negative z: no real value
                     raise ValueError("complex value")
                 o[u.index] = out + amount if name == u.name else out
@@ -162,25 +177,31 @@ class Compiled:
         vals = state.values
         env = self.env(state.o, state.z, vals)  # with each unit's 1 - o from z, for fused deltas and losses
         delta: list = [None] * len(self.names)
-        grads: dict[str, object] = {}
+
+        o = state.o
+
+        def flow(links) -> object:  # Σ δ_k · local over the links
+            acc = num(0)
+            for k, how, what in links:
+                factor = (what if how == CONSTANT else vals[what] if how == PARAMETER else o[what] if how == VALUE
+                          else value(what, env, precise))
+                acc = acc + factor * delta[k]
+            return acc
+
         for u in reversed(self.units):
             i = u.index
             if i in self.fused:
                 delta[i] = value(self.fused[i], env, precise)
+                continue
+            back = value(self.direct[i], env, precise) if i in self.direct else num(0)
+            back = back + flow(self.children[i])
+            if u.formula is not None:
+                delta[i] = back
             else:
-                back = value(self.direct[i], env, precise) if i in self.direct else num(0)
-                for dst, w, c in self.children.get(i, ()):
-                    back = back + (vals[w] if w else c) * delta[dst]
                 local = {OUT: state.o[i], PRE: state.z[i], **self.complements(u, state.z[i], precise)}
                 delta[i] = back * value(u.prime, local, precise)
-            if u.bias[0]:
-                grads[u.bias[0]] = grads.get(u.bias[0], num(0)) + delta[i]
-            for src, w, c in u.parents:
-                if w:
-                    grads[w] = grads.get(w, num(0)) + delta[i] * state.o[src]
-                if src < len(self.net.inputs):
-                    x = self.names[src]
-                    grads[x] = grads.get(x, num(0)) + delta[i] * (vals[w] if w else c)
+        grads = {name: flow(links) for name, links in self.params.items()}
+        grads.update({x: flow(self.children[self.index[x]]) for x in self.net.inputs if self.children[self.index[x]]})
         self.deltas = {self.names[i]: d for i, d in enumerate(delta) if d is not None}
         return grads
 

@@ -4,7 +4,7 @@ import pytest
 import sympy
 
 from derivator.formula import MAX_DEPTH, MAX_LENGTH, FormulaError, define, parse
-from derivator.functions import relu, sigmoid, softplus
+from derivator.primitives import relu, sigmoid, softplus
 
 x, y, o = (sympy.Symbol(n, real=True) for n in "xyo")
 NAMES = {"x": x, "y": y, "o": o}

@@ -23,8 +23,8 @@ from sympy.parsing.sympy_parser import parse_expr
 import derivator
 from derivator import check as checking
 from derivator import compile as compiler
-from derivator.functions import elementary
 from derivator.network import symbol, z_symbol
+from derivator.primitives import elementary
 from derivator.render.jsonout import as_dict
 from tests.conftest import PROPERTY_SETTINGS, examples, seeded
 

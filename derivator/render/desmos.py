@@ -37,6 +37,8 @@ def desmos_names(names: list[str]) -> dict[str, str]:
 class DesmosPrinter(TexPrinter):
     """Desmos's LaTeX dialect: its variable names, s() for the sigmoid, piecewise braces for steps."""
 
+    form_key = "desmos"
+
     def __init__(self, names: dict[str, str], sigmoid: str):
         super().__init__({"fold_short_frac": False, "mul_symbol": "dot"})
         self.names, self.sigmoid = names, sigmoid
@@ -48,27 +50,6 @@ class DesmosPrinter(TexPrinter):
         inner = rf"{self.sigmoid}\left({self._print(e.args[0])}\right)"
         return inner if exp is None else rf"\left({inner}\right)^{{{exp}}}"
 
-    def _print_relu(self, e, exp=None):
-        inner = rf"\max\left(0,{self._print(e.args[0])}\right)"
-        return inner if exp is None else rf"\left({inner}\right)^{{{exp}}}"
-
-    def _print_softplus(self, e, exp=None):
-        return self._print(sympy.log(1 + sympy.exp(e.args[0])))
-
-    def _print_Heaviside(self, e, exp=None):
-        return rf"\left\{{{self._print(e.args[0])}>0:1,0\right\}}"
-
-    def _print_leaky_relu(self, e, exp=None):
-        x, s = (self._print(a) for a in e.args)
-        return rf"\left\{{{x}>0:{x},{s}\cdot \left({x}\right)\right\}}"
-
-    def _print_leaky_step(self, e, exp=None):
-        x, s = (self._print(a) for a in e.args)
-        return rf"\left\{{{x}>0:1,{s}\right\}}"
-
-    def _print_log(self, e, exp=None):
-        return rf"\ln\left({self._print(e.args[0])}\right)"
-
 
 def render_desmos(r: Report) -> str:
     d = r.derivation
@@ -78,7 +59,7 @@ def render_desmos(r: Report) -> str:
     p = DesmosPrinter(names, sig)
     lines = [rf"{sig}\left(t\right)=\frac{{1}}{{1+e^{{-t}}}}"]
     lines += [f"{names[k]}={number(v)}" for k, v in r.point.items()]
-    for eq in work(r).forward:
+    for eq in [eq for row in work(r).forward for eq in row]:
         lines.append(f"{p.doprint(eq.lhs)}={factors(p, eq.rhs[0])}")
     lines.append(f"{names['D']}={factors(p, d.nested)}")
     if d.kind in ("parameter", "input") and d.expanded_size() <= MAX_EXPANDED_SIZE and d.wrt in r.point:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..printing import nested_tex, tex, tex_name
 from ..report import Report
-from .steps import Eq, Partial, Work, work
+from .steps import Eq, Partial, Work, reduce_tex, work
 from .text import constants
 
 
@@ -50,7 +50,7 @@ def rows(eq: Eq, notes: bool = True) -> list[str]:
     if not notes:
         return out
     if eq.cancels:
-        out[-1] += r" \quad\text{(binary cross-entropy after a sigmoid: $\sigma'$ cancels)}"
+        out[-1] += rf" \quad\text{{({text_tex(eq.why)})}}"
     if isinstance(eq.lhs, Partial) and eq.lhs.of.startswith("z_"):
         rest = constants(eq.constants, lambda p: f"${nested_tex(p)}$")
         out[-1] += rf" \quad\text{{(linear in ${tex_name(eq.lhs.wrt)}${rest})}}"
@@ -63,8 +63,9 @@ def align(lines: list[str]) -> str:
 
 def derivation_rows(w: Work, notes: bool = True) -> dict[str, list[str]]:
     """The rows of each part of the derivation, for align* here and aligned blocks in Markdown."""
-    forward = [rf"{side(z.lhs)} &= {side(z.rhs[0])}, \quad {side(o.lhs)} = {side(o.rhs[0])}"
-               for z, o in zip(w.forward[::2], w.forward[1::2], strict=True)]
+    forward = [rf"{side(row[0].lhs)} &= {side(row[0].rhs[0])}"
+               + "".join(rf", \quad {side(eq.lhs)} = {side(eq.rhs[0])}" for eq in row[1:]) for row in w.forward]
+    forward += [rf"{side(eq.lhs)} &= {side(eq.rhs[0])}" for eq in w.locals]
     backward = [row for eq in w.deltas for row in rows(eq, notes)]
     result = [row for eq in w.result for row in rows(eq, notes)]
     expanded = []
@@ -74,18 +75,22 @@ def derivation_rows(w: Work, notes: bool = True) -> dict[str, list[str]]:
     return {"forward": forward, "backward": backward, "result": result, "expanded": expanded}
 
 
-def average_row(p: Partial) -> str:
-    """With data: J is the mean of the loss over the m samples, and so is its derivative."""
+def average_row(r: Report) -> str:
+    """With data: J is the mean (or sum) of the loss over the m samples, and so is its derivative."""
+    p, d = work(r).partial, r.derivation
+    extra = f" + {tex(d.penalty)}" if d.penalty != 0 else ""
     return (rf"\frac{{\partial J}}{{\partial {tex_name(p.wrt)}}} "
-            rf"&= \frac{{1}}{{m}} \sum_{{s=1}}^{{m}} \left({partial(p)}\right)^{{(s)}}")
+            rf"&= {reduce_tex(d.net)} \left({partial(p)}\right)^{{(s)}}{extra}")
 
 
-def average_text(p: Partial, m: int) -> str:
-    return rf"Over the data, $m = {m}$ samples, $J = \frac{{1}}{{m}} \sum_{{s=1}}^{{m}} {of_tex(p)}^{{(s)}}$"
+def average_text(r: Report) -> str:
+    p, net = work(r).partial, r.derivation.net
+    penalty = f" + {tex(net.penalty)}" if net.penalty != 0 else ""
+    return rf"Over the data, $m = {r.samples}$ samples, $J = {reduce_tex(net)} {of_tex(p)}^{{(s)}}{penalty}$"
 
 
-def average(p: Partial, m: int) -> str:
-    return rf"\intertext{{{average_text(p, m)}:}}" + average_row(p)
+def average(r: Report) -> str:
+    return rf"\intertext{{{average_text(r)}:}}" + average_row(r)
 
 
 def point_text(r: Report) -> str:
@@ -100,7 +105,7 @@ def render_latex(r: Report, standalone: bool = False) -> str:
                   + parts["backward"][0], *parts["backward"][1:],
                   r"\intertext{Result:}" + parts["result"][0], *parts["result"][1:]])
     if r.samples:
-        body = body.replace("\n\\end{align*}", " \\\\\n" + average(w.partial, r.samples) + "\n\\end{align*}")
+        body = body.replace("\n\\end{align*}", " \\\\\n" + average(r) + "\n\\end{align*}")
     if r.value is not None:
         body = body.replace("\n\\end{align*}", f" \\\\\n&\\approx {r.value:.15g}\n\\end{{align*}}")
     if r.candidate is not None:

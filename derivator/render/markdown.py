@@ -21,8 +21,9 @@ def render_markdown(r: Report) -> str:
            "**Result**\n", block(parts["result"])]
     out += [f"- {note}\n" for note in notes(w)]
     if r.samples:
-        out += [f"{average_text(w.partial, r.samples)}; each sample's derivative enters with weight $1/m$:\n",
-                block([average_row(w.partial)])]
+        weight = "$1/m$" if r.derivation.net.reduction == "mean" else "1"
+        out += [f"{average_text(r)}; each sample's derivative enters with weight {weight}:\n",
+                block([average_row(r)])]
     if parts["expanded"]:
         out += ["**In inputs and parameters**\n", block(parts["expanded"])]
     if r.value is not None:

@@ -36,18 +36,34 @@ class Eq:
     lhs: sympy.Expr | Partial
     rhs: list[Prod | sympy.Expr]  # lhs = rhs[0] = rhs[1] = ...
     cancels: bool = False  # an output delta where the loss's and the activation's factors cancel
+    why: str = ""  # the identity that cancels them
     constants: Prod | None = None  # for ∂z_v/∂w: the terms of z_v that do not depend on w
 
 
 @dataclass
 class Work:
     partial: Partial
-    forward: list[Eq]
+    forward: list[list[Eq]]  # one row per node: [z_v, o_v] for a neuron, [v] for a formula node
     deltas: list[Eq]
     result: list[Eq]
     expanded: sympy.Expr | None  # in inputs and parameters; None when too large
     where: list[tuple[sympy.Symbol, sympy.Expr]] = field(default_factory=list)  # names in `expanded`
     too_large: bool = False  # some nested form was too large to write out
+    locals: list[Eq] = field(default_factory=list)  # ∂k/∂v of each formula node k on a path, in node values
+
+    @property
+    def graph(self) -> bool:
+        """Whether the derivation has formula nodes, whose deltas are ∂target/∂v rather than ∂target/∂z_v."""
+        return bool(self.locals) or any(len(row) == 1 for row in self.forward)
+
+
+def reduce_text(net) -> str:
+    """How J gathers the samples' losses: (1/m) Σₛ, or Σₛ with `reduction: sum`."""
+    return "(1/m) Σₛ" if net.reduction == "mean" else "Σₛ"
+
+
+def reduce_tex(net) -> str:
+    return r"\frac{1}{m} \sum_{s=1}^{m}" if net.reduction == "mean" else r"\sum_{s=1}^{m}"
 
 
 def delta_symbol(node: str) -> sympy.Symbol:
@@ -81,7 +97,7 @@ def work(r: Report) -> Work:
         rhs: list = [recursion(step)]
         if v in fits and d.deltas_nested[v] != rhs[0]:
             rhs.append(d.deltas_nested[v])
-        deltas.append(Eq(delta_symbol(v), rhs, cancels=step.fused is not None))
+        deltas.append(Eq(delta_symbol(v), rhs, cancels=step.fused is not None, why=step.fused_note))
     too_large = not result_fits or len(fits) < len(d.steps)
     result: list = [_result(d)]
     local = _local(d)
@@ -90,13 +106,29 @@ def work(r: Report) -> Work:
     expanded, where = r.expanded, []
     if expanded is not None and len(str(expanded)) > LONG:
         expanded, where = _named(expanded, d)
-    return Work(partial, _forward(d), deltas, [*local, Eq(partial, result)], expanded, where, too_large)
+    return Work(partial, _forward(d), deltas, [*local, Eq(partial, result)], expanded, where, too_large,
+                _formula_locals(d))
+
+
+def _formula_locals(d: Derivation) -> list[Eq]:
+    """∂k/∂v for every formula node k on a path and each node v it reads there: the local derivatives."""
+    eqs = []
+    for v, step in reversed(d.steps.items()):
+        for local, k in step.children:
+            if d.net.nodes[k].is_formula:
+                eqs.append(Eq(Partial(k, v), [local]))
+    return eqs
 
 
 def _local(d: Derivation) -> list[Eq]:
     """∂z_v/∂w for each use of a parameter or input: z_v is linear in it; its other terms are constants."""
     eqs = []
     for u in d.uses:
+        if u.node is None:
+            continue
+        if d.net.nodes[u.node].is_formula:
+            eqs.append(Eq(Partial(u.node, d.wrt), [u.factor]))
+            continue
         terms = _terms(d, u.node)
         mine = [t for t in terms if d.wrt in {str(s) for f in t.factors for s in f.free_symbols}]
         others = [t for t in terms if t not in mine]
@@ -113,23 +145,27 @@ def _terms(d: Derivation, v: str) -> list[Prod]:
     return terms + ([Prod((node.bias,))] if node.bias != 0 else [])
 
 
-def _forward(d: Derivation) -> list[Eq]:
-    """z_v and o_v for every node the target depends on, in forward order."""
-    eqs = []
+def _forward(d: Derivation) -> list[list[Eq]]:
+    """z_v and o_v for every neuron the target depends on, v for a formula node, in forward order."""
+    rows = []
     for v, node in d.net.nodes.items():
         if v not in d.upstream:
             continue
+        if node.is_formula:
+            rows.append([Eq(symbol(v), [node.formula])])
+            continue
         terms = _terms(d, v)
-        eqs.append(Eq(z_symbol(v), [Prod((Sum(tuple(terms)),)) if len(terms) > 1 else terms[0]]))
-        eqs.append(Eq(symbol(v), [node.activation.f(z_symbol(v))]))
-    return eqs
+        rows.append([Eq(z_symbol(v), [Prod((Sum(tuple(terms)),)) if len(terms) > 1 else terms[0]]),
+                     Eq(symbol(v), [node.activation.f(z_symbol(v))])])
+    return rows
 
 
 def recursion(step) -> Prod:
     """δ_v = f'(z_v) (Σ_k w(v,k) δ_k + ∂L/∂o_v), with the children's deltas as symbols."""
     if step.fused is not None:
         return Prod((step.fused,))
-    terms = [ONE.then(w, delta_symbol(k)) for w, k in step.children]
+    terms = [ONE.then(delta_symbol(k), w) if k in step.into_formulas else ONE.then(w, delta_symbol(k))
+             for w, k in step.children]
     if step.loss_grad is not None and step.loss_grad != 1:
         terms.append(Prod((step.loss_grad,)))
     elif step.loss_grad is not None:
@@ -152,7 +188,7 @@ def _result(d: Derivation) -> Prod:
         if step.loss_grad is not None:
             terms.append(ONE.then(step.loss_grad))
         return terms[0] if len(terms) == 1 else Prod((Sum(tuple(terms)),))
-    terms = [ONE.then(delta_symbol(u.node), u.factor) for u in d.uses]
+    terms = [ONE.then(delta_symbol(u.node), u.factor) if u.node is not None else ONE.then(u.factor) for u in d.uses]
     if not terms:
         return Prod((sympy.S.Zero,))
     return terms[0] if len(terms) == 1 else Prod((Sum(tuple(terms)),))

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 from ..every import Gradient, Row
 from ..nested import ONE, Prod, Sum
-from ..network import symbol
 from ..printing import nested_code, nested_tex, nested_text, tex_name
 from .jsonout import dumps
 from .latex import of_tex
 from .matrixform import values_tex, values_text
-from .steps import Partial, delta_symbol, recursion
+from .steps import Partial, delta_symbol, recursion, reduce_text
 from .text import verdict
 
 
 def in_deltas(r: Row) -> Prod:
-    """Σ over uses of δ_v o_u (δ_v for a bias)."""
-    terms = [ONE.then(delta_symbol(v), *([symbol(u)] if u else [])) for v, u in r.uses]
+    """Σ over uses of δ_v o_u (δ_v for a bias), and the penalty's term."""
+    terms = [ONE.then(delta_symbol(v), local) if v is not None else ONE.then(local) for v, local in r.uses]
     if not terms:
         return Prod((0,))
     return terms[0] if len(terms) == 1 else Prod((Sum(tuple(terms)),))
@@ -35,8 +34,10 @@ def render_table_text(g: Gradient) -> str:
     lines += [f"  δ_{v} = {nested_text(recursion(step))}" for v, step in g.steps.items()]
     head = f"∂{_of(g)}/∂p"
     if g.samples:
-        lines += ["", f"Over the data, m = {g.samples} samples: J = (1/m) Σₛ {g.of}⁽ˢ⁾, so each derivative "
-                  "below is (1/m) Σₛ of its form in sample s's values."]
+        over = reduce_text(g.net)
+        penalty = f" + {g.net.penalty_text}" if g.net.penalty != 0 else ""
+        lines += ["", f"Over the data, m = {g.samples} samples: J = {over} {g.of}⁽ˢ⁾{penalty}, so each derivative "
+                  f"below is {over} of its form in sample s's values{', the penalty term once' if penalty else ''}."]
     lines += ["", f"{head} = Σ over the uses of p of δ_v o_u (δ_v for a bias):"]
     rows = []
     for r in g.rows:

@@ -7,7 +7,7 @@ import math
 from ..nested import Sum
 from ..printing import nested_text, teacher
 from ..report import Report
-from .steps import Eq, Partial, Work, work
+from .steps import Eq, Partial, Work, reduce_text, work
 
 
 def partial(p: Partial) -> str:
@@ -30,7 +30,7 @@ def equation(eq: Eq, indent: str = "  ") -> list[str]:
 def note(eq: Eq) -> str:
     """The remark beside an equation: why a step holds."""
     if eq.cancels:
-        return "binary cross-entropy after a sigmoid: σ' cancels"
+        return eq.why
     if isinstance(eq.lhs, Partial) and eq.lhs.of.startswith("z_"):
         return f"linear in {eq.lhs.wrt}{constants(eq.constants, nested_text)}"
     if isinstance(eq.lhs, Partial) and "δ" in side(eq.rhs[0]):
@@ -52,18 +52,29 @@ def constants(rest, printer) -> str:
 
 
 def forward(w: Work) -> list[str]:
-    """z and o side by side, one node a line."""
-    pairs = [(w.forward[i], w.forward[i + 1]) for i in range(0, len(w.forward), 2)]
-    zs = [f"{side(z.lhs)} = {side(z.rhs[0])}" for z, _ in pairs]
-    width = max((len(z) for z in zs), default=0)
-    return [f"  {z.ljust(width)}    {side(o.lhs)} = {side(o.rhs[0])}" for z, (_, o) in zip(zs, pairs, strict=True)]
+    """z and o side by side, one node a line (a formula node has its value alone)."""
+    cells = [[f"{side(eq.lhs)} = {side(eq.rhs[0])}" for eq in row] for row in w.forward]
+    width = max((len(c[0]) for c in cells if len(c) > 1), default=0)
+    return [f"  {c[0].ljust(width)}    {c[1]}" if len(c) > 1 else f"  {c[0]}" for c in cells]
+
+
+def header(w: Work) -> str:
+    """What δ means: ∂target/∂z_v for a neuron, ∂target/∂v for a formula node (which has no z)."""
+    of = w.partial.of
+    if not w.graph:
+        return f"Backward pass (δ_v = ∂{of}/∂z_v):"
+    if all(len(row) == 1 for row in w.forward):
+        return f"Backward pass (δ_v = ∂{of}/∂v, upstream times local):"
+    return f"Backward pass (δ_v = ∂{of}/∂z_v for a neuron, ∂{of}/∂v for a formula node):"
 
 
 def render_text(r: Report) -> str:
     w = work(r)
     lhs = partial(w.partial)
-    lines = ["Forward pass:", *forward(w), "",
-             f"Backward pass (δ_v = ∂{w.partial.of}/∂z_v):"]
+    lines = ["Forward pass:", *forward(w), ""]
+    if w.locals:
+        lines += ["Local derivatives (in node values):", *[line for eq in w.locals for line in equation(eq)], ""]
+    lines.append(header(w))
     for eq in w.deltas:
         lines += equation(eq)
     lines += ["", "Result:"]
@@ -105,9 +116,13 @@ def candidate(r: Report, lhs: str) -> list[str]:
 def average(r: Report, lhs: str) -> list[str]:
     """With data: the target is the mean of the loss over the samples, and so is its derivative."""
     d = r.derivation
-    return [f"Over the data, m = {r.samples} sample{'s' * (r.samples != 1)}: J = (1/m) Σₛ {d.of}⁽ˢ⁾, so",
-            f"  ∂J/∂{d.wrt} = (1/m) Σₛ ({lhs})⁽ˢ⁾    (the result above in sample s's inputs, targets "
-            "and node values; 1/m from the average)"]
+    over, net = reduce_text(d.net), d.net
+    penalty = f" + {net.penalty_text}" if net.penalty != 0 else ""
+    extra = f" + {teacher(d.penalty)}" if d.penalty != 0 else ""
+    why = "1/m from the average" if net.reduction == "mean" else "a sum, with reduction: sum"
+    return [f"Over the data, m = {r.samples} sample{'s' * (r.samples != 1)}: J = {over} {d.of}⁽ˢ⁾{penalty}, so",
+            f"  ∂J/∂{d.wrt} = {over} ({lhs})⁽ˢ⁾{extra}    (the result above in sample s's inputs, targets "
+            f"and node values; {why}{'; the penalty once' if extra else ''})"]
 
 
 def numbers(r: Report, lhs: str) -> list[str]:

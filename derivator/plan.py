@@ -1,0 +1,126 @@
+"""The one backward plan: who feeds whom, with each local derivative in node values.
+
+Every node has a *gate*, the quantity its inputs enter: a neuron's pre-activation z_v
+(`z = Σ w o + b`, local derivatives w, o_u and 1), a formula node's own value (local derivatives
+by SymPy's `diff` of that one small formula, such as ∂(q z)/∂q = z). Then, for the target T,
+
+    ∂T/∂o_v = ∂T/∂o_v directly (the loss's derivative)  +  Σ over links (v → k) δ_k · local
+    δ_v     = ∂T/∂o_v · f'(z_v) for a neuron, ∂T/∂o_v for a formula node (or a fused form: o - y)
+    ∂T/∂p   = Σ over links (p → k) δ_k · local  (+ the penalty's derivative)
+
+The symbolic derivation, the compiled numeric sweep, the generated module and the matrix form all
+read this plan; none of them decides again where a parameter enters or which deltas cancel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy
+
+from . import compile as compiler
+from . import graph, rules
+from .network import Network, _in_order, symbol, z_symbol
+
+Expr = sympy.Expr
+
+
+@dataclass(frozen=True)
+class Link:
+    """A quantity (an input, a node's value, a parameter) entering the gate of `node`."""
+
+    node: str
+    local: Expr  # ∂gate/∂quantity, in node values: w for o_u into z_v, o_u for w, 1 for a bias
+    where: str  # "edge h1 -> h2", "bias of h2", "formula of f"
+    source: str | None = None  # for an edge's weight: the edge's source u (the local is o_u)
+
+
+@dataclass(frozen=True)
+class Fused:
+    """An output's delta where the loss's and the activation's factors cancel by an identity."""
+
+    expr: Expr
+    note: str
+
+
+@dataclass
+class Plan:
+    net: Network
+    of: str
+    order: list[str]  # the nodes the target depends on, in forward order
+    links: dict[str, list[Link]]  # each input, node and parameter -> where it enters
+    direct: dict[str, Expr]  # ∂T/∂o_v read off the target itself (the loss's outputs; 1 for the target node)
+    fused: dict[str, Fused]
+    prime: dict[str, Expr]  # f'(z_v) in node values, for the neurons
+    penalty: dict[str, Expr] = field(default_factory=dict)  # ∂penalty/∂p, for the parameters it names
+
+    @property
+    def sinks(self) -> list[str]:
+        return self.net.outputs if self.of == "loss" else [self.of]
+
+    def children(self, v: str) -> list[Link]:
+        """The links from node or input v: where its value is read."""
+        return self.links.get(v, [])
+
+
+def plan(net: Network, of: str) -> Plan:
+    """The backward plan for target `of` ('loss' or a node)."""
+    sinks = net.outputs if of == "loss" else [of]
+    up = graph.ancestors(net, sinks)
+    order = [v for v in net.nodes if v in up]
+    links: dict[str, list[Link]] = {}
+
+    def add(name: str, link: Link) -> None:
+        links.setdefault(name, []).append(link)
+
+    for e in net.edges:  # in the file's order, so sums print as the file writes them
+        if e.dst in up:
+            where = f"edge {e.src} -> {e.dst}"
+            add(e.src, Link(e.dst, e.weight, where))
+            if e.weight.is_Symbol:
+                add(e.weight.name, Link(e.dst, symbol(e.src), where, e.src))
+    for v in order:
+        node = net.nodes[v]
+        if node.is_formula:
+            for s in _in_order(node.formula):
+                add(s.name, Link(v, sympy.diff(node.formula, s), f"formula of {v}"))
+        elif node.bias.is_Symbol:
+            add(node.bias.name, Link(v, sympy.S.One, f"bias of {v}"))
+    direct = loss_grads(net) if of == "loss" else {of: sympy.S.One}
+    prime = {v: net.nodes[v].activation.prime(symbol(v), z_symbol(v)) for v in order if not net.nodes[v].is_formula}
+    fused = {}
+    for v in direct if of == "loss" else []:
+        f = _fused(net, v)
+        if f is not None and not links.get(v):  # an output read by nothing else
+            fused[v] = f
+    penalty = {}
+    if of == "loss":
+        penalty = {s.name: sympy.diff(net.penalty, s) for s in _in_order(net.penalty)}
+    return Plan(net, of, order, links, direct, fused, prime, penalty)
+
+
+def loss_grads(net: Network) -> dict[str, Expr]:
+    """∂L/∂o for each output, in node values."""
+    loss = net.loss
+    outputs = [symbol(o) for o in net.outputs]
+    if loss.rule is None:
+        return {o: rules.cross_entropy_grad(outputs, loss.targets, i) for i, o in enumerate(net.outputs)}
+    return {o: loss.rule.grad(symbol(o), y) for o, y in zip(net.outputs, loss.targets, strict=True)}
+
+
+FUSED_NOTES = {("binary_cross_entropy", "sigmoid"): "binary cross-entropy after a sigmoid: σ' cancels"}
+
+
+def _fused(net: Network, v: str) -> Fused | None:
+    """An output delta whose loss and activation cancel by rule (sigmoid with BCE: o - y)."""
+    rule, node = net.loss.rule, net.nodes[v]
+    if rule is None or node.is_formula or node.activation.name not in rule.fused:
+        return None
+    y = net.loss.targets[net.outputs.index(v)]
+    note = FUSED_NOTES.get((net.loss.type, node.activation.name), "the loss's and the activation's factors cancel")
+    return Fused(rule.fused[node.activation.name](symbol(v), y), note)
+
+
+def target(net: Network, of: str) -> Expr:
+    """One sample's target in node values (the penalty is added once, after the reduction)."""
+    return compiler.target(net, of)
