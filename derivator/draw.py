@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 
 from . import graph
 from .network import Network
+from .plan import plan
 
 HIGHLIGHT, MUTED = "#c0392b", "#b8b8b8"
 COLUMN, ROW, MARGIN, RADIUS = 170, 90, 70, 26
@@ -34,7 +35,8 @@ def layout(net: Network, wrt: str, of: str, values: dict[str, float] | None = No
     """Columns by depth, rows centred; the marked paths from `wrt` to the target."""
     depth = {x: 0 for x in net.inputs}
     for n in net.nodes:  # topological order: every parent is placed first
-        depth[n] = 1 + max((depth[e.src] for e in net.parents[n]), default=0)
+        depth[n] = 1 + max((depth[s] for s in net.sources[n]), default=0)
+    arrows = _arrows(net)
     sinks = net.outputs if of == "loss" else [of]
     shown = [*net.inputs, *[n for n in net.nodes if n in graph.ancestors(net, sinks)]]
     columns: dict[int, list[str]] = {}
@@ -49,16 +51,16 @@ def layout(net: Network, wrt: str, of: str, values: dict[str, float] | None = No
         top = MARGIN + 40 + (tallest - len(names)) * ROW / 2
         for i, n in enumerate(names):
             positions[n] = (MARGIN + col * COLUMN, top + i * ROW)
-    _clear(positions, [(e.src, e.dst) for e in net.edges if e.src in positions and e.dst in positions]
+    _clear(positions, [(a, b) for a, b, _ in arrows if a in positions and b in positions]
            + ([(o, "loss") for o in net.outputs] if of == "loss" else []))
     height = max(height, max(y for _, y in positions.values()) + MARGIN)
-    starts, entry = _entry(net, wrt)
+    starts, entry = _entry(net, wrt, of)
     on_path = graph.between(net, starts, sinks)
     edges = []
-    for e in net.edges:
-        if e.src in positions and e.dst in positions:
-            strong = e.dst in on_path and (e.src in on_path or (e.src, e.dst) in entry)
-            edges.append((e.src, e.dst, str(e.weight), strong))
+    for a, b, label in arrows:
+        if a in positions and b in positions:
+            strong = b in on_path and (a in on_path or (a, b) in entry)
+            edges.append((a, b, label, strong))
     if of == "loss":
         edges += [(o, "loss", "", o in on_path) for o in net.outputs]
     marked = on_path | ({"loss"} if of == "loss" and on_path else set()) | {s for s, _ in entry}
@@ -85,17 +87,22 @@ def _clear(positions: dict[str, tuple[float, float]], edges: list[tuple[str, str
             return
 
 
-def _entry(net: Network, wrt: str) -> tuple[list[str], set[tuple[str, str]]]:
-    """Where a change in `wrt` first arrives (nodes), and the edges that carry it there."""
+def _arrows(net: Network) -> list[tuple[str, str, str]]:
+    """What reads what: each edge with its weight, and each formula node's parents (unlabelled)."""
+    arrows = [(e.src, e.dst, str(e.weight)) for e in net.edges]
+    return arrows + [(s, n, "") for n, node in net.nodes.items() if node.is_formula for s in net.sources[n]]
+
+
+def _entry(net: Network, wrt: str, of: str) -> tuple[list[str], set[tuple[str, str]]]:
+    """Where a change in `wrt` first arrives (nodes), and the arrows that carry it there, as the plan says."""
     kind = net.kind(wrt)
     if kind in ("node", "preactivation"):
         return [wrt.removeprefix("z_") if kind == "preactivation" else wrt], set()
+    links = plan(net, of).links.get(wrt, [])
+    arrows = {(link.source, link.node) for link in links if link.source is not None}
     if kind == "input":
-        edges = {(e.src, e.dst) for e in net.children[wrt]}
-    else:
-        edges = {(e.src, e.dst) for e in net.edges if str(e.weight) == wrt}
-    biased = [n for n, node in net.nodes.items() if str(node.bias) == wrt]
-    return [d for _, d in edges] + biased + ([wrt] if kind == "input" else []), edges
+        arrows |= {(wrt, link.node) for link in links}
+    return [link.node for link in links] + ([wrt] if kind == "input" else []), arrows
 
 
 def node_values(net: Network, of: str, values: dict[str, float]) -> dict[str, float]:
