@@ -33,6 +33,7 @@ class Step:
     children: list[tuple[Expr, str]]  # (w(v,k), k) for each child k that reaches the target
     loss_grad: Expr | None  # dL/do_v when v is an output of the loss (1 when v is the target node)
     fused: Expr | None  # the whole delta, when the loss and activation cancel by rule (O - y)
+    fused_note: str | None = None  # why the delta is o - y or p - y (rules.FUSED_NOTES), or None
 
 
 @dataclass
@@ -119,9 +120,11 @@ def backward(net: Network, of: str) -> Backward:
 
 def _step(net: Network, v: str, loss_grad: Expr | None, b: Backward, of_loss: bool) -> Step:
     children = [(e.weight, e.dst) for e in net.children[v] if e.dst in b.deltas and not b.deltas[e.dst].is_zero]
-    fused = _fused(net, v) if of_loss and loss_grad is not None and not children else None
+    sink = of_loss and loss_grad is not None and not children
+    fused = _fused(net, v) if sink else None
     prime = net.nodes[v].activation.prime(symbol(v), z_symbol(v))
-    return Step(v, prime, children, loss_grad, fused)
+    note = rules.FUSED_NOTES.get((net.loss.type, net.nodes[v].activation.name)) if sink else None
+    return Step(v, prime, children, loss_grad, fused, note)
 
 
 def _fused(net: Network, v: str) -> Expr | None:

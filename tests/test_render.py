@@ -62,9 +62,41 @@ def test_story5_text_shows_the_output_delta_as_the_learner_writes_it():
     assert "  δ_x = 2(x - y)(1 - x²)\n" in out
 
 
+BCE_NOTE = "binary cross-entropy after a sigmoid: σ' cancels"
+SOFTMAX_NOTE = "cross-entropy after a softmax: the softmax's Jacobian cancels, δ = p - y"
+
+
 def test_fused_output_delta_says_why():
     out = render_text(report("two_outputs_bce.yaml", "d1"))
-    assert "  δ_O1 = O1 - y1    (binary cross-entropy after a sigmoid: σ' cancels)\n" in out
+    assert f"  δ_O1 = O1 - y1    ({BCE_NOTE})\n" in out
+    assert SOFTMAX_NOTE not in out
+
+
+def test_softmax_cross_entropy_delta_names_its_own_identity():
+    r = report("softmax_three_classes.yaml", "b2")
+    out = render_text(r)
+    assert f"  δ_k2 = exp(k2)/(exp(k1) + exp(k2) + exp(k3)) - y2    ({SOFTMAX_NOTE})\n" in out
+    assert "σ' cancels" not in out
+    latex = render_latex(r)
+    assert r"\quad\text{(cross-entropy after a softmax: the softmax's Jacobian cancels, $\delta$ = p - y)}" in latex
+    assert "binary" not in latex
+    assert f"- δ_k2 = exp(k2)/(exp(k1) + exp(k2) + exp(k3)) - y2: {SOFTMAX_NOTE}\n" in render_markdown(r)
+
+
+def test_bce_note_in_latex_and_markdown():
+    r = report("two_outputs_bce.yaml", "d1")
+    assert r"\quad\text{(binary cross-entropy after a sigmoid: $\sigma$' cancels)}" in render_latex(r)
+    assert f"- δ_O1 = O1 - y1: {BCE_NOTE}\n" in render_markdown(r)
+
+
+@pytest.mark.parametrize("activation, loss", [("sigmoid", "cross_entropy"), ("tanh", "binary_cross_entropy"),
+                                              ("identity", "squared_error")])
+def test_no_cancellation_note_where_nothing_cancels(activation, loss):
+    net = derivator.loads({"inputs": ["x"], "nodes": {"O1": {"activation": activation}, "O2": {}},
+                           "edges": [["x", "O1", "w1"], ["x", "O2", "w2"]], "output": ["O1", "O2"],
+                           "loss": {"type": loss, "target": ["y1", "y2"]}})
+    out = render_text(derivator.report(net, "w1"))
+    assert "cancels" not in out, out
 
 
 def test_long_expanded_form_names_common_subexpressions():
