@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 import derivator
 from derivator.cli import derive
-from tests.conftest import SPECS
+from tests.conftest import SPECS, needs_pdflatex
 
 STORY4 = str(SPECS / "story4_desmos_check.yaml")
 STORY5 = str(SPECS / "story5_tanh_squared_error.yaml")
@@ -191,8 +191,7 @@ def test_huge_candidates_are_judged_by_values_in_bounded_time(cand):
     assert v.method.startswith("values compared at")
 
 
-@pytest.mark.skipif(not __import__("shutil").which("pdflatex") and not __import__("os").environ.get("CI"),
-                    reason="pdflatex is not installed (CI installs texlive-latex-base)")
+@needs_pdflatex
 def test_standalone_document_with_a_candidate_compiles(tmp_path):
     import subprocess
 

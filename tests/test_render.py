@@ -1,8 +1,6 @@
 """Rendering: golden text and LaTeX for the stories, documents that compile, Markdown, Desmos, caps."""
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +15,7 @@ from derivator.printing import nested_code, nested_text, tex_name
 from derivator.render import render_desmos, render_json, render_latex, render_markdown, render_text
 from derivator.render.desmos import desmos_names
 from derivator.render.steps import MAX_NESTED_FACTORS
-from tests.conftest import SPECS
+from tests.conftest import SPECS, needs_pdflatex
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from networks import dense
@@ -127,11 +125,6 @@ def test_tex_names_follow_the_files_names(name, tex):
 def test_json_latex_is_the_nested_form():
     out = json.loads(render_json(report("story4_desmos_check.yaml", "w1")))
     assert out["in_node_values"]["latex"].startswith("O \\left(1 - O\\right) \\left(w_{4} h_{2}")
-
-
-PDFLATEX = shutil.which("pdflatex")
-needs_pdflatex = pytest.mark.skipif(not PDFLATEX and not os.environ.get("CI"),
-                                    reason="pdflatex is not installed (CI installs texlive-latex-base)")
 
 
 @needs_pdflatex
