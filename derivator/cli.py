@@ -23,6 +23,7 @@ from .spec import load
 FORMATS = ["text", "latex", "markdown", "json", "desmos", "python"]
 EXIT_DISAGREES = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3  # a bug in the tool
 
 
 def parse_at(items: tuple[str, ...]) -> dict[str, float]:
@@ -43,7 +44,8 @@ def parse_at(items: tuple[str, ...]) -> dict[str, float]:
 
 
 class OneLineErrors(click.Command):
-    """Every bad input is one line on stderr and exit status 2, never a usage block or a traceback."""
+    """Every bad input is one line on stderr and exit status 2, never a usage block or a traceback;
+    a bug of ours is one line saying so, with exit status 3."""
 
     def main(self, args=None, prog_name=None, **extra):
         extra.pop("standalone_mode", None)
@@ -57,8 +59,9 @@ class OneLineErrors(click.Command):
             click.echo("derive: error: aborted", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except Exception as e:  # a bug of ours: still one line, and no traceback for the user
-            click.echo(f"derive: error: internal error ({type(e).__name__}: {e}); please report it", err=True)
-            sys.exit(EXIT_BAD_INPUT)
+            click.echo(f"derive: error: internal error ({_one_line(f'{type(e).__name__}: {e}')}); please report it",
+                       err=True)
+            sys.exit(EXIT_INTERNAL)
         sys.exit(result if isinstance(result, int) else 0)
 
 
@@ -80,6 +83,10 @@ class Once(click.Option):
                                        "version does not derive yet; give one --wrt")
             raise click.UsageError(f"{flag} is given {len(value)} times; give it once")
         return value[0] if value else self.single_default
+def _one_line(text: str, limit: int = 300) -> str:
+    """An exception's message on one line, cut short: the error stays one line on stderr."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 class BadInput(click.ClickException):
@@ -133,7 +140,8 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, defi
 
     \b
     Exit status: 0 success, 1 a check or the candidate disagrees, 2 bad usage or a bad file
-    (one line on stderr: FILE:LINE:COL: error: MESSAGE).
+    (one line on stderr: FILE:LINE:COL: error: MESSAGE), 3 an internal error, a bug in derive
+    (one line on stderr: derive: error: internal error (...); please report it).
     """
     try:
         status = _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot)

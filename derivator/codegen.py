@@ -159,7 +159,7 @@ def _backward(net: Network, bp: Plan, p: ModulePrinter) -> list[str]:
     lines = []
     for v in reversed(bp.order):
         if v in bp.fused:
-            lines.append(f"    d_{v} = {p.doprint(bp.fused[v].expr)}")
+            lines.append(f"    d_{v} = {p.doprint(bp.fused[v])}")
             continue  # b_v (dT/do_v) is written out only if asked for: it divides by o(1 - o)
         terms = [_term(link, p) for link in bp.children(v)]
         if v in bp.direct:

@@ -34,7 +34,7 @@ class Step:
     loss_grad: Expr | None  # dL/do_v when v is an output of the loss (1 when v is the target node)
     fused: Expr | None  # the whole delta, when the loss and activation cancel by rule (O - y)
     formula: bool = False  # a formula node: its delta is d target / d v, its value's own derivative
-    fused_note: str = ""
+    fused_note: str | None = None  # why the delta is o - y or p - y (rules.FUSED_NOTES), or None
     into_formulas: frozenset = frozenset()  # children that are formula nodes: written δ_k ∂k/∂v, upstream first
 
 
@@ -110,8 +110,8 @@ def backward(net: Network, of: str, p: Plan | None = None) -> Backward:
     for v in reversed(p.order):
         fused = p.fused.get(v)
         children = [(link.local, link.node) for link in p.children(v) if not out.deltas[link.node].is_zero]
-        step = Step(v, p.prime.get(v, sympy.S.One), children, p.direct.get(v), fused.expr if fused else None,
-                    net.nodes[v].is_formula, fused.note if fused else "",
+        step = Step(v, p.prime.get(v, sympy.S.One), children, p.direct.get(v), fused,
+                    net.nodes[v].is_formula, p.notes.get(v),
                     frozenset(k for _, k in children if net.nodes[k].is_formula))
         out.steps[v] = step
         upstream = total([out.deltas[k].then(w) for w, k in step.children]

@@ -100,6 +100,9 @@ class Atoms:
 
     def __init__(self, d: Derivation):
         self.d, self.names, self.coeffs, self.rewrites = d, {}, {}, []
+        self.prime: dict[str, sympy.Dummy] = {}  # node -> the atom of its activation's derivative
+        self.wrong: dict[sympy.Dummy, str] = {}  # atom of another activation's derivative -> its node
+        self.loss: dict[str, sympy.Dummy] = {}  # output -> the atom of the loss's derivative there
         net = d.net
         for v in d.steps:
             act = net.nodes[v].activation
@@ -107,19 +110,24 @@ class Atoms:
             self.rewrites.append((compiler.preactivation(net, v), z))
             prime = act.prime(o, z)
             if prime != 1:
-                self.add(prime, f"the derivative of {v}'s {act.name}", f"D_{v}")
+                self.prime[v] = self.add(prime, f"the derivative of {v}'s {act.name}", f"D_{v}")
             for name, other in (("sigmoid", o * (1 - o)), ("tanh", 1 - o**2)):
                 if name != act.name and other != prime:
-                    self.add(other, f"a {name}'s derivative, but {v}'s activation is {act.name}", f"W_{v}_{name}")
+                    atom = self.add(other, f"a {name}'s derivative, but {v}'s activation is {act.name}",
+                                    f"W_{v}_{name}")
+                    self.wrong[atom] = v
         for i, (o, g) in enumerate(self.loss_factors().items()):
-            self.add(g, f"the loss's derivative at {o}", f"L_{i}")
+            self.loss[o] = self.add(g, f"the loss's derivative at {o}", f"L_{i}")
 
-    def add(self, expr: sympy.Expr, meaning: str, name: str) -> None:
-        """One atom for a factor; a numeric coefficient (the 2 of 2(o - y)) stays outside it."""
-        atom = sympy.Symbol(name, real=True)
+    def add(self, expr: sympy.Expr, meaning: str, label: str) -> sympy.Dummy:
+        """One atom for a factor; a numeric coefficient (the 2 of 2(o - y)) stays outside it.
+
+        The atom is a Dummy: distinct from every name of the network, whatever the label says."""
+        atom = sympy.Dummy(label, real=True)
         content, primitive = sympy.factor_terms(expr).as_content_primitive()
         self.names[atom] = (primitive, meaning)
         self.coeffs[atom] = content
+        return atom
 
     def loss_factors(self) -> dict[str, sympy.Expr]:
         """dL/do (or the fused output delta) for each output, as the derivation writes it."""
@@ -146,13 +154,16 @@ class Atoms:
         return self.coeffs.get(atom, 1) * atom
 
     def form(self, atom: sympy.Expr) -> sympy.Expr:
-        return self.names[atom][0] if atom in self.names else atom
+        """The factor as the derivation writes it: atoms, even inside a larger factor, replaced."""
+        if atom in self.names:
+            return self.names[atom][0]
+        return atom.xreplace({a: f for a, (f, _) in self.names.items()})
 
     def describe(self, atom: sympy.Symbol) -> str:
         if atom in self.names:
             form, meaning = self.names[atom]
             return f"{teacher(form)} ({meaning})"
-        return teacher(atom)
+        return teacher(self.form(atom))
 
 
 def _paths(d: Derivation, cand: sympy.Expr, point: dict[str, float], quiet_coeff: bool) -> list[str]:
@@ -182,8 +193,8 @@ def _paths(d: Derivation, cand: sympy.Expr, point: dict[str, float], quiet_coeff
             out.append(f"The {where} {sentence}.")
     for i, (coeff, have) in enumerate(found):
         if i not in match.values():
-            term = teacher(coeff) + " " + _chain(atoms, list(have.elements())) if coeff != 1 else \
-                _chain(atoms, list(have.elements()))
+            factors = sorted(have.elements(), key=lambda f: f not in atoms.names)  # chain-rule factors first
+            term = teacher(coeff) + " " + _chain(atoms, factors) if coeff != 1 else _chain(atoms, factors)
             out.append(f"The term {term} is extra: it matches no path from {d.wrt} to the target.")
     return out
 
@@ -215,9 +226,8 @@ def _chain(atoms: Atoms, factors: list) -> str:
 def _compare(atoms: Atoms, p: Path, have: Counter, coeff, point, d: Derivation, quiet_coeff: bool) -> str:
     missing, extra = p.atoms - have, have - p.atoms
     parts = []
-    for a in [a for a in extra if str(a).startswith("W_")]:
-        node = str(a).split("_")[1]
-        right = [m for m in missing if str(m) == f"D_{node}"]
+    for a in [a for a in extra if a in atoms.wrong]:
+        right = [m for m in missing if m == atoms.prime.get(atoms.wrong[a])]
         parts.append(f"uses {atoms.describe(a)} where it needs {atoms.describe(right[0])}" if right
                      else f"has {atoms.describe(a)}")
         for m in right:
@@ -225,7 +235,7 @@ def _compare(atoms: Atoms, p: Path, have: Counter, coeff, point, d: Derivation, 
         extra.pop(a)
     if missing:
         ordered = [f for f in p.order if f in missing] + [f for f in missing if f not in p.order]
-        weights = [f for f in ordered if str(f) in d.net.params]
+        weights = [f for f in ordered if f not in atoms.names and str(f) in d.net.params]
         others = [f for f in ordered if f not in weights]
         lacks = []
         if weights:
@@ -279,10 +289,7 @@ def _path_name(paths: list[Path], p: Path) -> str:
 def _enumerate(d: Derivation, atoms: Atoms) -> list[Path]:
     """The chain-rule terms of the derivative, one per path, as atoms (expanded, like the candidate)."""
     steps = d.steps
-    prime_atom = {str(a)[2:]: a for a in atoms.names if str(a).startswith("D_")}
-    loss_atom = {}
-    for i, o in enumerate(atoms.loss_factors()):
-        loss_atom[o] = sympy.Symbol(f"L_{i}", real=True)
+    prime_atom, loss_atom = atoms.prime, atoms.loss
     sinks = set(d.sinks)
 
     one = sympy.S.One

@@ -199,7 +199,7 @@ def _output_rule(net: Network, o: sympy.Symbol, y: sympy.Symbol) -> tuple[sympy.
     unit, target = net.outputs[0], net.loss.targets[0]
     swap = {symbol(unit): o, target: y}
     if unit in p.fused:
-        return p.fused[unit].expr.xreplace(swap), None, p.fused[unit].note.replace("σ'", "g'")
+        return p.fused[unit].xreplace(swap), None, p.notes[unit].replace("σ'", "g'")
     if net.loss.rule is None:  # softmax cross-entropy: a vector rule, in the matrix recursion itself
         return None, None, ""
     with sympy.evaluate(False):  # unevaluated as the rule builds it, so 2(A - Y) keeps its written form

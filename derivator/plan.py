@@ -35,14 +35,6 @@ class Link:
     source: str | None = None  # for an edge's weight: the edge's source u (the local is o_u)
 
 
-@dataclass(frozen=True)
-class Fused:
-    """An output's delta where the loss's and the activation's factors cancel by an identity."""
-
-    expr: Expr
-    note: str
-
-
 @dataclass
 class Plan:
     net: Network
@@ -50,9 +42,10 @@ class Plan:
     order: list[str]  # the nodes the target depends on, in forward order
     links: dict[str, list[Link]]  # each input, node and parameter -> where it enters
     direct: dict[str, Expr]  # ∂T/∂o_v read off the target itself (the loss's outputs; 1 for the target node)
-    fused: dict[str, Fused]
+    fused: dict[str, Expr]  # an output's whole delta where the loss's and activation's factors cancel (o - y)
     prime: dict[str, Expr]  # f'(z_v) in node values, for the neurons
     penalty: dict[str, Expr] = field(default_factory=dict)  # ∂penalty/∂p, for the parameters it names
+    notes: dict[str, str] = field(default_factory=dict)  # outputs whose delta an identity simplifies: which
 
     @property
     def sinks(self) -> list[str]:
@@ -93,10 +86,15 @@ def plan(net: Network, of: str) -> Plan:
         f = _fused(net, v)
         if f is not None and not links.get(v):  # an output read by nothing else
             fused[v] = f
-    penalty = {}
+    penalty, notes = {}, {}
     if of == "loss":
         penalty = {s.name: sympy.diff(net.penalty, s) for s in _in_order(net.penalty)}
-    return Plan(net, of, order, links, direct, fused, prime, penalty)
+        # The identity that simplifies an output's delta: sigmoid + BCE is o - y (fused), and
+        # softmax + cross-entropy gives ∂L/∂o = p - y directly, so an identity output passes it on.
+        notes = {v: rules.FUSED_NOTES[net.loss.type, net.nodes[v].activation.name] for v in direct
+                 if not links.get(v) and not net.nodes[v].is_formula
+                 and (net.loss.type, net.nodes[v].activation.name) in rules.FUSED_NOTES}
+    return Plan(net, of, order, links, direct, fused, prime, penalty, notes)
 
 
 def loss_grads(net: Network) -> dict[str, Expr]:
@@ -108,17 +106,12 @@ def loss_grads(net: Network) -> dict[str, Expr]:
     return {o: loss.rule.grad(symbol(o), y) for o, y in zip(net.outputs, loss.targets, strict=True)}
 
 
-FUSED_NOTES = {("binary_cross_entropy", "sigmoid"): "binary cross-entropy after a sigmoid: σ' cancels"}
-
-
-def _fused(net: Network, v: str) -> Fused | None:
+def _fused(net: Network, v: str) -> Expr | None:
     """An output delta whose loss and activation cancel by rule (sigmoid with BCE: o - y)."""
     rule, node = net.loss.rule, net.nodes[v]
     if rule is None or node.is_formula or node.activation.name not in rule.fused:
         return None
-    y = net.loss.targets[net.outputs.index(v)]
-    note = FUSED_NOTES.get((net.loss.type, node.activation.name), "the loss's and the activation's factors cancel")
-    return Fused(rule.fused[node.activation.name](symbol(v), y), note)
+    return rule.fused[node.activation.name](symbol(v), net.loss.targets[net.outputs.index(v)])
 
 
 def target(net: Network, of: str) -> Expr:

@@ -97,6 +97,11 @@ LOSSES: dict[str, PointLoss] = {
                                       fused={"sigmoid": lambda o, y: o - y}),
 }
 SOFTMAX_LOSS = "cross_entropy"  # over all outputs at once; see `cross_entropy` below
+# Why an output's delta is short, by (loss, output activation): printed beside that delta.
+FUSED_NOTES = {
+    ("binary_cross_entropy", "sigmoid"): "binary cross-entropy after a sigmoid: σ' cancels",
+    (SOFTMAX_LOSS, "identity"): "cross-entropy after a softmax: the softmax's Jacobian cancels, δ = p - y",
+}
 LOSS_TYPES = [*LOSSES, SOFTMAX_LOSS, "formula"]
 
 

@@ -82,7 +82,7 @@ class Compiled:
         # The target reads only the outputs' values and the targets: its small environment, per pass.
         self.target_env = [(sym, self.index.get(sym.name)) for sym in self.target.free_symbols]
         self.direct = {self.index[v]: g for v, g in p.direct.items()}
-        self.fused = {self.index[v]: f.expr for v, f in p.fused.items()}
+        self.fused = {self.index[v]: f for v, f in p.fused.items()}
         # Each node's links, compiled: (the reading node's index, a weight's name or None, a constant,
         # or the local derivative to evaluate when it is more than a weight).
         self.children = {self.index[v]: [self._link(link) for link in p.children(v)] for v in self.names}

@@ -1,6 +1,8 @@
 """Shared helpers for the tests: the specs folder and quick access to symbols."""
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,32 @@ PROPERTY_SETTINGS = {
     "database": None,  # reproducible: no replay of examples saved by earlier runs
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much],
 }
+
+
+def tex_missing(*packages: str) -> str | None:
+    """Why LaTeX tests cannot run here (pdflatex, or a package such as tikz.sty that `kpsewhich`
+    does not find), or None when they can."""
+    if shutil.which("pdflatex") is None:
+        return "pdflatex is not installed"
+    for name in packages:
+        try:
+            done = subprocess.run(["kpsewhich", name], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return f"{name} is not installed (kpsewhich cannot run)"
+        if done.returncode != 0 or not done.stdout.strip():
+            return f"{name} is not installed (kpsewhich finds nothing)"
+    return None
+
+
+def skip_without_tex(*packages: str, ci_installs: str) -> pytest.MarkDecorator:
+    """Skip where TeX or a package is missing, except on CI (CI set), which installs them (.ci/run):
+    there the test runs, and fails if they are missing."""
+    missing = None if os.environ.get("CI") else tex_missing(*packages)
+    return pytest.mark.skipif(missing is not None, reason=f"{missing} (CI installs {ci_installs})")
+
+
+needs_pdflatex = skip_without_tex(ci_installs="texlive-latex-base")
+needs_tikz = skip_without_tex("tikz.sty", ci_installs="texlive-pictures")
 
 
 def examples(n: int) -> int:

@@ -1,9 +1,12 @@
 """A hang guard for tests that run the command on hostile input, and the checks every run must pass.
 
-`run(args)` runs `derive` in-process through click's CliRunner under a wall-time bound: a SIGALRM
-(where the platform has one) interrupts Python code that runs past the bound, and the elapsed time is
-checked afterwards in any case. The bound is a guard against hangs, not a measure of speed: every
-run is expected to take a small fraction of it.
+`run(args)` runs `derive` in-process through click's CliRunner under a bound on the CPU time it
+uses, not on wall time, so that a loaded machine (other jobs, a parallel test run) cannot fail it: a
+SIGPROF (where the platform has one) interrupts Python code that has used the bound's CPU seconds,
+and the CPU time is checked afterwards in any case. A block that waits without computing (a read
+that never returns) uses no CPU; a wall-time alarm at WALL_FACTOR times the bound ends it. The
+bound is a guard against hangs, not a measure of speed: every run is expected to take a small
+fraction of it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from click.testing import CliRunner, Result
 
 from derivator.cli import derive
 
-BOUND = 10.0  # seconds for one run of the command
+BOUND = 10.0  # CPU seconds for one run of the command
+WALL_FACTOR = 10  # the wall-time backstop, for waits that use no CPU: this many times the bound
 ERROR_LINE = re.compile(r"^.+: error: .+$")
 
 
@@ -30,24 +34,31 @@ class Hang(BaseException):
 
 @contextmanager
 def bounded(seconds: float = BOUND, what: str = "the command"):
-    """Fail (raise Hang) when the block runs longer than `seconds`."""
-    start = time.monotonic()
+    """Fail (raise Hang) when the block uses more than `seconds` of CPU time (or waits, using none,
+    for WALL_FACTOR times that)."""
+    start = time.process_time()
     alarm = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
     if alarm:
-        def on_alarm(signum, frame):
-            raise Hang(f"{what} ran past {seconds} s")
+        def on_cpu(signum, frame):
+            raise Hang(f"{what} used more than {seconds} s of CPU time")
 
-        previous = signal.signal(signal.SIGALRM, on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, seconds)
+        def on_wall(signum, frame):
+            raise Hang(f"{what} waited past {WALL_FACTOR * seconds} s (wall time)")
+
+        previous = signal.signal(signal.SIGPROF, on_cpu), signal.signal(signal.SIGALRM, on_wall)
+        signal.setitimer(signal.ITIMER_PROF, seconds)  # counts the process's CPU time, user and system
+        signal.setitimer(signal.ITIMER_REAL, WALL_FACTOR * seconds)
     try:
         yield
     finally:
         if alarm:
+            signal.setitimer(signal.ITIMER_PROF, 0)
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-    elapsed = time.monotonic() - start
-    if elapsed > seconds:
-        raise Hang(f"{what} took {elapsed:.1f} s, past the bound of {seconds} s")
+            signal.signal(signal.SIGPROF, previous[0])
+            signal.signal(signal.SIGALRM, previous[1])
+    used = time.process_time() - start
+    if used > seconds:
+        raise Hang(f"{what} used {used:.1f} s of CPU time, past the bound of {seconds} s")
 
 
 def run(args: list[str], seconds: float = BOUND) -> Result:

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 import derivator
 from derivator.cli import derive
-from tests.conftest import SPECS
+from tests.conftest import SPECS, needs_pdflatex
 
 STORY4 = str(SPECS / "story4_desmos_check.yaml")
 STORY5 = str(SPECS / "story5_tanh_squared_error.yaml")
@@ -106,6 +106,45 @@ def test_typical_mistakes_are_diagnosed(spec, wrt, cand, expected):
     assert expected in v.diagnosis, v.diagnosis
 
 
+# Story 4's network with a loss, its weights named like the diagnosis's internal labels of
+# chain-rule factors (D_v, W_v_tanh, L_i): the labels must never be taken for the weights.
+LABEL_NAMES = """\
+inputs: [I]
+nodes:
+  h1: {activation: sigmoid, bias: 1}
+  h2: {activation: sigmoid, bias: 1}
+  h3: {activation: sigmoid, bias: 1}
+  O:  {activation: sigmoid, bias: 1}
+edges:
+  - {from: I, to: h1, weight: w1}
+  - [h1, h2, D_h1]
+  - [h1, h3, W_h1_tanh]
+  - [h2, O, L_0]
+  - [h3, O, w5]
+output: O
+loss: {type: squared_error, target: y}
+at: {I: 1, w1: 0.5, D_h1: 0.5, W_h1_tanh: 0.5, L_0: 0.5, w5: 0.5, y: 1}
+"""
+
+
+@pytest.mark.parametrize("cand, expected", [
+    ("2(O-y) O(1-O)(h2(1-h2) h1(1-h1) I + h3(1-h3) h1(1-h1) I)",  # the weights forgotten
+     ["The term for the path through h2 (I → h1 → h2 → O) lacks the weights L_0*D_h1 (= 0.25 at the point).",
+      "The term for the path through h3 (I → h1 → h3 → O) lacks the weights w5*W_h1_tanh (= 0.25 at the point)."]),
+    ("O(1-O)(L_0 h2(1-h2) D_h1 + w5 h3(1-h3) W_h1_tanh) h1(1-h1) I",  # the loss's derivative forgotten
+     ["The term for the path through h2 (I → h1 → h2 → O) lacks O - y (the loss's derivative at O), "
+      "has the coefficient 1 instead of 2."]),
+    ("2(O-y) O(1-O)(L_0 (1-h2^2) D_h1 + w5 h3(1-h3) W_h1_tanh) h1(1-h1) I",  # tanh's derivative for h2's
+     ["The term for the path through h2 (I → h1 → h2 → O) uses 1 - h2² (a tanh's derivative, but h2's "
+      "activation is sigmoid) where it needs h2(1 - h2) (the derivative of h2's sigmoid)."]),
+])
+def test_diagnosis_labels_never_collide_with_the_networks_names(cand, expected):
+    v = derivator.report(derivator.loads(LABEL_NAMES), "w1", candidate=cand).candidate
+    assert not v.agrees
+    for sentence in expected:
+        assert sentence in v.diagnosis, v.diagnosis
+
+
 def test_sigmoid_with_cross_entropy_o_minus_y_agrees():
     assert verdict("two_outputs_bce.yaml", "d2", "O2 - y2").agrees
 
@@ -152,8 +191,7 @@ def test_huge_candidates_are_judged_by_values_in_bounded_time(cand):
     assert v.method.startswith("values compared at")
 
 
-@pytest.mark.skipif(not __import__("shutil").which("pdflatex") and not __import__("os").environ.get("CI"),
-                    reason="pdflatex is not installed (CI installs texlive-latex-base)")
+@needs_pdflatex
 def test_standalone_document_with_a_candidate_compiles(tmp_path):
     import subprocess
 

@@ -131,6 +131,32 @@ def test_a_disagreeing_check_exits_1(monkeypatch):
     assert "Check: DISAGREES" in r.stdout
 
 
+@pytest.mark.parametrize("target, args", [
+    ("report", ["--wrt", "w1", "--check"]),  # a bug while deriving
+    ("render", ["--wrt", "w1", "--format", "json"]),  # a bug while printing
+    ("gradient", ["--wrt", "all"]),
+])
+def test_an_internal_error_exits_3_with_one_line_and_no_traceback(monkeypatch, target, args):
+    import derivator.cli
+
+    def broken(*a, **kw):
+        raise RuntimeError("planted bug\nwith a second line")
+
+    monkeypatch.setattr(derivator.cli, target, broken)
+    r = run(STORY4, *args)
+    assert r.exit_code == 3, (r.exit_code, r.stderr)
+    assert r.stderr == "derive: error: internal error (RuntimeError: planted bug with a second line); " \
+                       "please report it\n"
+    assert "Traceback" not in r.stderr + r.stdout
+    assert r.stdout == ""
+
+
+def test_help_and_readme_document_exit_status_3():
+    assert "3 an internal error" in " ".join(run("--help").stdout.split())
+    readme = " ".join((SPECS.parent / "README.md").read_text().split())
+    assert "3 for an internal error (a bug in the tool)" in readme
+
+
 @pytest.mark.parametrize("args, message", [
     (["--wrt", "w1", "--tolerance", "-1"], "--tolerance must be a positive number, not '-1'"),
     (["--wrt", "w1", "--tolerance", "abc"], "--tolerance must be a positive number, not 'abc'"),

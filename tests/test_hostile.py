@@ -25,7 +25,8 @@ from tests.conftest import SMALL_NET, SPECS
 from tests.hang import assert_clean, describe, run
 
 # Generated files of hundreds of kilobytes get a looser hang guard than the corpus: reading 20001 edges
-# takes some 8 s here, nearly all of it in ruamel's pure-Python parser.
+# takes some 8 s of CPU time here, nearly all of it in ruamel's pure-Python parser. The guard bounds
+# CPU time (tests/hang.py), so a loaded machine does not fail it.
 LARGE = 20.0
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 BASE = SMALL_NET

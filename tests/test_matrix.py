@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import subprocess
 
 import pytest
@@ -17,7 +16,7 @@ from click.testing import CliRunner
 import derivator
 from derivator.cli import derive
 from derivator.matrix import matrix_form
-from tests.conftest import SPECS
+from tests.conftest import SPECS, needs_pdflatex
 
 STORY3 = SPECS / "story3_matrix_form.yaml"
 SOFTMAX = SPECS / "softmax_classifier_layers.yaml"
@@ -133,7 +132,7 @@ def test_whole_matrix_without_the_flag_is_a_table():
     assert "As a matrix, laid out like W2:" in r.stdout
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+@needs_pdflatex
 @pytest.mark.parametrize("args", [["--wrt", "W1", "--matrix"], ["--wrt", "b2", "--matrix"], ["--wrt", "W2"],
                                   ["--wrt", "W1_2_1"]])
 def test_layer_documents_compile(tmp_path, args):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -10,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from derivator.cli import derive
-from tests.conftest import SPECS
+from tests.conftest import SPECS, needs_tikz, skip_without_tex, tex_missing
 
 SVG = "{http://www.w3.org/2000/svg}"
 STORY2 = SPECS / "story2_dag_delta.yaml"
@@ -59,7 +58,7 @@ def test_hostile_names_are_escaped(tmp_path):
     svg_of(tmp_path, path, "w1")
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+@needs_tikz
 @pytest.mark.parametrize("spec, wrt", [(STORY4, "w1"), (STORY2, "w_vp"), (SPECS / "story3_matrix_form.yaml", "W1_2_1")])
 def test_tikz_compiles(tmp_path, spec, wrt):
     out = tmp_path / "net.tex"
@@ -69,6 +68,24 @@ def test_tikz_compiles(tmp_path, spec, wrt):
     done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", out.name], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout[-2000:]
+
+
+@pytest.mark.parametrize("kpsewhich", ["#!/bin/sh\nexit 1\n", None])  # finds nothing; is not there at all
+def test_tikz_tests_skip_without_tikz_except_on_ci(tmp_path, monkeypatch, kpsewhich):
+    # A TeX with pdflatex but without tikz.sty (texlive-latex-base alone): skip, but never on CI.
+    (tmp_path / "pdflatex").write_text("#!/bin/sh\nexit 0\n")
+    if kpsewhich:
+        (tmp_path / "kpsewhich").write_text(kpsewhich)
+    for tool in tmp_path.iterdir():
+        tool.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("CI", raising=False)
+    assert tex_missing() is None
+    assert tex_missing("tikz.sty").startswith("tikz.sty is not installed")
+    mark = skip_without_tex("tikz.sty", ci_installs="texlive-pictures")
+    assert mark.args == (True,) and mark.kwargs["reason"].endswith("(CI installs texlive-pictures)")
+    monkeypatch.setenv("CI", "1")
+    assert skip_without_tex("tikz.sty", ci_installs="texlive-pictures").args == (False,)
 
 
 def test_a_bad_picture_name_is_one_line(tmp_path):

@@ -1,8 +1,6 @@
 """Rendering: golden text and LaTeX for the stories, documents that compile, Markdown, Desmos, caps."""
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +15,7 @@ from derivator.printing import nested_code, nested_text, tex_name
 from derivator.render import render_desmos, render_json, render_latex, render_markdown, render_text
 from derivator.render.desmos import desmos_names
 from derivator.render.steps import MAX_NESTED_FACTORS
-from tests.conftest import SPECS
+from tests.conftest import SPECS, needs_pdflatex
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from networks import dense
@@ -62,9 +60,41 @@ def test_story5_text_shows_the_output_delta_as_the_learner_writes_it():
     assert "  δ_x = 2(x - y)(1 - x²)\n" in out
 
 
+BCE_NOTE = "binary cross-entropy after a sigmoid: σ' cancels"
+SOFTMAX_NOTE = "cross-entropy after a softmax: the softmax's Jacobian cancels, δ = p - y"
+
+
 def test_fused_output_delta_says_why():
     out = render_text(report("two_outputs_bce.yaml", "d1"))
-    assert "  δ_O1 = O1 - y1    (binary cross-entropy after a sigmoid: σ' cancels)\n" in out
+    assert f"  δ_O1 = O1 - y1    ({BCE_NOTE})\n" in out
+    assert SOFTMAX_NOTE not in out
+
+
+def test_softmax_cross_entropy_delta_names_its_own_identity():
+    r = report("softmax_three_classes.yaml", "b2")
+    out = render_text(r)
+    assert f"  δ_k2 = exp(k2)/(exp(k1) + exp(k2) + exp(k3)) - y2    ({SOFTMAX_NOTE})\n" in out
+    assert "σ' cancels" not in out
+    latex = render_latex(r)
+    assert r"\quad\text{(cross-entropy after a softmax: the softmax's Jacobian cancels, $\delta$ = p - y)}" in latex
+    assert "binary" not in latex
+    assert f"- δ_k2 = exp(k2)/(exp(k1) + exp(k2) + exp(k3)) - y2: {SOFTMAX_NOTE}\n" in render_markdown(r)
+
+
+def test_bce_note_in_latex_and_markdown():
+    r = report("two_outputs_bce.yaml", "d1")
+    assert r"\quad\text{(binary cross-entropy after a sigmoid: $\sigma$' cancels)}" in render_latex(r)
+    assert f"- δ_O1 = O1 - y1: {BCE_NOTE}\n" in render_markdown(r)
+
+
+@pytest.mark.parametrize("activation, loss", [("sigmoid", "cross_entropy"), ("tanh", "binary_cross_entropy"),
+                                              ("identity", "squared_error")])
+def test_no_cancellation_note_where_nothing_cancels(activation, loss):
+    net = derivator.loads({"inputs": ["x"], "nodes": {"O1": {"activation": activation}, "O2": {}},
+                           "edges": [["x", "O1", "w1"], ["x", "O2", "w2"]], "output": ["O1", "O2"],
+                           "loss": {"type": loss, "target": ["y1", "y2"]}})
+    out = render_text(derivator.report(net, "w1"))
+    assert "cancels" not in out, out
 
 
 def test_long_expanded_form_names_common_subexpressions():
@@ -95,11 +125,6 @@ def test_tex_names_follow_the_files_names(name, tex):
 def test_json_latex_is_the_nested_form():
     out = json.loads(render_json(report("story4_desmos_check.yaml", "w1")))
     assert out["in_node_values"]["latex"].startswith("O \\left(1 - O\\right) \\left(w_{4} h_{2}")
-
-
-PDFLATEX = shutil.which("pdflatex")
-needs_pdflatex = pytest.mark.skipif(not PDFLATEX and not os.environ.get("CI"),
-                                    reason="pdflatex is not installed (CI installs texlive-latex-base)")
 
 
 @needs_pdflatex

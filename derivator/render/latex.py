@@ -49,8 +49,8 @@ def rows(eq: Eq, notes: bool = True) -> list[str]:
     out += [rf"&= {side(x)}" for x in eq.rhs[1:]]
     if not notes:
         return out
-    if eq.cancels:
-        out[-1] += rf" \quad\text{{({text_tex(eq.why)})}}"
+    if eq.fused_note:
+        out[-1] += rf" \quad\text{{({text_tex(eq.fused_note)})}}"
     if isinstance(eq.lhs, Partial) and eq.lhs.of.startswith("z_"):
         rest = constants(eq.constants, lambda p: f"${nested_tex(p)}$")
         out[-1] += rf" \quad\text{{(linear in ${tex_name(eq.lhs.wrt)}${rest})}}"

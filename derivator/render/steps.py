@@ -35,8 +35,7 @@ class Partial:
 class Eq:
     lhs: sympy.Expr | Partial
     rhs: list[Prod | sympy.Expr]  # lhs = rhs[0] = rhs[1] = ...
-    cancels: bool = False  # an output delta where the loss's and the activation's factors cancel
-    why: str = ""  # the identity that cancels them
+    fused_note: str | None = None  # an output delta where the loss's and the activation's factors cancel: why
     constants: Prod | None = None  # for ∂z_v/∂w: the terms of z_v that do not depend on w
 
 
@@ -97,7 +96,7 @@ def work(r: Report) -> Work:
         rhs: list = [recursion(step)]
         if v in fits and d.deltas_nested[v] != rhs[0]:
             rhs.append(d.deltas_nested[v])
-        deltas.append(Eq(delta_symbol(v), rhs, cancels=step.fused is not None, why=step.fused_note))
+        deltas.append(Eq(delta_symbol(v), rhs, fused_note=step.fused_note))
     too_large = not result_fits or len(fits) < len(d.steps)
     result: list = [_result(d)]
     local = _local(d)

@@ -29,8 +29,8 @@ def equation(eq: Eq, indent: str = "  ") -> list[str]:
 
 def note(eq: Eq) -> str:
     """The remark beside an equation: why a step holds."""
-    if eq.cancels:
-        return eq.why
+    if eq.fused_note:
+        return eq.fused_note
     if isinstance(eq.lhs, Partial) and eq.lhs.of.startswith("z_"):
         return f"linear in {eq.lhs.wrt}{constants(eq.constants, nested_text)}"
     if isinstance(eq.lhs, Partial) and "δ" in side(eq.rhs[0]):
