@@ -36,7 +36,7 @@ import sympy
 from networks import dense
 
 import derivator
-from derivator import codegen
+from derivator.render import python
 
 SYMPY_CAP = 60.0
 SIZES = [(2, 2), (3, 3), (5, 4), (8, 16)]
@@ -96,7 +96,7 @@ def time_derivator(text: str) -> tuple[float, float, object]:
 
 def generated(text: str, net, g) -> tuple[int, int, float]:
     """The module's operation counts, and its largest relative difference from derivator's values."""
-    source = codegen.module(net, list(net.params), None, "bench")
+    source = python.module(net, list(net.params), None, "bench")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "grad.py"
         path.write_text(source)

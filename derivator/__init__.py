@@ -6,12 +6,12 @@
     r.value, r.check.agrees
 """
 
-from .derive import derive
-from .errors import DerivatorError
-from .every import gradient
-from .matrix import matrix_form
-from .report import report
-from .spec import load, loads
+from derivator.answers.gradient import gradient
+from derivator.answers.matrix_form import matrix_form
+from derivator.answers.report import report
+from derivator.errors import DerivatorError
+from derivator.load.spec import load, loads
+from derivator.symbolic.derive import derive
 
-__all__ = ["DerivatorError", "derive", "gradient", "load", "loads", "matrix_form", "report"]
-__version__ = "0.1.0"
+__all__ = ["DerivatorError", "__version__", "derive", "gradient", "load", "loads", "matrix_form", "report"]
+from derivator.version import __version__

@@ -1,5 +1,5 @@
 """`python -m derivator FILE --wrt NAME ...`, the same as the `derive` command."""
 
-from .cli import main
+from derivator.cli import main
 
 main()

@@ -8,19 +8,17 @@ import time
 
 import click
 
-from . import __version__, codegen
-from . import check as checking
-from . import draw as pictures
-from . import matrix as matrices
-from .compile import resolve_of
-from .derive import derive as derive_one
-from .errors import DerivatorError, unknown
-from .every import gradient
-from .render import render
-from .report import Report, report
-from .spec import load
+from derivator.answers import matrix_form
+from derivator.answers.gradient import gradient
+from derivator.answers.report import Report, report
+from derivator.errors import DerivatorError
+from derivator.graph.equations import resolve_of
+from derivator.load.spec import load
+from derivator.numbers import checking
+from derivator.render import FORMATS, choose, picture, python, render, require
+from derivator.symbolic.derive import derive as derive_one
+from derivator.version import __version__
 
-FORMATS = ["text", "latex", "markdown", "json", "desmos", "python"]
 EXIT_DISAGREES = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3  # a bug in the tool
@@ -153,37 +151,32 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, defi
 
 
 def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot) -> int:
-    if standalone and fmt != "latex":
-        raise DerivatorError("--standalone goes with --format latex")
+    form = choose(fmt, standalone)
     if wrt is None:
         raise DerivatorError("missing --wrt NAME: the parameter, input or node to differentiate by")
-    if fmt not in FORMATS:
-        raise DerivatorError(unknown("format", fmt, FORMATS))
     tolerance = parse_tolerance(tolerance)
     net = load(file)
-    if fmt == "python":
+    if form.code:
         return _python(net, file, wrt, of, check, candidate, matrix)
     if define and candidate is None:
         raise DerivatorError("--define names helpers for --candidate; give --candidate EXPR too")
-    whole = matrices.whole(net, wrt)
+    whole = matrix_form.whole(net, wrt)
     if wrt == "all":
         answer = _all(net, of, at, check, tolerance, fmt, candidate, matrix)
     elif matrix or whole is not None:
         answer = _whole(net, wrt, whole, of, at, check, tolerance, fmt, candidate, matrix)
     else:
-        if fmt == "desmos" and net.samples:
-            raise DerivatorError(f"--format desmos works at one point; this file's 'data' has {len(net.samples)} "
-                                 "samples (leave out 'data', or use another format)")
+        require(fmt, "Report", len(net.samples))
         answer = report(net, wrt, of, parse_at(at), check=check, tolerance=tolerance, candidate=candidate,
                         definitions=define)
     values = checking.point(net, parse_at(at)) if plot or draw else {}
     if plot:
         if not isinstance(answer, Report):
             raise DerivatorError("--plot draws one derivative: name one parameter, input or node with --wrt")
-        from .plot import write  # matplotlib is imported only when a plot is asked for
+        from derivator.render.plot import write  # matplotlib is imported only when a plot is asked for
         write(answer, values, plot)
     if draw:
-        pictures.write(net, wrt if wrt != "all" else net.params[0], resolve_of(net, of), values, draw)
+        picture.write(net, wrt if wrt != "all" else net.params[0], resolve_of(net, of), values, draw)
     click.echo(render(answer, fmt, standalone), nl=False)
     return EXIT_DISAGREES if answer.failed else 0
 
@@ -193,13 +186,13 @@ def _python(net, file, wrt, of, check, candidate, matrix) -> int:
     for flag, given in (("--check", check), ("--candidate", candidate is not None), ("--matrix", matrix)):
         if given:
             raise DerivatorError(f"--format python writes code; {flag} does not apply to it")
-    whole = matrices.whole(net, wrt)
+    whole = matrix_form.whole(net, wrt)
     if wrt == "all" and not net.params:
         raise DerivatorError("--wrt all: the network has no parameters (weights and biases given by name)")
     names = list(net.params) if wrt == "all" else [n for row in whole for n in row] if whole else [wrt]
     if wrt != "all" and not whole:
         derive_one(net, wrt, of)  # the same errors as any other format for a bad --wrt
-    click.echo(codegen.module(net, names, of, file), nl=False)
+    click.echo(python.module(net, names, of, file), nl=False)
     return 0
 
 
@@ -207,8 +200,7 @@ def _all(net, of, at, check, tolerance, fmt, candidate, matrix):
     """`--wrt all`: every parameter from one backward pass."""
     if matrix:
         raise DerivatorError("--matrix derives one whole matrix, such as --wrt W1; not --wrt all")
-    if fmt == "desmos":
-        raise DerivatorError("--wrt all prints text, latex, markdown, json or python, not desmos")
+    require(fmt, "Gradient", flag="--wrt all")
     if candidate is not None:
         raise DerivatorError("--wrt all: --candidate compares one derivative; name one parameter with --wrt")
     return gradient(net, None, of, parse_at(at), check, tolerance, progress=Progress())
@@ -229,8 +221,7 @@ class Progress:
 def _whole(net, wrt, whole, of, at, check, tolerance, fmt, candidate, matrix):
     """`--wrt W2`: the matrix form with --matrix, else every entry by the delta recursion."""
     flag = "--matrix" if matrix else f"--wrt {wrt} (a whole matrix)"
-    if fmt in ("desmos", "python"):
-        raise DerivatorError(f"{flag} prints text, latex, markdown or json, not {fmt}")
+    require(fmt, "MatrixForm" if matrix else "Gradient", flag=flag)
     if candidate is not None:
         raise DerivatorError(f"{flag}: --candidate compares one derivative; name one entry, such as "
                              f"--wrt {whole[0][0] if whole else 'W1_1_1'}")
@@ -239,7 +230,7 @@ def _whole(net, wrt, whole, of, at, check, tolerance, fmt, candidate, matrix):
                         layout=whole, progress=Progress())
     if of not in (None, "loss"):
         raise DerivatorError("--matrix derives the loss; leave out --of")
-    return matrices.matrix_form(net, wrt, parse_at(at), check, tolerance)
+    return matrix_form.matrix_form(net, wrt, parse_at(at), check, tolerance)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -123,7 +123,7 @@ def test_several_outputs_without_loss_need_of(tmp_path):
 # -- exit codes -------------------------------------------------------------------------------------------
 def test_a_disagreeing_check_exits_1(monkeypatch):
     # Plant a wrong symbolic value: the numerical derivative must catch it, and the exit status say so.
-    import derivator.check
+    import derivator.numbers.checking
 
     monkeypatch.setattr(derivator.check, "derivative_value", lambda d, values: 0.0015)
     r = run(STORY4, "--wrt", "w1", "--check")

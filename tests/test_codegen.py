@@ -27,9 +27,9 @@ from hypothesis import given, settings
 from ruamel.yaml import YAML
 
 import derivator
-from derivator import codegen
-from derivator.check import point
 from derivator.cli import derive
+from derivator.numbers.checking import point
+from derivator.render import python
 from tests.conftest import PROPERTY_SETTINGS, SPEC_FORMULAS, seeded
 
 try:
@@ -117,8 +117,8 @@ def check_counts(source: str, module) -> None:
     assert isinstance(module.GRADIENT_OPS, int) and module.GRADIENT_OPS > 0
     assert module.FORWARD_OPS == count(forward)
     assert module.GRADIENT_OPS == count(backward)
-    assert module.FORWARD_OPS == codegen.operations("\n".join(ast.unparse(s) for s in forward))
-    assert module.GRADIENT_OPS == codegen.operations("\n".join(ast.unparse(s) for s in backward))
+    assert module.FORWARD_OPS == python.operations("\n".join(ast.unparse(s) for s in forward))
+    assert module.GRADIENT_OPS == python.operations("\n".join(ast.unparse(s) for s in backward))
 
 
 def reference(path: Path) -> tuple[float, dict[str, float]]:
@@ -151,10 +151,10 @@ def test_module_for_every_parameter_matches_the_reference_engine(path, tmp_path)
 
 @pytest.mark.parametrize("path", [p for p in SPECS if "data:" not in p.read_text()], ids=lambda p: p.name)
 def test_module_for_every_name_matches_the_reference_engine(path, tmp_path):
-    """Inputs, nodes (output values) and pre-activations too, from the library's `codegen.module`."""
+    """Inputs, nodes (output values) and pre-activations too, from the library's `python.module`."""
     net = derivator.load(path)
     names = [*net.params, *net.inputs, *net.nodes, *("z_" + n for n in net.nodes)]
-    module = imported(codegen.module(net, names, None, str(path)), tmp_path)
+    module = imported(python.module(net, names, None, str(path)), tmp_path)
     out = module.gradient(point(net))
     _, grads = reference(path)
     for name in names:
@@ -196,7 +196,7 @@ def test_random_networks_module_matches_the_reference_engine(case):
             return
         source = generated(path, "--wrt", "all", "--of", of)
         module = imported(source, Path(tmp))
-        every = imported(codegen.module(net, names, of, str(path)), Path(tmp))
+        every = imported(python.module(net, names, of, str(path)), Path(tmp))
     assert imports(source) == {"math"}
     out = module.gradient(values)
     assert set(out) == {"target", *net.params}
@@ -215,7 +215,7 @@ def test_random_networks_module_matches_the_reference_engine(case):
 def test_gradient_costs_at_most_three_forward_passes(layers, width, activation, tmp_path):
     text = dense(width, [width] * (layers - 1) + [1], activation, layers * 10 + width, "squared_error")
     net = derivator.loads(text)
-    source = codegen.module(net, list(net.params), None, f"{layers}x{width}")
+    source = python.module(net, list(net.params), None, f"{layers}x{width}")
     module = imported(source, tmp_path)
     check_counts(source, module)
     assert module.GRADIENT_OPS <= 3 * module.FORWARD_OPS, (module.GRADIENT_OPS, module.FORWARD_OPS)

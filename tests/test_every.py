@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from ruamel.yaml import YAML
 
 import derivator
-import derivator.every
+import derivator.answers.gradient
 from derivator.cli import derive
 from tests.conftest import PROPERTY_SETTINGS, SPEC_FORMULAS, seeded
 
@@ -137,7 +137,7 @@ def test_a_planted_wrong_value_disagrees(monkeypatch):
 
 
 def test_a_planted_wrong_sweep_disagrees(monkeypatch):
-    import derivator.sweep
+    import derivator.numbers.sweep
 
     gradient = derivator.sweep.gradient
 

@@ -3,8 +3,8 @@
 import pytest
 import sympy
 
-from derivator.formula import MAX_DEPTH, MAX_LENGTH, FormulaError, define, parse
-from derivator.primitives import relu, sigmoid, softplus
+from derivator.graph.primitives import relu, sigmoid, softplus
+from derivator.load.formula import MAX_DEPTH, MAX_LENGTH, FormulaError, define, parse
 
 x, y, o = (sympy.Symbol(n, real=True) for n in "xyo")
 NAMES = {"x": x, "y": y, "o": o}

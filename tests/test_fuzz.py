@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, event, given, seed, settings
 from hypothesis import strategies as st
 
 import derivator
-from derivator import formula
-from derivator.formula import FormulaError
+from derivator.load import formula
+from derivator.load.formula import FormulaError
 from tests.conftest import SMALL_NET, SPECS
 from tests.hang import BOUND, assert_clean, bounded, run
 
@@ -40,7 +40,7 @@ assert SPEC_FILES, "no specs to mutate"
 
 
 def names_of(path) -> list[str]:
-    """Names to differentiate by in an unmutated spec: parameters, inputs, nodes, z_NODE, whole matrices."""
+    """Names to differentiate by in an unmutated spec: parameters, inputs, nodes, z_NODE, whole matrix_form."""
     net = derivator.load(path)
     names = [*net.params, *net.inputs, *net.nodes, *(f"z_{n}" for n in net.nodes)]
     names += [f"W{layer.index}" for layer in net.layers]

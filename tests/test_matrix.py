@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 import derivator
+from derivator.answers.matrix_form import matrix_form
 from derivator.cli import derive
-from derivator.matrix import matrix_form
 from tests.conftest import SPECS, needs_pdflatex
 
 STORY3 = SPECS / "story3_matrix_form.yaml"
@@ -115,7 +115,7 @@ def test_general_output_delta_is_da_times_g_prime(tmp_path):
 
 def test_a_disagreeing_matrix_exits_1(monkeypatch):
     # Plant a wrong matrix recursion: the element-by-element comparison must catch it.
-    import derivator.matrix
+    import derivator.answers.matrix_form
 
     real = derivator.matrix._values
     monkeypatch.setattr(derivator.matrix, "_values",

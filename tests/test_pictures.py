@@ -108,8 +108,8 @@ def test_plot_is_a_png(tmp_path, spec, wrt):
 def test_the_plotted_curve_has_the_derivative_as_its_slope():
     # The curve is the target itself: its chord at the point must match the tangent's slope.
     import derivator
-    from derivator.check import point
-    from derivator.plot import curve
+    from derivator.numbers.checking import point
+    from derivator.render.plot import curve
 
     net = derivator.load(STORY4)
     r = derivator.report(net, "w1")

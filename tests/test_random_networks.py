@@ -21,10 +21,10 @@ from hypothesis import Phase, assume, example, given, settings
 from sympy.parsing.sympy_parser import parse_expr
 
 import derivator
-from derivator import check as checking
-from derivator import compile as compiler
-from derivator.network import symbol, z_symbol
-from derivator.primitives import elementary
+from derivator.graph import equations
+from derivator.graph.network import symbol, z_symbol
+from derivator.graph.primitives import elementary
+from derivator.numbers import checking
 from derivator.render.jsonout import as_dict
 from tests.conftest import PROPERTY_SETTINGS, examples, seeded
 
@@ -71,7 +71,7 @@ def node_point(net, values: dict) -> dict[sympy.Symbol, sympy.Expr]:
     """`values` plus every node's z and o at the point, to 40 digits, one node at a time."""
     out = dict(values)
     for v, node in net.nodes.items():
-        z = elementary(compiler.preactivation(net, v)).xreplace(out).evalf(40)
+        z = elementary(equations.preactivation(net, v)).xreplace(out).evalf(40)
         out[z_symbol(v)] = z
         out[symbol(v)] = elementary(node.activation.f(z)).evalf(40)
     return out
@@ -130,7 +130,7 @@ def test_nodes_off_the_targets_paths(case):
 def test_expanded_derivative_equals_sympy_diff_of_the_target(case):
     spec, of = case
     net = load(spec)
-    whole = compiler.expand(compiler.target(net, of), compiler.forward(net))
+    whole = equations.expand(equations.target(net, of), equations.forward(net))
     values = exact_point(net, spec)
     for name in [*net.inputs, *net.params]:
         ours = number(derivator.derive(net, name, of).expanded(), values)

@@ -9,12 +9,12 @@ import pytest
 import sympy
 
 import derivator
-from derivator.nested import ONE, Prod, Sum, total
-from derivator.network import symbol
-from derivator.printing import nested_code, nested_text, tex_name
+from derivator.graph.network import symbol
 from derivator.render import render_desmos, render_json, render_latex, render_markdown, render_text
 from derivator.render.desmos import desmos_names
 from derivator.render.steps import MAX_NESTED_FACTORS
+from derivator.symbolic.nested import ONE, Prod, Sum, total
+from derivator.symbolic.printing import nested_code, nested_text, tex_name
 from tests.conftest import SPECS, needs_pdflatex
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))

@@ -11,7 +11,7 @@ from refengine import evaluate_batch
 from ruamel.yaml import YAML
 
 import derivator
-from derivator.check import point
+from derivator.numbers.checking import point
 from tests.conftest import SPEC_FORMULAS
 
 SPECS = sorted((Path(__file__).resolve().parent.parent / "specs").glob("*.yaml"))

@@ -8,9 +8,9 @@ import sympy
 from sympy import Symbol
 
 import derivator
-from derivator.check import derivative_value, point
-from derivator.network import symbol
-from derivator.printing import nested_code
+from derivator.graph.network import symbol
+from derivator.numbers.checking import derivative_value, point
+from derivator.symbolic.printing import nested_code
 from tests.conftest import SPECS
 
 

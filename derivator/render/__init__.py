@@ -1,34 +1,84 @@
-"""Renderers: one module per output format, each a function from a Report to text.
+"""Writers: one module per output format, and the one registry of which format writes which answer.
 
-Two more kinds of answer: many derivatives at once (`--wrt all` or a whole matrix, a `Gradient`)
-and the matrix form (`MatrixForm`); `render` picks the function for the answer and the format.
+Three kinds of answer: one derivative (`Report`), many at once (`--wrt all` or a whole matrix, a
+`Gradient`) and the matrix form (`MatrixForm`). `FORMATS` says, for each format, which kinds it
+writes and how; the command line asks it and holds no such rule itself.
 """
 
-from ..every import Gradient
-from ..matrix import MatrixForm
-from .desmos import render_desmos
-from .jsonout import render_json
-from .latex import render_latex
-from .markdown import render_markdown
-from .matrixform import render_matrix_json, render_matrix_latex, render_matrix_markdown, render_matrix_text
-from .table import render_table_json, render_table_latex, render_table_markdown, render_table_text
-from .text import render_text
+from __future__ import annotations
 
-RENDERERS = {"text": render_text, "json": render_json, "latex": render_latex, "markdown": render_markdown,
-             "desmos": render_desmos}
-MATRIX_RENDERERS = {"text": render_matrix_text, "json": render_matrix_json, "latex": render_matrix_latex,
-                    "markdown": render_matrix_markdown}
-TABLE_RENDERERS = {"text": render_table_text, "json": render_table_json, "latex": render_table_latex,
-                   "markdown": render_table_markdown}
-WITH_STANDALONE = {render_latex, render_matrix_latex, render_table_latex}
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from derivator.errors import DerivatorError, unknown
+from derivator.render import notebook  # noqa: F401 - registers the answers' Jupyter forms
+from derivator.render.desmos import render_desmos
+from derivator.render.jsonout import render_json
+from derivator.render.latex import render_latex
+from derivator.render.markdown import render_markdown
+from derivator.render.matrixform import (
+    render_matrix_json,
+    render_matrix_latex,
+    render_matrix_markdown,
+    render_matrix_text,
+)
+from derivator.render.table import render_table_json, render_table_latex, render_table_markdown, render_table_text
+from derivator.render.text import render_text
+
+KINDS = {"Report": "one derivative", "Gradient": "--wrt all", "MatrixForm": "--matrix"}
+
+
+@dataclass(frozen=True)
+class Format:
+    """An output format: its writer for each kind of answer, and what else goes with it."""
+
+    name: str
+    writers: dict[str, Callable] = field(default_factory=dict)  # by the answer's class name
+    standalone: bool = False  # --standalone makes a complete document
+    one_point: bool = False  # works at one point, so not over the samples of `data:`
+    code: bool = False  # writes a program computing the answers (for `kinds`), not an answer
+    kinds: tuple[str, ...] = ()
+
+
+FORMATS: dict[str, Format] = {f.name: f for f in [
+    Format("text", {"Report": render_text, "Gradient": render_table_text, "MatrixForm": render_matrix_text}),
+    Format("latex", {"Report": render_latex, "Gradient": render_table_latex, "MatrixForm": render_matrix_latex},
+           standalone=True),
+    Format("markdown", {"Report": render_markdown, "Gradient": render_table_markdown,
+                        "MatrixForm": render_matrix_markdown}),
+    Format("json", {"Report": render_json, "Gradient": render_table_json, "MatrixForm": render_matrix_json}),
+    Format("desmos", {"Report": render_desmos}, one_point=True),
+    Format("python", code=True, kinds=("Report", "Gradient")),
+]}
+
+
+def choose(fmt: str, standalone: bool = False) -> Format:
+    """The format by name, refusing an unknown one and a --standalone it does not take."""
+    if standalone and not (fmt in FORMATS and FORMATS[fmt].standalone):
+        raise DerivatorError("--standalone goes with " + " or ".join(f"--format {f}" for f, x in FORMATS.items()
+                                                                      if x.standalone))
+    if fmt not in FORMATS:
+        raise DerivatorError(unknown("format", fmt, FORMATS))
+    return FORMATS[fmt]
+
+
+def require(fmt: str, kind: str, samples: int = 0, flag: str = "") -> None:
+    """Refuse a format that does not write this kind of answer (`flag` names the mode in the message)."""
+    f = FORMATS[fmt]
+    if kind not in f.writers and kind not in f.kinds:
+        able = [n for n, g in FORMATS.items() if kind in g.writers or kind in g.kinds]
+        raise DerivatorError(f"{flag or KINDS[kind]} prints {', '.join(able[:-1])} or {able[-1]}, not {fmt}")
+    if f.one_point and samples:
+        raise DerivatorError(f"--format {fmt} works at one point; this file's 'data' has {samples} "
+                             "samples (leave out 'data', or use another format)")
 
 
 def render(answer, fmt: str, standalone: bool = False) -> str:
-    """The answer (a Report, Table or MatrixForm) in `fmt`; KeyError if that format does not apply."""
-    table = MATRIX_RENDERERS if isinstance(answer, MatrixForm) else TABLE_RENDERERS if isinstance(answer, Gradient) \
-        else RENDERERS
-    function = table[fmt]
-    return function(answer, standalone=True) if standalone and function in WITH_STANDALONE else function(answer)
+    """The answer (a Report, Gradient or MatrixForm) in `fmt`, as `require` allows."""
+    f = FORMATS[fmt]
+    write = f.writers[type(answer).__name__]
+    return write(answer, standalone=True) if standalone and f.standalone else write(answer)
 
 
-__all__ = ["RENDERERS", "render", "render_desmos", "render_json", "render_latex", "render_markdown", "render_text"]
+__all__ = ["FORMATS", "Format", "choose", "render", "render_desmos", "render_json", "render_latex",
+           "render_markdown", "render_text", "require"]

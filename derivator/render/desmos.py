@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import sympy
 
-from .. import compile as compiler
-from ..network import symbol
-from ..printing import TexPrinter, nested
-from ..report import MAX_EXPANDED_SIZE, Report
-from .steps import work
+from derivator.answers.report import MAX_EXPANDED_SIZE, Report
+from derivator.graph import equations
+from derivator.graph.network import symbol
+from derivator.render.steps import work
+from derivator.symbolic.printing import TexPrinter, nested
 
 RESERVED = {"x", "y", "e", "r", "t"}
 
@@ -64,7 +64,7 @@ def render_desmos(r: Report) -> str:
     lines.append(f"{names['D']}={factors(p, d.nested)}")
     if d.kind in ("parameter", "input") and d.expanded_size() <= MAX_EXPANDED_SIZE and d.wrt in r.point:
         t = sympy.Symbol("t", real=True)
-        whole = compiler.expand(d.target, compiler.forward(net)).xreplace({symbol(d.wrt): t})
+        whole = equations.expand(d.target, equations.forward(net)).xreplace({symbol(d.wrt): t})
         lines.append(rf"{names['F']}\left(t\right)={p.doprint(whole)}")
         lines.append(rf"{names['F']}'\left({names[d.wrt]}\right)")
     return "\n".join(lines) + "\n"

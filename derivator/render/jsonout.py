@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import math
 
-from ..printing import code, nested_code, nested_tex, tex
-from ..report import Report
-from .steps import writable
+from derivator.answers.report import Report
+from derivator.render.steps import writable
+from derivator.symbolic.printing import code, nested_code, nested_tex, tex
 
 
 def as_dict(r: Report) -> dict:

@@ -5,10 +5,10 @@ Only amsmath is used, so the document compiles with a plain pdflatex (Debian's t
 
 from __future__ import annotations
 
-from ..printing import nested_tex, tex, tex_name
-from ..report import Report
-from .steps import Eq, Partial, Work, reduce_tex, work
-from .text import constants
+from derivator.answers.report import Report
+from derivator.render.steps import Eq, Partial, Work, reduce_tex, work
+from derivator.render.text import constants
+from derivator.symbolic.printing import nested_tex, tex, tex_name
 
 
 def of_tex(p: Partial) -> str:

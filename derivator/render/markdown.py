@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..printing import tex
-from ..report import Report
-from .latex import average_row, average_text, derivation_rows, partial
-from .steps import work
-from .text import notes, verdict
+from derivator.answers.report import Report
+from derivator.render.latex import average_row, average_text, derivation_rows, partial
+from derivator.render.steps import work
+from derivator.render.text import notes, verdict
+from derivator.symbolic.printing import tex
 
 
 def block(rows: list[str]) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sympy
 from sympy.printing.precedence import PRECEDENCE
 
-from ..matrix import Elementwise, Eq, Mat, MatrixForm, Token
-from ..printing import TeacherPrinter, TexPrinter
-from .jsonout import dumps
-from .latex import sci, text_tex
-from .text import verdict
+from derivator.answers.matrix_form import Elementwise, Eq, Mat, MatrixForm, Token
+from derivator.render.jsonout import dumps
+from derivator.render.latex import sci, text_tex
+from derivator.render.text import verdict
+from derivator.symbolic.printing import TeacherPrinter, TexPrinter
 
 
 class Hadamard:

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from ..derive import Derivation
-from ..nested import ONE, Prod, Sum, size
-from ..network import symbol, z_symbol
-from ..report import Report
+from derivator.answers.report import Report
+from derivator.graph.network import symbol, z_symbol
+from derivator.symbolic.derive import Derivation
+from derivator.symbolic.nested import ONE, Prod, Sum, size
 
 # Past this many printed factors in all, nested forms are not written out (the result's first, then
 # the deltas'); the recursion form, which is linear in the network, always is.

@@ -6,14 +6,14 @@ it, and, when short, the same in node values.
 
 from __future__ import annotations
 
-from ..every import Gradient, Row
-from ..nested import ONE, Prod, Sum
-from ..printing import nested_code, nested_tex, nested_text, tex_name
-from .jsonout import dumps
-from .latex import of_tex
-from .matrixform import values_tex, values_text
-from .steps import Partial, delta_symbol, recursion, reduce_text
-from .text import verdict
+from derivator.answers.gradient import Gradient, Row
+from derivator.render.jsonout import dumps
+from derivator.render.latex import of_tex
+from derivator.render.matrixform import values_tex, values_text
+from derivator.render.steps import Partial, delta_symbol, recursion, reduce_text
+from derivator.render.text import verdict
+from derivator.symbolic.nested import ONE, Prod, Sum
+from derivator.symbolic.printing import nested_code, nested_tex, nested_text, tex_name
 
 
 def in_deltas(r: Row) -> Prod:

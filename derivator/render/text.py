@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
-from ..nested import Sum
-from ..printing import nested_text, teacher
-from ..report import Report
-from .steps import Eq, Partial, Work, reduce_text, work
+from derivator.answers.report import Report
+from derivator.render.steps import Eq, Partial, Work, reduce_text, work
+from derivator.symbolic.nested import Sum
+from derivator.symbolic.printing import nested_text, teacher
 
 
 def partial(p: Partial) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .errors import DerivatorError
-from .network import Network
+from derivator.errors import DerivatorError
+from derivator.graph.network import Network
 
 
 def check(net: Network) -> Network:

@@ -18,8 +18,8 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
 from ruamel.yaml.parser import RoundTripParser
 
-from .errors import DerivatorError
-from .network import Pos
+from derivator.errors import DerivatorError
+from derivator.graph.network import Pos
 
 MAX_FILE_BYTES = 1_000_000
 MAX_YAML_DEPTH = 20  # nesting of collections; the format needs 4

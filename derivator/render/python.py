@@ -15,12 +15,12 @@ import ast
 
 from sympy.printing.pycode import PythonCodePrinter
 
-from . import __version__
-from . import compile as compiler
-from .errors import DerivatorError
-from .network import Network, symbol, z_symbol
-from .plan import Link, Plan, plan
-from .primitives import PRIMITIVES, Forms
+from derivator.errors import DerivatorError
+from derivator.graph import equations
+from derivator.graph.network import Network, symbol, z_symbol
+from derivator.graph.plan import Link, Plan, plan
+from derivator.graph.primitives import PRIMITIVES, Forms
+from derivator.version import __version__
 
 # The primitives' helpers, and a stable log-sum-exp for softmax cross-entropy.
 LOGSUMEXP = "def _logsumexp(xs):\n    top = max(xs)\n    return top + math.log(sum(math.exp(x - top) for x in xs))\n"
@@ -47,7 +47,7 @@ def operations(code: str) -> int:
 
 def module(net: Network, names: list[str], of: str | None = None, source: str = "") -> str:
     """The module's text: `gradient(values)` returns {"target": ..., name: derivative for each name}."""
-    of = compiler.resolve_of(net, of)
+    of = equations.resolve_of(net, of)
     for n in names:
         if net.kind(n) not in ("parameter", "input", "node", "preactivation"):
             raise DerivatorError(f"--format python: cannot differentiate by '{n}'")
@@ -129,15 +129,15 @@ def _forward(net: Network, bp: Plan, p: ModulePrinter) -> list[str]:
         if net.nodes[n].is_formula:
             lines.append(f"    {p.doprint(symbol(n))} = {p.doprint(net.nodes[n].formula)}")
             continue
-        lines.append(f"    {p.doprint(z_symbol(n))} = {p.doprint(compiler.preactivation(net, n))}")
-        lines.append(f"    {p.doprint(symbol(n))} = {p.doprint(compiler.activation(net, n))}")
+        lines.append(f"    {p.doprint(z_symbol(n))} = {p.doprint(equations.preactivation(net, n))}")
+        lines.append(f"    {p.doprint(symbol(n))} = {p.doprint(equations.activation(net, n))}")
     if bp.of == "loss" and net.loss.rule is None:  # softmax cross-entropy, stable: log-sum-exp once
         outs = [p.doprint(symbol(o)) for o in net.outputs]
         lines.append(f"    lse = _logsumexp([{', '.join(outs)}])")
         ys = [p.doprint(t) for t in net.loss.targets]
         lines.append("    target = -(" + " + ".join(f"{y}*({o} - lse)" for o, y in zip(outs, ys, strict=True)) + ")")
     else:
-        lines.append(f"    target = {p.doprint(compiler.target(net, bp.of))}")
+        lines.append(f"    target = {p.doprint(equations.target(net, bp.of))}")
     if bp.of == "loss" and net.penalty != 0 and not net.samples:
         lines.append(f"    target += {p.doprint(net.penalty)}")
     return lines

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import mpmath
 import sympy
 
-from .primitives import FLOAT, MP
+from derivator.graph.primitives import FLOAT, MP
 
 
 class UndefinedError(ArithmeticError):

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import mpmath
 import sympy
 
-from .evaluate import FLOAT, MP, UndefinedError, value
-from .network import Network, symbol
-from .plan import plan
-from .plan import target as p_target
-from .rules import X
+from derivator.graph.network import Network, symbol
+from derivator.graph.plan import plan
+from derivator.graph.plan import target as p_target
+from derivator.graph.rules import X
+from derivator.numbers.evaluate import FLOAT, MP, UndefinedError, value
 
 OUT, PRE = sympy.Symbol("o", real=True), sympy.Symbol("z", real=True)  # in an activation's derivative
 CONSTANT, PARAMETER, VALUE, FORMULA = range(4)  # how a link's local derivative is found

@@ -14,15 +14,16 @@ from dataclasses import dataclass, field
 import mpmath
 import sympy
 
-from . import check as checking
-from . import graph, sweep
-from .compile import resolve_of
-from .derive import Backward, backward, derive
-from .errors import DerivatorError
-from .evaluate import UndefinedError
-from .nested import ONE, Prod, size, total
-from .network import Network
-from .penalty import penalty_difference, penalty_gradient, penalty_value
+from derivator.answers.display import Displayed
+from derivator.errors import DerivatorError
+from derivator.graph import order
+from derivator.graph.equations import resolve_of
+from derivator.graph.network import Network
+from derivator.numbers import checking, sweep
+from derivator.numbers.evaluate import UndefinedError
+from derivator.numbers.penalty import penalty_difference, penalty_gradient, penalty_value
+from derivator.symbolic.derive import Backward, backward, derive
+from derivator.symbolic.nested import ONE, Prod, size, total
 
 Expr = sympy.Expr
 
@@ -42,7 +43,7 @@ class Row:
 
 
 @dataclass
-class Gradient:
+class Gradient(Displayed):
     """The derivative of one target with respect to many parameters."""
 
     net: Network
@@ -61,15 +62,6 @@ class Gradient:
     def failed(self) -> bool:
         return any(r.check is not None and not r.check.agrees for r in self.rows)
 
-    def _repr_markdown_(self) -> str:
-        from .render.table import render_table_markdown
-        return render_table_markdown(self)
-
-    def _repr_latex_(self) -> str:
-        from .render.table import _rows_tex
-        return "$$\\begin{aligned}" + " \\\\ ".join(r.replace(r"\intertext", r"\text") for r in _rows_tex(self)) \
-            + "\\end{aligned}$$"
-
     @property
     def values(self) -> list[list[float | None]]:
         by_name = {r.name: r.value for r in self.rows}
@@ -80,7 +72,7 @@ class Gradient:
         """The deltas the rows use: every one for `all`, those downstream of the rows' nodes otherwise."""
         if self.layout is None:
             return self.backward.steps
-        below = graph.descendants(self.net, [v for r in self.rows for v, _ in r.uses if v is not None])
+        below = order.descendants(self.net, [v for r in self.rows for v, _ in r.uses if v is not None])
         return {v: step for v, step in self.backward.steps.items() if v in below}
 
     def printable(self, row: Row) -> bool:

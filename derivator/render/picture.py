@@ -12,9 +12,9 @@ import math
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from . import graph
-from .network import Network
-from .plan import plan
+from derivator.graph import order
+from derivator.graph.network import Network
+from derivator.graph.plan import plan
 
 HIGHLIGHT, MUTED = "#c0392b", "#b8b8b8"
 COLUMN, ROW, MARGIN, RADIUS = 170, 90, 70, 26
@@ -38,7 +38,7 @@ def layout(net: Network, wrt: str, of: str, values: dict[str, float] | None = No
         depth[n] = 1 + max((depth[s] for s in net.sources[n]), default=0)
     arrows = _arrows(net)
     sinks = net.outputs if of == "loss" else [of]
-    shown = [*net.inputs, *[n for n in net.nodes if n in graph.ancestors(net, sinks)]]
+    shown = [*net.inputs, *[n for n in net.nodes if n in order.ancestors(net, sinks)]]
     columns: dict[int, list[str]] = {}
     for n in shown:
         columns.setdefault(depth[n], []).append(n)
@@ -55,7 +55,7 @@ def layout(net: Network, wrt: str, of: str, values: dict[str, float] | None = No
            + ([(o, "loss") for o in net.outputs] if of == "loss" else []))
     height = max(height, max(y for _, y in positions.values()) + MARGIN)
     starts, entry = _entry(net, wrt, of)
-    on_path = graph.between(net, starts, sinks)
+    on_path = order.between(net, starts, sinks)
     edges = []
     for a, b, label in arrows:
         if a in positions and b in positions:
@@ -107,7 +107,7 @@ def _entry(net: Network, wrt: str, of: str) -> tuple[list[str], set[tuple[str, s
 
 def node_values(net: Network, of: str, values: dict[str, float]) -> dict[str, float]:
     """Each node's value at the point, for the labels; none when the point is incomplete or has data."""
-    from . import sweep
+    from derivator.numbers import sweep
     if net.samples:
         return {}
     c = sweep.compiled(net, of)
@@ -124,7 +124,7 @@ def node_values(net: Network, of: str, values: dict[str, float]) -> dict[str, fl
 
 def write(net: Network, wrt: str, of: str, values: dict[str, float], path: str) -> None:
     """The picture to `path`: SVG for .svg, a TikZ document for .tex."""
-    from .errors import DerivatorError
+    from derivator.errors import DerivatorError
     kind = path.rsplit(".", 1)[-1].lower() if "." in path else ""
     if kind not in ("svg", "tex"):
         raise DerivatorError(f"--draw {path}: the name must end in .svg or .tex")

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from . import compile as compiler
-from . import graph, rules
-from .network import Network, _in_order, symbol, z_symbol
+from derivator.graph import equations, rules
+from derivator.graph.network import Network, _in_order, symbol, z_symbol
+from derivator.graph.order import ancestors
 
 Expr = sympy.Expr
 
@@ -59,7 +59,7 @@ class Plan:
 def plan(net: Network, of: str) -> Plan:
     """The backward plan for target `of` ('loss' or a node)."""
     sinks = net.outputs if of == "loss" else [of]
-    up = graph.ancestors(net, sinks)
+    up = ancestors(net, sinks)
     order = [v for v in net.nodes if v in up]
     links: dict[str, list[Link]] = {}
 
@@ -116,4 +116,4 @@ def _fused(net: Network, v: str) -> Expr | None:
 
 def target(net: Network, of: str) -> Expr:
     """One sample's target in node values (the penalty is added once, after the reduction)."""
-    return compiler.target(net, of)
+    return equations.target(net, of)

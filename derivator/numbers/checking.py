@@ -16,14 +16,15 @@ from typing import TypeVar
 import mpmath
 import sympy
 
-from . import graph, sweep
-from .derive import Derivation
-from .errors import DerivatorError, unknown
-from .evaluate import UndefinedError, value
-from .network import Network, symbol, z_symbol
-from .penalty import penalty_difference
-from .primitives import KINKED, PRIMITIVES
-from .rules import X
+from derivator.errors import DerivatorError, unknown
+from derivator.graph import order
+from derivator.graph.network import Network, symbol, z_symbol
+from derivator.graph.primitives import KINKED, PRIMITIVES
+from derivator.graph.rules import X
+from derivator.numbers import sweep
+from derivator.numbers.evaluate import UndefinedError, value
+from derivator.numbers.penalty import penalty_difference
+from derivator.symbolic.derive import Derivation
 
 T = TypeVar("T")
 RELATIVE_TOLERANCE = 1e-6  # CONTRACT: agree within this relative error ...
@@ -270,7 +271,7 @@ def _mp_difference(d: Derivation, values: Mapping[str, float], exact: float = 0.
 
 def find_kinks(d: Derivation, values: Mapping[str, float]) -> list[str]:
     """Nodes on the derivative's paths whose function sits on a kink at the point (relu at 0, max at a tie)."""
-    starts = graph.descendants(d.net, [d.wrt[2:] if d.kind == "preactivation" else d.wrt])
+    starts = order.descendants(d.net, [d.wrt[2:] if d.kind == "preactivation" else d.wrt])
     if d.kind == "parameter":
         starts |= set(_entered(d))
     on_path = d.upstream & (starts | set(d.deltas_nested))

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import math
 
-from . import check as checking
-from . import sweep
-from .errors import DerivatorError
-from .evaluate import UndefinedError
-from .penalty import penalty_value
-from .report import Report
+from derivator.answers.report import Report
+from derivator.errors import DerivatorError
+from derivator.numbers import checking, sweep
+from derivator.numbers.evaluate import UndefinedError
+from derivator.numbers.penalty import penalty_value
 
 POINTS = 241  # samples of the curve
 

@@ -8,7 +8,7 @@ from functools import cache
 
 import sympy
 
-from .rules import Activation, PointLoss
+from derivator.graph.rules import Activation, PointLoss
 
 
 @cache

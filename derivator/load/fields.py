@@ -7,8 +7,8 @@ from typing import Any, NoReturn
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from .errors import DerivatorError
-from .network import Pos
+from derivator.errors import DerivatorError
+from derivator.graph.network import Pos
 
 
 def fail(message: str, pos: Pos | None = None) -> NoReturn:

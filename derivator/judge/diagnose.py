@@ -17,14 +17,14 @@ from fractions import Fraction
 
 import sympy
 
-from . import check as checking
-from . import compile as compiler
-from .candidate import Verdict, expansion_size, node_values, small
-from .derive import Derivation
-from .evaluate import UndefinedError, value
-from .nested import ONE
-from .network import symbol, z_symbol
-from .printing import nested_text, teacher
+from derivator.graph import equations
+from derivator.graph.network import symbol, z_symbol
+from derivator.judge.candidate import Verdict, expansion_size, node_values, small
+from derivator.numbers import checking
+from derivator.numbers.evaluate import UndefinedError, value
+from derivator.symbolic.derive import Derivation
+from derivator.symbolic.nested import ONE
+from derivator.symbolic.printing import nested_text, teacher
 
 MAX_PATHS = 64
 MAX_TERMS = 256
@@ -107,7 +107,7 @@ class Atoms:
         for v in d.steps:
             act = net.nodes[v].activation
             o, z = symbol(v), z_symbol(v)
-            self.rewrites.append((compiler.preactivation(net, v), z))
+            self.rewrites.append((equations.preactivation(net, v), z))
             prime = act.prime(o, z)
             if prime != 1:
                 self.prime[v] = self.add(prime, f"the derivative of {v}'s {act.name}", f"D_{v}")

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 import mpmath
 import sympy
 
-from . import sweep
-from .evaluate import value
-from .network import Network, symbol
+from derivator.graph.network import Network, symbol
+from derivator.numbers import sweep
+from derivator.numbers.evaluate import value
 
 
 def _env(net: Network, values: Mapping[str, float]) -> dict[sympy.Symbol, float]:

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 import mpmath
 import sympy
 
-from . import check as checking
-from . import compile as compiler
-from . import formula
-from .derive import Derivation
-from .errors import DerivatorError
-from .evaluate import UndefinedError, value
-from .network import Network, symbol, z_symbol
+from derivator.errors import DerivatorError
+from derivator.graph import equations
+from derivator.graph.network import Network, symbol, z_symbol
+from derivator.load import formula
+from derivator.numbers import checking
+from derivator.numbers.evaluate import UndefinedError, value
+from derivator.symbolic.derive import Derivation
 
 DEFINITION = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*\(([^()]*)\)\s*=(.*)\Z", re.S)
 RANDOM_POINTS = 20  # besides the point itself, as the issue asks
@@ -83,7 +83,7 @@ def parse(net: Network, text: str, definitions: list[str] | None = None) -> symp
         expr = formula.parse(text, names_for(net), defined, what="candidate", implicit=True)
     except formula.FormulaError as e:
         raise DerivatorError(f"--candidate: {e.message} (column {e.col})") from None
-    if compiler.tree_size(expr) > MAX_CANDIDATE_SIZE:
+    if equations.tree_size(expr) > MAX_CANDIDATE_SIZE:
         raise DerivatorError(f"--candidate: too large once its helpers are applied (more than "
                              f"{MAX_CANDIDATE_SIZE} parts written out)")
     return expr
@@ -145,7 +145,7 @@ def expansion_size(e: sympy.Expr) -> int:
 def small(e: sympy.Expr) -> bool:
     """Whether symbolic work (expanding, rewriting) on `e` is cheap: its tree, shared parts counted
     each time, is small. Helpers nest: a0(a0(...)) doubles a tree that stays small as a DAG."""
-    return compiler.tree_size(e) <= MAX_EXACT_SIZE
+    return equations.tree_size(e) <= MAX_EXACT_SIZE
 
 
 def _exactly_equal(true: sympy.Expr, cand: sympy.Expr) -> bool:

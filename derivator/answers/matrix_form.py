@@ -18,16 +18,17 @@ from dataclasses import dataclass, field
 import mpmath
 import sympy
 
-from . import check as checking
-from .derive import derive
-from .errors import DerivatorError, unknown
-from .evaluate import value
-from .every import gradient
-from .network import Network, symbol
-from .penalty import penalty_gradient
-from .plan import plan
-from .rules import LOSS_O, LOSS_Y, X
-from .sweep import OUT, PRE, unary
+from derivator.answers.display import Displayed
+from derivator.answers.gradient import gradient
+from derivator.errors import DerivatorError, unknown
+from derivator.graph.network import Network, symbol
+from derivator.graph.plan import plan
+from derivator.graph.rules import LOSS_O, LOSS_Y, X
+from derivator.numbers import checking
+from derivator.numbers.evaluate import value
+from derivator.numbers.penalty import penalty_gradient
+from derivator.numbers.sweep import OUT, PRE, unary
+from derivator.symbolic.derive import derive
 
 DIGITS = 60  # the matrix recursion's precision; a sigmoid saturates float64 long before this
 WHOLE = re.compile(r"([Wb])(\d+)\Z")
@@ -73,7 +74,7 @@ class Eq:
 
 
 @dataclass
-class MatrixForm:
+class MatrixForm(Displayed):
     """`--matrix`: the derivation of a whole W[l] or b[l], its values, and their comparison."""
 
     name: str  # W2 or b1
@@ -100,14 +101,6 @@ class MatrixForm:
     def failed(self) -> bool:
         return not self.agrees or any(not c.agrees for c in self.checks)
 
-    def _repr_markdown_(self) -> str:
-        from .render.matrixform import render_matrix_markdown
-        return render_matrix_markdown(self)
-
-    def _repr_latex_(self) -> str:
-        from .render.matrixform import tex_parts
-        rows = [r for part in tex_parts(self).values() for r in part]
-        return "$$\\begin{aligned}" + " \\\\ ".join(rows) + "\\end{aligned}$$"
 
 
 def whole(net: Network, name: str) -> list[list[str]] | None:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import sympy
 
-from .compile import tree_size
-from .errors import DerivatorError, unknown
-from .primitives import FUNCTIONS, VARIADIC
+from derivator.errors import DerivatorError, unknown
+from derivator.graph.equations import tree_size
+from derivator.graph.primitives import FUNCTIONS, VARIADIC
 
 MAX_LENGTH = 4000  # characters in one formula
 MAX_DEPTH = 100  # nesting of parentheses and operators

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import sympy
 
-from . import rules
-from .errors import DerivatorError, unknown
-from .network import Network, symbol, z_symbol
+from derivator.errors import DerivatorError, unknown
+from derivator.graph import rules
+from derivator.graph.network import Network, symbol, z_symbol
 
 Expr = sympy.Expr
 

@@ -12,10 +12,10 @@ from typing import Any
 import sympy
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from .errors import unknown
-from .fields import fail, number, show
-from .network import Edge, Layer, Node, Pos, symbol
-from .yamlfile import key_pos, value_pos
+from derivator.errors import unknown
+from derivator.graph.network import Edge, Layer, Node, Pos, symbol
+from derivator.load.fields import fail, number, show
+from derivator.load.yamlfile import key_pos, value_pos
 
 LAYER_KEYS = ["units", "activation", "slope", "alpha", "bias"]
 MAX_SAMPLES = 10_000

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 import sympy
 
-from . import check as checking
-from .candidate import Verdict, judge, parse
-from .derive import Backward, Derivation, derive
-from .diagnose import diagnose
-from .errors import DerivatorError
-from .network import Network, symbol
+from derivator.answers.display import Displayed
+from derivator.errors import DerivatorError
+from derivator.graph.network import Network, symbol
+from derivator.judge.candidate import Verdict, judge, parse
+from derivator.judge.diagnose import diagnose
+from derivator.numbers import checking
+from derivator.symbolic.derive import Backward, Derivation, derive
 
 # `derivative.text` (the derivative in inputs and parameters alone) is left out past this many
 # expression-tree nodes: on deep networks it grows exponentially while the node-value form does not.
@@ -20,7 +21,7 @@ MAX_EXPANDED_SIZE = 5000
 
 
 @dataclass
-class Report:
+class Report(Displayed):
     derivation: Derivation
     point: dict[str, float]  # the values the target needs (empty when some are missing)
     value: float | None
@@ -40,20 +41,6 @@ class Report:
         terms = [self.expanded.xreplace({symbol(k): sympy.Rational(repr(v)) for k, v in s.items()})
                  for s in net.samples]
         return sympy.Add(*terms) / len(terms)
-
-    def _repr_markdown_(self) -> str:
-        """In Jupyter: the derivation as Markdown with its math, as `--format markdown` prints it."""
-        from .render import render_markdown
-        return render_markdown(self)
-
-    def _repr_latex_(self) -> str:
-        """In Jupyter (and anything that asks for LaTeX): the result in node values and its value."""
-        from .printing import nested_tex
-        from .render.latex import partial
-        from .render.steps import Partial
-        d = self.derivation
-        value = rf" \approx {self.value:.12g}" if self.value is not None else ""
-        return f"$${partial(Partial(d.of, d.wrt))} = {nested_tex(d.nested)}{value}$$"
 
     @property
     def failed(self) -> bool:

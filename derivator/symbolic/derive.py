@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from . import compile as compiler
-from . import graph
-from .errors import DerivatorError, unknown
-from .nested import ONE, Prod, size, to_sympy, total
-from .network import Network
-from .plan import Plan, plan
+from derivator.errors import DerivatorError, unknown
+from derivator.graph import equations, order
+from derivator.graph.network import Network
+from derivator.graph.plan import Plan, plan
+from derivator.symbolic.nested import ONE, Prod, size, to_sympy, total
 
 Expr = sympy.Expr
 
@@ -96,11 +95,11 @@ class Derivation:
 
     def expanded(self) -> Expr:
         """The derivative in inputs, parameters and targets only."""
-        return compiler.expand(self.result, compiler.forward(self.net))
+        return equations.expand(self.result, equations.forward(self.net))
 
     def expanded_size(self) -> int:
         """The printed size of `expanded()`, computed without building it."""
-        return compiler.tree_size(self.result, compiler.forward_sizes(self.net))
+        return equations.tree_size(self.result, equations.forward_sizes(self.net))
 
 
 def backward(net: Network, of: str, p: Plan | None = None) -> Backward:
@@ -125,7 +124,7 @@ def backward(net: Network, of: str, p: Plan | None = None) -> Backward:
 
 def derive(net: Network, wrt: str, of: str | None = None, pass_: Backward | None = None) -> Derivation:
     """The derivative of the target (`of`: 'loss' or a node) with respect to `wrt`."""
-    of = compiler.resolve_of(net, of)
+    of = equations.resolve_of(net, of)
     kind = net.kind(wrt)
     if kind is None:
         choices = [*net.names, *net.nodes]
@@ -148,10 +147,10 @@ def derive(net: Network, wrt: str, of: str | None = None, pass_: Backward | None
         uses += extra
         result = total([u.term for u in uses])
     sinks = b.plan.sinks
-    on_path = graph.between(net, _starts(net, wrt, kind, b.plan), sinks)
+    on_path = order.between(net, _starts(net, wrt, kind, b.plan), sinks)
     keep = [v for v in b.deltas if v in on_path]
-    return Derivation(net, of, wrt, kind, compiler.target(net, of), result, {v: b.steps[v] for v in keep},
-                      {v: b.deltas[v] for v in keep}, uses, graph.ancestors(net, sinks), penalty)
+    return Derivation(net, of, wrt, kind, equations.target(net, of), result, {v: b.steps[v] for v in keep},
+                      {v: b.deltas[v] for v in keep}, uses, order.ancestors(net, sinks), penalty)
 
 
 def _uses(net: Network, wrt: str, kind: str, b: Backward) -> list[Use]:

@@ -12,11 +12,12 @@ from typing import Any
 import sympy
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from . import formula, graph, layers, rules
-from .errors import DerivatorError, unknown
-from .fields import article, fail, number, show
-from .network import Edge, Loss, Network, Node, Pos, matrix_entries, symbol
-from .yamlfile import MAX_FILE_BYTES, Document, container_pos, key_pos, read, value_pos
+from derivator.errors import DerivatorError, unknown
+from derivator.graph import order, rules
+from derivator.graph.network import Edge, Loss, Network, Node, Pos, matrix_entries, symbol
+from derivator.load import formula, layers
+from derivator.load.fields import article, fail, number, show
+from derivator.load.yamlfile import MAX_FILE_BYTES, Document, container_pos, key_pos, read, value_pos
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 MAX_NODES = 5000
@@ -132,7 +133,7 @@ class _Reader:
                       params=self.params, targets=targets, at=at, description=description,
                       positions={n: p for n, (_, p) in self.kinds.items()}, layers=self.layers, samples=data,
                       penalty=penalty, penalty_text=penalty_text, reduction=self.reduction)
-        return graph.check(net)
+        return order.check(net)
 
     # -- names -------------------------------------------------------------------------------
     def declare(self, name: Any, kind: str, pos: Pos) -> str:

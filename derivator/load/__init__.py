@@ -1,0 +1,1 @@
+"""Load: the network file read with positions, checked, and expanded (layers, samples, whole matrices)."""
