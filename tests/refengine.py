@@ -580,7 +580,8 @@ def evaluate(spec: dict, point: dict[str, float], of: str | None = None,
                 if name in allowed:
                     return leaf(name)
                 raise KeyError(f"unknown name {name!r} in the formula of node {v!r}")
-            o[v] = build_formula(trees[v], env, kinks, v)
+            # A node of its own even when the formula is a bare name (q = x): its gradient is not x's.
+            o[v] = build_formula(trees[v], env, kinks, v).apply(lambda t: t, lambda t: 1.0)
             return o[v]
         total = const(0.0)
         for src, w in incoming[v]:
@@ -590,7 +591,7 @@ def evaluate(spec: dict, point: dict[str, float], of: str | None = None,
         z[v] = total
         activation = _activation(nodes[v], formulas)
         if len(activation) == 1:
-            o[v] = build_formula(activation[0], {"x": total}.__getitem__, kinks, v)
+            o[v] = build_formula(activation[0], {"x": total}.__getitem__, kinks, v).apply(lambda t: t, lambda t: 1.0)
         else:
             if kinks is not None and nodes[v].get("activation") in ("relu", "leaky_relu"):
                 kinks.append((f"{nodes[v]['activation']} of {v}", abs(total.data)))
