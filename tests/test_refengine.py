@@ -6,14 +6,43 @@ The engine is the oracle for derivator, so its own expected numbers are derived 
 
 import math
 import random
+from pathlib import Path
 
 import mpmath
 import pytest
+from hypothesis import given, settings
+from ruamel.yaml import YAML
+
+from tests.conftest import PROPERTY_SETTINGS, SPEC_FORMULAS, examples, seeded
 
 try:
-    from refengine import evaluate, evaluate_batch, expand_layers, expand_point
+    from graphgen import graphs, parameters_of, path_nodes
+    from netgen import FORMULAS as NET_FORMULAS
+    from refengine import (
+        FormulaError,
+        _point,
+        evaluate,
+        evaluate_batch,
+        expand_layers,
+        expand_point,
+        formula_names,
+        formula_value,
+        parse_formula,
+    )
 except ImportError:  # tests/ collected as a package
-    from tests.refengine import evaluate, evaluate_batch, expand_layers, expand_point
+    from tests.graphgen import graphs, parameters_of, path_nodes
+    from tests.netgen import FORMULAS as NET_FORMULAS
+    from tests.refengine import (
+        FormulaError,
+        _point,
+        evaluate,
+        evaluate_batch,
+        expand_layers,
+        expand_point,
+        formula_names,
+        formula_value,
+        parse_formula,
+    )
 
 REL = 1e-12          # hand-derived values: float64 round-off only
 FD_STEP = 1e-6       # central differences: error ~ h^2 * f''' plus round-off ~ eps / h
@@ -319,3 +348,396 @@ def test_batch_matches_finite_differences():
         down[name] -= FD_STEP
         numeric = (evaluate_batch(spec, up)[0] - evaluate_batch(spec, down)[0]) / (2 * FD_STEP)
         assert close(g[name], numeric, FD_REL, FD_ABS), (name, g[name], numeric)
+
+
+# --- the formula parser (CONTRACT sections 1 and 4) --------------------------------------------
+
+def value_of(text: str, **values: float) -> float:
+    return formula_value(text, values)[0]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("-x**2", -9.0),             # the power binds tighter than the unary minus, as in Python
+    ("-x^2", -9.0),
+    ("(-x)**2", 9.0),
+    ("2^3^2", 512.0),            # right-associative: 2^(3^2)
+    ("2**3**2", 512.0),
+    ("(2^3)^2", 64.0),
+    ("2**-1", 0.5),              # the exponent may carry a sign
+    ("2^-x", 0.125),
+    ("-2**-2", -0.25),
+    ("1 - 2 - 3", -4.0),         # left-associative
+    ("8 / 4 / 2", 1.0),
+    ("2 * 3 + 4", 10.0),
+    ("2 + 3 * 4", 14.0),
+    ("2 * -x", -6.0),
+    ("+x - -x", 6.0),
+    ("--x", 3.0),
+    ("x*x/x", 3.0),
+    ("1e-3 * 1000", 1.0),        # numbers: exponents, leading and trailing dots
+    (".5 + 2. + 1.5E1", 17.5),
+    ("exp(0) + log(1) + sqrt(9) + abs(-x) + tanh(0) + sin(0) + cos(0)", 8.0),
+    ("sigmoid(0) + relu(-x) + relu(x)", 3.5),
+    ("softplus(0)", math.log(2)),
+    ("max(1, x, 2) + min(x, -1) * max(-x, -5)", 6.0),
+    (" ( x\n + 1 ) ", 4.0),      # whitespace and line breaks are ignored
+])
+def test_precedence_and_values(text, expected):
+    assert math.isclose(value_of(text, x=3), expected, rel_tol=1e-15)
+
+
+def test_trees_and_names():
+    x, two = ("name", "x", 2), ("num", 2.0)
+    assert parse_formula("-x**2") == ("neg", ("bin", "**", x, two))
+    assert parse_formula("-x^2") == ("neg", ("bin", "**", x, two))
+    assert parse_formula("a - b - c")[2] == ("bin", "-", ("name", "a", 1), ("name", "b", 5))
+    assert parse_formula("max(q, gamma*z)")[0:2] == ("call", "max")
+    assert formula_names("max(q, gamma*z) + q*exp(z1) - sigmoid(gamma)") == ["q", "gamma", "z", "z1"]
+    assert formula_names("2 + 3") == []
+
+
+@pytest.mark.parametrize("text, col, fragment", [
+    ("2x", 2, "unexpected 'x'"),                     # no products by juxtaposition
+    ("x +", 4, "unexpected 'end of formula'"),
+    ("(x + 1", 7, "expected ')'"),
+    ("x + 1)", 6, "unexpected ')'"),
+    ("sigmod(x)", 1, "unknown function 'sigmod'"),
+    ("exp x", 1, "needs its arguments"),
+    ("exp(x, y)", 1, "takes one argument"),
+    ("max(x)", 1, "two or more"),
+    ("min()", 5, "unexpected ')'"),
+    ("x $ y", 3, "unexpected character '$'"),
+    ("__import__('os')", 1, "unexpected character '_'"),
+    ("x; y", 2, "unexpected character ';'"),
+    ("x == y", 3, "unexpected character '='"),
+    ("x[0]", 2, "unexpected character '['"),
+    ("lambda: 0", 7, "unexpected character ':'"),
+    ("", 1, "unexpected 'end of formula'"),
+    ("x y", 3, "unexpected 'y'"),
+])
+def test_syntax_errors_name_the_column(text, col, fragment):
+    with pytest.raises(FormulaError) as e:
+        parse_formula(text)
+    assert e.value.col == col and fragment in str(e.value), str(e.value)
+
+
+def test_formula_derivatives_by_hand():
+    # d/dx of x^3 / (1 + y^2) at x = 2, y = 1: 3x^2 / 2 = 6; d/dy: -x^3 2y / (1 + y^2)^2 = -4.
+    value, g = formula_value("x^3 / (1 + y^2)", {"x": 2, "y": 1})
+    assert (value, g["x"], g["y"]) == (4.0, 6.0, -4.0)
+    # a^b: d/da = b a^(b-1) = 8 * 3 = 24 ... at a = 2, b = 3: d/db = a^b log a = 8 log 2.
+    value, g = formula_value("a**b", {"a": 2, "b": 3})
+    assert value == 8 and g["a"] == 12 and close(g["b"], 8 * math.log(2))
+    # A negative base with an integer exponent: (-2)^3 = -8, d/da = 3 * 4 = 12.
+    assert formula_value("a^3", {"a": -2}) == (-8.0, {"a": 12.0})
+    # Every function's derivative at a point, by hand.
+    u = 0.3
+    hand = {"exp": math.exp(u), "log": 1 / u, "sqrt": 0.5 / math.sqrt(u), "abs": 1.0, "tanh": 1 - math.tanh(u) ** 2,
+            "sigmoid": s(u) * (1 - s(u)), "relu": 1.0, "softplus": s(u), "sin": math.cos(u), "cos": -math.sin(u)}
+    for f, d in hand.items():
+        assert close(formula_value(f"{f}(u)", {"u": u})[1]["u"], d), f
+        assert close(formula_value(f"{f}(-u)", {"u": -u})[1]["u"], -d), f  # the chain rule through -u
+    # A name used twice sums both uses: d(x*x + x)/dx = 2x + 1.
+    assert formula_value("x*x + x", {"x": 1.5})[1] == {"x": 4.0}
+
+
+def test_kinks_follow_pytorch_and_max_pooling():
+    # relu'(0) = 0 and abs'(0) = 0; max/min send the whole derivative to the FIRST argument attaining it.
+    assert formula_value("relu(x)", {"x": 0})[1] == {"x": 0.0}
+    assert formula_value("abs(x)", {"x": 0})[1] == {"x": 0.0}
+    assert formula_value("abs(x)", {"x": -2})[1] == {"x": -1.0}
+    assert formula_value("max(a, b)", {"a": 1, "b": 1})[1] == {"a": 1.0, "b": 0.0}
+    assert formula_value("max(b, a)", {"a": 1, "b": 1})[1] == {"a": 0.0, "b": 1.0}
+    assert formula_value("min(a, b, c)", {"a": 2, "b": -1, "c": -1})[1] == {"a": 0.0, "b": 1.0, "c": 0.0}
+    assert formula_value("max(a, 2*b, c)", {"a": 0, "b": 1, "c": 1})[1] == {"a": 0.0, "b": 2.0, "c": 0.0}
+    assert formula_value("max(x, x)", {"x": 3})[1] == {"x": 1.0}  # one winner, even when it is the same name
+    assert formula_value("max(x, 0)", {"x": 0})[1] == {"x": 1.0}  # the first: x itself, unlike relu(x)
+    assert formula_value("max(0, x)", {"x": 0})[1] == {"x": 0.0}
+
+
+@pytest.mark.parametrize("text", sorted(set(NET_FORMULAS) | set(SPEC_FORMULAS)))
+def test_parsed_formulas_equal_the_float_functions_callers_used_to_supply(text):
+    # Backward compatibility: the parser gives what `formulas=` gave, so both ways agree.
+    f, df = {**NET_FORMULAS, **SPEC_FORMULAS}[text]
+    for a in (-1.3, -0.2, 0.7, 1.9):
+        if "o" in formula_names(text):  # a loss L(o, y); y is a constant
+            value, g = formula_value(text, {"o": a, "y": 0.4})
+            assert close(value, f(a, 0.4)) and close(g["o"], df(a, 0.4)), (text, a)
+        else:
+            value, g = formula_value(text, {"x": a})
+            assert close(value, f(a)) and close(g["x"], df(a)), (text, a)
+
+
+def test_formula_activation_and_loss_without_callables():
+    spec = YAML(typ="safe").load((SPECS_DIR / "formula_activation_loss.yaml").read_text())
+    with_callables = evaluate(spec, {}, formulas=SPEC_FORMULAS)
+    parsed = evaluate(spec, {})
+    assert close(parsed[0], with_callables[0])
+    assert all(close(parsed[1][k], v) for k, v in with_callables[1].items())
+
+
+# --- section 4 semantics ----------------------------------------------------------------------
+
+GRAPH = {
+    "inputs": ["x", "y", "z"],
+    "parameters": {"gamma": 1.5},
+    "nodes": {"q": {"formula": "x + y"}, "f": {"formula": "q * z"}, "m": {"formula": "max(q, gamma*z)"},
+              "o": {"activation": "sigmoid", "bias": "b"}},
+    "edges": [["m", "o", "w"]],
+    "output": ["f", "o"],
+    "loss": {"type": "squared_error", "target": ["t1", "t2"], "reduction": "sum"},
+    "penalty": "0.05*(w^2 + gamma^2)",
+    "regularization": {"l2": 0.01},
+    "at": {"x": -2, "y": 5, "z": 1, "w": 0.5, "b": -1, "t1": 0, "t2": 1},
+}
+
+
+def test_the_contract_example_by_hand():
+    # q = 3, f = q z = 3, gamma z = 1.5 < q so m = q = 3, z_o = w m + b = 0.5, o = s(0.5).
+    # L = (f - 0)^2 + (o - 1)^2 + 0.05 (w^2 + gamma^2) + (0.01/2) w^2   (w is the only edge weight).
+    o = s(0.5)
+    dz_o = 2 * (o - 1) * o * (1 - o)
+    value, g = evaluate(GRAPH, {})
+    assert close(value, 9 + (o - 1) ** 2 + 0.05 * (0.25 + 2.25) + 0.005 * 0.25)
+    assert close(g["f"], 6.0) and close(g["o"], 2 * (o - 1)) and close(g["z_o"], dz_o)
+    assert close(g["m"], 0.5 * dz_o)
+    assert close(g["q"], 6.0 * 1 + 0.5 * dz_o)           # q feeds f (times z) and wins the max
+    assert close(g["x"], g["q"]) and close(g["y"], g["q"])
+    assert close(g["z"], 6.0 * 3)                         # gamma z loses the max: only through f
+    assert close(g["gamma"], 0.1 * 1.5)                   # the penalty alone
+    assert close(g["w"], 3 * dz_o + 0.1 * 0.5 + 0.01 * 0.5)
+    assert close(g["b"], dz_o)                            # biases are not regularized
+    assert "z_q" not in g and "z_m" not in g              # formula nodes have no pre-activation
+    with pytest.raises(KeyError, match="no pre-activation"):
+        evaluate(GRAPH, {}, of="z_m")
+
+
+def test_parameters_list_map_and_borrowed_weights():
+    base = {"inputs": ["x"], "nodes": {"h": {"activation": "tanh", "bias": "c"}, "g": {"formula": "k*h + c*x"}},
+            "edges": [["x", "h", "w"]], "output": "g"}
+    # k declared in a list (value in at), c borrowed from h's bias; edges from inputs to neurons only.
+    spec = dict(base, parameters=["k"], at={"x": 2, "w": 0.5, "c": 0.25, "k": 3})
+    value, g = evaluate(spec, {})
+    h = math.tanh(1.25)
+    assert close(value, 3 * h + 0.5)
+    assert close(g["k"], h) and close(g["c"], 3 * (1 - h * h) + 2) and close(g["x"], 3 * (1 - h * h) * 0.5 + 0.25)
+    # A map of defaults; `at` and the point override them in turn.
+    spec = dict(base, parameters={"k": 3}, at={"x": 2, "w": 0.5, "c": 0.25})
+    assert close(evaluate(spec, {})[0], 3 * h + 0.5)
+    assert close(evaluate(dict(spec, at={**spec["at"], "k": 1}), {})[0], h + 0.5)
+    assert close(evaluate(spec, {"k": 0})[0], 0.5)
+    # An undeclared name is an error; so is one that is only an input or target elsewhere.
+    with pytest.raises(KeyError, match="unknown name 'kk'"):
+        evaluate(dict(base, nodes={**base["nodes"], "g": {"formula": "kk*h"}}, at={"x": 1, "w": 1, "c": 1}), {})
+
+
+def test_edges_may_be_omitted_and_formula_nodes_take_no_edges():
+    spec = {"inputs": ["x"], "nodes": {"q": {"formula": "x^2"}}, "output": "q", "at": {"x": 3}}
+    assert evaluate(spec, {}) == (9.0, {"x": 6.0, "q": 1.0})
+    with pytest.raises(ValueError, match="edge into the formula node 'q'"):
+        evaluate(dict(spec, edges=[["x", "q", "w"]], at={"x": 3, "w": 1}), {})
+    with pytest.raises(ValueError, match="takes no 'bias'"):
+        evaluate(dict(spec, nodes={"q": {"formula": "x^2", "bias": 1}}), {})
+    with pytest.raises(ValueError, match="cycle"):
+        evaluate({"inputs": ["x"], "nodes": {"a": {"formula": "x + b"}, "b": {"formula": "a"}}, "output": "b",
+                  "at": {"x": 1}}, {})
+
+
+def test_regularization_counts_each_edge_weight_once_and_no_biases():
+    # w is tied (two edges), v is a bias, 0.5 is a constant weight: only w is decayed, once.
+    spec = {"inputs": ["x"], "nodes": {"h": {"bias": "v"}, "o": {"bias": "v"}},
+            "edges": [["x", "h", "w"], ["h", "o", "w"], ["x", "o", 0.5]], "output": "o",
+            "loss": {"type": "half_squared_error", "target": "t"}, "at": {"x": 1, "w": 2, "v": 0.5, "t": 0}}
+    plain_value, plain = evaluate(spec, {})
+    for reg, extra_value, extra_w in [({"l2": 0.1}, 0.05 * 4, 0.1 * 2), ({"l1": 0.1}, 0.1 * 2, 0.1),
+                                      ({"l2": 0.1, "l1": 0.3}, 0.2 + 0.6, 0.2 + 0.3)]:
+        value, g = evaluate(dict(spec, regularization=reg), {})
+        assert close(value, plain_value + extra_value), reg
+        assert close(g["w"], plain["w"] + extra_w) and g["v"] == plain["v"] and g["x"] == plain["x"], reg
+    # l1 at w = 0: |w| has derivative 0 there.
+    assert evaluate(dict(spec, regularization={"l1": 1.0}), {"w": 0})[1]["w"] == evaluate(spec, {"w": 0})[1]["w"]
+
+
+def test_penalty_without_a_loss_goes_on_the_output_only():
+    spec = {"inputs": ["x"], "nodes": {"h": {"formula": "2*x"}, "o": {"formula": "h + c"}}, "output": "o",
+            "parameters": {"c": 1.0}, "penalty": "c^2", "at": {"x": 1}}
+    assert evaluate(spec, {}) == (4.0, {"x": 2.0, "c": 3.0, "h": 1.0, "o": 1.0})
+    assert evaluate(spec, {}, of="h") == (2.0, {"x": 2.0, "c": 0.0, "h": 1.0, "o": 0.0})  # no penalty on h
+    with pytest.raises(KeyError, match="unknown name 'x' in the penalty"):
+        evaluate(dict(spec, penalty="x^2"), {})
+
+
+BATCH = {"inputs": ["x"], "nodes": {"o": {"formula": "a*x + c"}}, "output": "o", "parameters": ["a", "c"],
+         "loss": {"type": "squared_error", "target": "y"}, "penalty": "0.5*a^2",
+         "data": [{"x": 1, "y": 0}, {"x": 2, "y": 1}, {"x": -1, "y": 0}], "at": {"a": 1, "c": 0.5}}
+
+
+def test_reduction_mean_or_sum_and_the_penalty_once():
+    # Residuals r = a x + c - y: 1.5, 1.5, -0.5; sum r^2 = 4.75; sum 2r x = 3 + 6 + 1 = 10; sum 2r = 5.
+    value, g = evaluate_batch(BATCH, {})
+    assert close(value, 4.75 / 3 + 0.5) and close(g["a"], 10 / 3 + 1) and close(g["c"], 5 / 3)
+    summed = dict(BATCH, loss={**BATCH["loss"], "reduction": "sum"})
+    value, g = evaluate_batch(summed, {})
+    assert close(value, 4.75 + 0.5) and close(g["a"], 10 + 1) and close(g["c"], 5.0)
+    assert set(g) == {"a", "c"}
+    explicit_mean = dict(BATCH, loss={**BATCH["loss"], "reduction": "mean"})
+    assert evaluate_batch(explicit_mean, {}) == evaluate_batch(BATCH, {})
+    # Without data the reduction changes nothing.
+    one = {k: v for k, v in summed.items() if k != "data"} | {"at": {"a": 1, "c": 0.5, "x": 2, "y": 1}}
+    assert evaluate_batch(one, {}) == evaluate_batch({**one, "loss": BATCH["loss"]}, {})
+
+
+# --- the example files: published numbers, by the engine alone -------------------------------------
+
+SPECS_DIR = Path(__file__).resolve().parent.parent / "specs"
+
+
+def spec_file(name: str) -> dict:
+    return YAML(typ="safe").load((SPECS_DIR / name).read_text())
+
+
+def test_cs231n_product_published_numbers():
+    # f = (x + y) z at (-2, 5, -4): f = -12, df/dx = df/dy = z = -4, df/dz = x + y = 3.
+    value, g = evaluate(spec_file("graph_product.yaml"), {})
+    assert value == -12.0
+    assert (g["x"], g["y"], g["z"], g["q"], g["f"]) == (-4.0, -4.0, 3.0, -4.0, 1.0)
+
+
+def test_cs231n_sigmoid_circuit_published_numbers():
+    # dot = 2(-1) + (-3)(-2) - 3 = 1, f = s(1) = 0.73, ddot = (1 - f) f = 0.1966.
+    value, g = evaluate(spec_file("graph_sigmoid_circuit.yaml"), {})
+    ddot = s(1) * (1 - s(1))
+    assert close(value, s(1)) and round(value, 2) == 0.73 and round(ddot, 2) == 0.20
+    assert [g["x0"], g["x1"]] == [pytest.approx(2 * ddot, rel=1e-15), pytest.approx(-3 * ddot, rel=1e-15)]
+    assert [g["w0"], g["w1"], g["w2"]] == [pytest.approx(v * ddot, rel=1e-15) for v in (-1, -2, 1)]
+    # The notes' figure, to its two decimals: dx = [0.39, -0.59], dw = [-0.20, -0.39, 0.20].
+    assert [round(g[n], 2) for n in ("x0", "x1", "w0", "w1", "w2")] == [0.39, -0.59, -0.20, -0.39, 0.20]
+    # Three digits: dx = [0.393, -0.590], dw = [-0.196.., -0.393, 0.196..] (0.19661 truncated or rounded).
+    assert abs(g["x0"] - 0.393) < 5e-4 and abs(g["x1"] + 0.590) < 5e-4
+    assert abs(g["w0"] + 0.196) < 1e-3 and abs(g["w1"] + 0.393) < 5e-4 and abs(g["w2"] - 0.196) < 1e-3
+    assert g["dot"] == pytest.approx(ddot, rel=1e-15) and g["p0"] == g["p1"] == g["dot"]
+
+
+def cs231n_staged(x: float, y: float) -> dict[str, float]:
+    """The notes' own staged forward and backward pass for (x + s(y)) / (s(x) + (x + y)^2)."""
+    sigy = 1.0 / (1 + math.exp(-y))
+    num = x + sigy
+    sigx = 1.0 / (1 + math.exp(-x))
+    xpy = x + y
+    xpysqr = xpy ** 2
+    den = sigx + xpysqr
+    invden = 1.0 / den
+    f = num * invden
+    dnum = invden
+    dinvden = num
+    dden = (-1.0 / den ** 2) * dinvden
+    dsigx = (1) * dden
+    dxpysqr = (1) * dden
+    dxpy = (2 * xpy) * dxpysqr
+    dx = (1) * dxpy
+    dy = (1) * dxpy
+    dx += ((1 - sigx) * sigx) * dsigx
+    dx += (1) * dnum
+    dsigy = (1) * dnum
+    dy += ((1 - sigy) * sigy) * dsigy
+    return {"f": f, "x": dx, "y": dy, "num": dnum, "invden": dinvden, "den": dden, "sigx": dsigx,
+            "xpysqr": dxpysqr, "xpy": dxpy, "sigy": dsigy}
+
+
+def test_cs231n_staged_quotient_matches_the_notes_backward_pass():
+    value, g = evaluate(spec_file("graph_quotient.yaml"), {})
+    notes = cs231n_staged(3, -4)
+    assert close(value, notes.pop("f"))
+    for name, d in notes.items():
+        assert close(g[name], d), (name, g[name], d)
+
+
+def test_graph_max_routes_the_gradient_to_the_winner():
+    # q = 3 < gamma z = 3.75 = m; z_o = 0.5 * 3.75 - 1 = 0.875; L = (o - 1)^2.
+    o = s(0.875)
+    dz_o = 2 * (o - 1) * o * (1 - o)
+    value, g = evaluate(spec_file("graph_max.yaml"), {})
+    assert close(value, (o - 1) ** 2)
+    assert g["x"] == g["y"] == g["q"] == 0.0
+    assert close(g["m"], 0.5 * dz_o) and close(g["gamma"], 2.5 * 0.5 * dz_o) and close(g["z"], 1.5 * 0.5 * dz_o)
+    assert close(g["w"], 3.75 * dz_o) and close(g["b"], dz_o)
+    # At a tie (z = 2: gamma z = 3 = q) the derivative goes to the first argument, q.
+    _, tie = evaluate(spec_file("graph_max.yaml"), {"z": 2})
+    assert tie["gamma"] == tie["z"] == 0.0 and tie["x"] == tie["q"] != 0.0
+
+
+def test_l2_penalty_file_adds_lambda_w_to_weights_only():
+    spec = spec_file("l2_penalty.yaml")
+    plain = {k: v for k, v in spec.items() if k != "regularization"}
+    value, g = evaluate_batch(spec, {})
+    plain_value, p = evaluate_batch(plain, {})
+    weights = expand_point(spec["at"])
+    w = {k: v for k, v in weights.items() if k.startswith("W")}
+    assert close(value, plain_value + 0.005 * sum(v * v for v in w.values()))
+    for name in weights:
+        assert close(g[name], p[name] + (0.01 * weights[name] if name in w else 0.0)), name
+    # Mean reduction: three times the mean is the sum.
+    summed = dict(plain, loss={**plain["loss"], "reduction": "sum"})
+    assert close(evaluate_batch(summed, {})[0], 3 * plain_value)
+
+
+def test_l1_sum_reduction_file_by_parts():
+    spec = spec_file("l1_sum_reduction.yaml")
+    value, g = evaluate_batch(spec, {})
+    plain = {k: v for k, v in spec.items() if k not in ("regularization", "penalty")}
+    samples = [evaluate(plain, sample) for sample in spec["data"]]
+    at = spec["at"]
+    weights = [f"w{i}" for i in range(1, 7)]
+    assert close(value, sum(v for v, _ in samples) + 0.01 * sum(abs(at[w]) for w in weights)
+                 + 0.005 * (at["w5"] ** 2 + at["w6"] ** 2))
+    for name in [*weights, "b1", "b2", "b3"]:
+        expected = sum(d[name] for _, d in samples)  # summed, no 1/m
+        expected += 0.01 * math.copysign(1, at[name]) if name in weights else 0.0
+        expected += 0.01 * at[name] if name in ("w5", "w6") else 0.0
+        assert close(g[name], expected), name
+
+
+def test_mazur_published_numbers_still_hold():
+    value, g = evaluate(spec_file("mazur_step_by_step.yaml"), {})
+    assert round(value, 9) == 0.298371109 and round(g["w5"], 9) == 0.082167041 and round(g["w1"], 9) == 0.000438568
+
+
+# --- random graphs: the engine against finite differences ----------------------------------------
+
+def central(spec: dict, of: str, name: str, point: dict) -> float:
+    up, down = dict(point), dict(point)
+    up[name] = up[name] + FD_STEP
+    down[name] = down[name] - FD_STEP
+    return (evaluate_batch(spec, up, of=of)[0] - evaluate_batch(spec, down, of=of)[0]) / (2 * FD_STEP)
+
+
+@seeded
+@settings(max_examples=examples(60), **PROPERTY_SETTINGS)
+@given(graphs())
+def test_random_graphs_match_finite_differences(case):
+    spec, of = case
+    target, grads = evaluate_batch(spec, {}, of=of)
+    varying = set().union(*(spec.get("data") or [{}]))
+    point = {k: v for k, v in _point(spec, {}).items() if k not in varying}
+    names = sorted(parameters_of(spec)) + ([] if spec.get("data") else [*spec["inputs"]])
+    assert set(parameters_of(spec)) <= set(grads)
+    scale = max(1.0, abs(target))
+    for name in names:
+        numeric = central(spec, of, name, point)
+        assert math.isclose(grads[name], numeric, rel_tol=1e-5, abs_tol=1e-7 * scale), (name, grads[name], numeric)
+    if spec.get("data"):
+        return
+    # d target / d NODE for a formula node: add a parameter eps (= 0) to its formula; d/d eps is the same.
+    for v, body in spec["nodes"].items():
+        if "formula" not in body or v not in path_nodes(spec, v, of):
+            continue
+        shifted = dict(spec, nodes={**spec["nodes"], v: {"formula": f"({body['formula']}) + eps_"}},
+                       parameters=[*(spec.get("parameters") or [])], at={**spec["at"], "eps_": 0.0})
+        if isinstance(spec.get("parameters"), dict):
+            shifted["parameters"] = list(spec["parameters"])
+            shifted["at"].update(spec["parameters"])
+        shifted["parameters"].append("eps_")
+        _, g = evaluate(shifted, {}, of=of)
+        assert close(g["eps_"], grads[v], 1e-12, 1e-15), (v, g["eps_"], grads[v])
+        numeric = central(shifted, of, "eps_", {**point, "eps_": 0.0})
+        assert math.isclose(grads[v], numeric, rel_tol=1e-5, abs_tol=1e-7 * scale), (v, grads[v], numeric)
