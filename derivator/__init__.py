@@ -10,7 +10,7 @@ from derivator.answers.gradient import gradient
 from derivator.answers.matrix_form import matrix_form
 from derivator.answers.report import report
 from derivator.errors import DerivatorError
-from derivator.load.spec import load, loads
+from derivator.load.files import load, loads
 from derivator.symbolic.derive import derive
 
 __all__ = ["DerivatorError", "__version__", "derive", "gradient", "load", "loads", "matrix_form", "report"]

@@ -13,7 +13,7 @@ from derivator.answers.gradient import gradient
 from derivator.answers.report import Report, report
 from derivator.errors import DerivatorError
 from derivator.graph.equations import resolve_of
-from derivator.load.spec import load
+from derivator.load.files import load
 from derivator.numbers import checking
 from derivator.render import FORMATS, choose, picture, python, render, require
 from derivator.symbolic.derive import derive as derive_one

@@ -125,7 +125,7 @@ def test_a_disagreeing_check_exits_1(monkeypatch):
     # Plant a wrong symbolic value: the numerical derivative must catch it, and the exit status say so.
     import derivator.numbers.checking
 
-    monkeypatch.setattr(derivator.check, "derivative_value", lambda d, values: 0.0015)
+    monkeypatch.setattr(derivator.numbers.checking, "derivative_value", lambda d, values: 0.0015)
     r = run(STORY4, "--wrt", "w1", "--check")
     assert r.exit_code == 1
     assert "Check: DISAGREES" in r.stdout

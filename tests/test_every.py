@@ -125,13 +125,13 @@ def test_random_networks_json_gradient_matches_the_reference_engine(case):
 
 
 def test_a_planted_wrong_value_disagrees(monkeypatch):
-    precise = derivator.every._precise
+    precise = derivator.answers.gradient._precise
 
     def wrong(net, of, points):
         target, grads = precise(net, of, points)
         return target, {**grads, "w3": grads["w3"] * 1.01}
 
-    monkeypatch.setattr(derivator.every, "_precise", wrong)
+    monkeypatch.setattr(derivator.answers.gradient, "_precise", wrong)
     r = run(STORY4, "--wrt", "all", "--check")
     assert r.exit_code == 1, r.output
     assert "DISAGREES" in r.stdout
@@ -146,13 +146,13 @@ def test_a_planted_wrong_value_disagrees(monkeypatch):
 def test_a_planted_wrong_sweep_disagrees(monkeypatch):
     import derivator.numbers.sweep
 
-    gradient = derivator.sweep.gradient
+    gradient = derivator.numbers.sweep.gradient
 
     def wrong(net, of, values, precise=False):
         target, grads = gradient(net, of, values, precise)
         return target, {**grads, "w1": grads["w1"] * 4}  # the learner's answer in story 4
 
-    monkeypatch.setattr(derivator.sweep, "gradient", wrong)
+    monkeypatch.setattr(derivator.numbers.sweep, "gradient", wrong)
     r = run(STORY4, "--wrt", "all", "--check")
     assert r.exit_code == 1, r.output
     assert "DISAGREES" in r.stdout
@@ -256,9 +256,9 @@ def counting(monkeypatch, module, name):
 def test_every_gradient_derives_once_not_per_parameter(monkeypatch):
     net = derivator.loads(dense(3, [3, 3, 1], "sigmoid", 0, "squared_error"))
     assert len(net.params) >= 20
-    derives = counting(monkeypatch, derivator.every, "derive")
-    backwards = counting(monkeypatch, derivator.every, "backward")
-    g = derivator.every.gradient(net)
+    derives = counting(monkeypatch, derivator.answers.gradient, "derive")
+    backwards = counting(monkeypatch, derivator.answers.gradient, "backward")
+    g = derivator.answers.gradient.gradient(net)
     assert len(g.rows) == len(net.params)
     assert all(r.value is not None for r in g.rows)
     assert len(derives) <= 2, derives
@@ -267,9 +267,9 @@ def test_every_gradient_derives_once_not_per_parameter(monkeypatch):
 
 def test_check_does_not_derive_per_parameter_when_the_sweep_agrees(monkeypatch):
     net = derivator.loads(dense(3, [3, 3, 1], "tanh", 1, "squared_error"))
-    derives = counting(monkeypatch, derivator.every, "derive")
+    derives = counting(monkeypatch, derivator.answers.gradient, "derive")
     seen = []
-    g = derivator.every.gradient(net, check=True, progress=lambda done, total: seen.append((done, total)))
+    g = derivator.answers.gradient.gradient(net, check=True, progress=lambda done, total: seen.append((done, total)))
     assert not g.failed
     assert all(r.check is not None and r.check.agrees for r in g.rows)
     assert len(derives) <= 2, derives

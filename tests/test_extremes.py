@@ -108,7 +108,7 @@ def test_data_times_network_is_capped_with_a_position(tmp_path):
 def test_checking_many_parameters_checks_an_even_subset_and_says_so(monkeypatch):
     import derivator.answers.gradient
 
-    monkeypatch.setattr(derivator.every, "MAX_CHECK_WORK", 60)  # 2 passes x 9 steps: room for 3 of 5
+    monkeypatch.setattr(derivator.answers.gradient, "MAX_CHECK_WORK", 60)  # 2 passes x 9 steps: room for 3 of 5
     net = derivator.load("specs/story4_desmos_check.yaml")
     g = derivator.gradient(net, check=True)
     checked = [r.name for r in g.rows if r.check is not None]

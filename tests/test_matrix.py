@@ -117,8 +117,8 @@ def test_a_disagreeing_matrix_exits_1(monkeypatch):
     # Plant a wrong matrix recursion: the element-by-element comparison must catch it.
     import derivator.answers.matrix_form
 
-    real = derivator.matrix._values
-    monkeypatch.setattr(derivator.matrix, "_values",
+    real = derivator.answers.matrix_form.batch_values
+    monkeypatch.setattr(derivator.answers.matrix_form, "batch_values",
                         lambda *a: [[v * 1.01 for v in row] for row in real(*a)])
     r = run(STORY3, "--wrt", "W1", "--matrix")
     assert r.exit_code == 1

@@ -22,8 +22,8 @@ from sympy.parsing.sympy_parser import parse_expr
 
 import derivator
 from derivator.graph import equations
+from derivator.graph.functions import elementary
 from derivator.graph.network import symbol, z_symbol
-from derivator.graph.primitives import elementary
 from derivator.numbers import checking
 from derivator.render.jsonout import as_dict
 from tests.conftest import PROPERTY_SETTINGS, examples, seeded
@@ -47,7 +47,7 @@ def close(a: float, b: float, rel: float = REL, abs_: float = ABS) -> bool:
     return abs(a - b) <= abs_ or abs(a - b) <= rel * max(abs(a), abs(b))
 
 
-def load(spec: dict) -> derivator.network.Network:
+def load(spec: dict) -> derivator.graph.network.Network:
     return derivator.loads(json.dumps(spec, indent=1))  # JSON text is YAML 1.2
 
 

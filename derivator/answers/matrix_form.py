@@ -15,19 +15,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import mpmath
 import sympy
 
 from derivator.answers.display import Displayed
 from derivator.answers.gradient import gradient
 from derivator.errors import DerivatorError, unknown
-from derivator.graph.network import Network, symbol
-from derivator.graph.plan import plan
-from derivator.graph.rules import LOSS_O, LOSS_Y, X
+from derivator.graph.network import Network
+from derivator.graph.plan import output_rule
 from derivator.numbers import checking
-from derivator.numbers.evaluate import value
-from derivator.numbers.penalty import penalty_gradient
-from derivator.numbers.sweep import OUT, PRE, unary
+from derivator.numbers.batch import batch_values
 from derivator.symbolic.derive import derive
 
 DIGITS = 60  # the matrix recursion's precision; a sigmoid saturates float64 long before this
@@ -124,7 +120,7 @@ def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, che
     checking.require(derive(net, entries[0][0], "loss"), values)
     # The other route: the scalar delta recursion over the graph, every entry from one sweep.
     scalar = gradient(net, [e for row in entries for e in row], "loss", values, check, tolerance, name, entries)
-    computed = _values(net, values, name[0], layer)
+    computed = batch_values(net, values, name[0], layer)
     errors = [checking.close(a, s, tolerance) for ra, rs in zip(computed, scalar.values, strict=True)
               for a, s in zip(ra, rs, strict=True)]
     checks = [r.check for r in scalar.rows] if check else []
@@ -168,7 +164,7 @@ def _output_delta(net: Network) -> list[Eq]:
     act = net.layers[-1].activation
     loss = net.loss
     a, y = _sym("A", last), _sym("Y")
-    fused, grad, note = _output_rule(net, a, y)
+    fused, grad, note = output_rule(net, a, y)
     if fused is not None:
         return [Eq([Mat("dZ", last)], [Elementwise(fused)], note)]
     if loss.rule is None:  # softmax cross-entropy over the output layer's values
@@ -183,20 +179,6 @@ def _output_delta(net: Network) -> list[Eq]:
     if prime == 1:
         return [*eqs, Eq([Mat("dZ", last)], [Mat("dA", last)], "the identity output passes it on")]
     return [*eqs, Eq([Mat("dZ", last)], [Mat("dA", last), HADAMARD, *_factor(prime)])]
-
-
-def _output_rule(net: Network, o: sympy.Symbol, y: sympy.Symbol) -> tuple[sympy.Expr | None, sympy.Expr | None, str]:
-    """The output layer's delta as the backward plan decides it for one output unit, written in `o` and `y`:
-    the fused form where the loss and activation cancel, else the loss's derivative (None for softmax)."""
-    p = plan(net, "loss")
-    unit, target = net.outputs[0], net.loss.targets[0]
-    swap = {symbol(unit): o, target: y}
-    if unit in p.fused:
-        return p.fused[unit].xreplace(swap), None, p.notes[unit].replace("σ'", "g'")
-    if net.loss.rule is None:  # softmax cross-entropy: a vector rule, in the matrix recursion itself
-        return None, None, ""
-    with sympy.evaluate(False):  # unevaluated as the rule builds it, so 2(A - Y) keeps its written form
-        return None, p.direct[unit].xreplace(swap), ""
 
 
 def _factor(expr: sympy.Expr) -> list[Token]:
@@ -296,68 +278,3 @@ def _why(net: Network, kind: str, layer: int) -> list[tuple[str, str]]:
                        ", so each sample's gradient enters with weight 1/m, and dZ (one sample's ",
                        ("∂L/∂Z", r"\partial \mathcal{L} / \partial Z"), " per column) carries none.")
     return [first, second]
-
-
-# -- the numbers ---------------------------------------------------------------------------------
-
-def _values(net: Network, point: dict[str, float], kind: str, layer: int) -> list[list[float]]:
-    """The matrix recursion over every sample, in mpmath, averaged."""
-    with mpmath.workdps(DIGITS):
-        rules = _Rules(net)
-        total = None
-        for sample in checking.samples(net, point):
-            grad = _one_sample(net, rules, sample, kind, layer)
-            total = grad if total is None else [[t + g for t, g in zip(rt, rg, strict=True)]
-                                                for rt, rg in zip(total, grad, strict=True)]
-        m = (len(net.samples) or 1) if net.reduction == "mean" else 1
-        extra = penalty_gradient(net, point, precise=True)
-        names = net.matrices()[f"{kind}{layer}"]
-        return [[float(x / m + extra.get(e, 0)) for x, e in zip(row, es, strict=True)]
-                for row, es in zip(total, names, strict=True)]
-
-
-class _Rules:
-    """Each layer's activation and derivative, and the output layer's delta, built once for every sample."""
-
-    def __init__(self, net: Network):
-        self.f = [unary(lay.activation.f(X), True) for lay in net.layers]
-        self.prime = [lay.activation.prime(OUT, PRE) for lay in net.layers]
-        self.fused, self.grad, _ = _output_rule(net, LOSS_O, LOSS_Y)  # grad None, fused None: softmax
-
-    def g_prime(self, layer: int, o, z):
-        return value(self.prime[layer - 1], {OUT: o, PRE: z}, precise=True)
-
-    def output_delta(self, last: int, a: list, z: list, y: list) -> list:
-        if self.fused is not None:
-            return [value(self.fused, {LOSS_O: ai, LOSS_Y: yi}, precise=True) for ai, yi in zip(a, y, strict=True)]
-        if self.grad is None:
-            top = max(a)
-            e = [mpmath.exp(ai - top) for ai in a]
-            da = [ei / mpmath.fsum(e) - yi for ei, yi in zip(e, y, strict=True)]
-        else:
-            da = [value(self.grad, {LOSS_O: ai, LOSS_Y: yi}, precise=True) for ai, yi in zip(a, y, strict=True)]
-        return [d * self.g_prime(last, ai, zi) for d, ai, zi in zip(da, a, z, strict=True)]
-
-
-def _one_sample(net: Network, rules: _Rules, sample: dict[str, float], kind: str, layer: int) -> list[list]:
-    env = {k: mpmath.mpf(v) for k, v in sample.items()}
-    weights = net.matrices()
-    a = [[env[x] for x in net.inputs]]  # A[0], A[1], ... as vectors for this sample
-    zs = [None]
-    for lay in net.layers:
-        n = lay.index
-        w = [[env[e] for e in row] for row in weights[f"W{n}"]]
-        bias = [env[row[0]] for row in weights[f"b{n}"]] if lay.bias else [0] * lay.units
-        z = [mpmath.fsum(wjk * ak for wjk, ak in zip(wj, a[-1], strict=True)) + bj
-             for wj, bj in zip(w, bias, strict=True)]
-        zs.append(z)
-        a.append([rules.f[n - 1](zj) for zj in z])
-    dz = rules.output_delta(len(net.layers), a[-1], zs[-1],
-                            [env[str(t)] if t.is_Symbol else mpmath.mpf(float(t)) for t in net.loss.targets])
-    for n in range(len(net.layers) - 1, layer - 1, -1):
-        w = [[env[e] for e in row] for row in weights[f"W{n + 1}"]]
-        back = [mpmath.fsum(w[j][k] * dz[j] for j in range(len(dz))) for k in range(len(a[n]))]
-        dz = [bk * rules.g_prime(n, ak, zk) for bk, ak, zk in zip(back, a[n], zs[n], strict=True)]
-    if kind == "W":
-        return [[dzj * ak for ak in a[layer - 1]] for dzj in dz]
-    return [[dzj] for dzj in dz]

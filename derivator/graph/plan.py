@@ -117,3 +117,17 @@ def _fused(net: Network, v: str) -> Expr | None:
 def target(net: Network, of: str) -> Expr:
     """One sample's target in node values (the penalty is added once, after the reduction)."""
     return equations.target(net, of)
+
+
+def output_rule(net: Network, o: sympy.Symbol, y: sympy.Symbol) -> tuple[sympy.Expr | None, sympy.Expr | None, str]:
+    """The output layer's delta as the backward plan decides it for one output unit, written in `o` and `y`:
+    the fused form where the loss and activation cancel, else the loss's derivative (None for softmax)."""
+    p = plan(net, "loss")
+    unit, target = net.outputs[0], net.loss.targets[0]
+    swap = {symbol(unit): o, target: y}
+    if unit in p.fused:
+        return p.fused[unit].xreplace(swap), None, p.notes[unit].replace("σ'", "g'")
+    if net.loss.rule is None:  # softmax cross-entropy: a vector rule, in the matrix recursion itself
+        return None, None, ""
+    with sympy.evaluate(False):  # unevaluated as the rule builds it, so 2(A - Y) keeps its written form
+        return None, p.direct[unit].xreplace(swap), ""

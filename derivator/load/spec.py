@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import keyword
 import re
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import sympy
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from derivator.errors import DerivatorError, unknown
+from derivator.errors import unknown
 from derivator.graph import order, rules
-from derivator.graph.network import Edge, Loss, Network, Node, Pos, matrix_entries, symbol
+from derivator.graph.network import Edge, Network, Node, Pos, matrix_entries, symbol
 from derivator.load import formula, layers
 from derivator.load.fields import article, fail, number, show
-from derivator.load.yamlfile import MAX_FILE_BYTES, Document, container_pos, key_pos, read, value_pos
+from derivator.load.sections import Sections
+from derivator.load.yamlfile import Document, container_pos, key_pos, value_pos
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 MAX_NODES = 5000
@@ -29,46 +27,9 @@ TOP_KEYS = ["description", "inputs", "parameters", "nodes", "edges", "output", "
             "at", "layers", "data"]
 OPTION_KEYS = [key for key, _, _ in rules.OPTIONS.values()]  # slope, alpha
 NODE_KEYS = ["activation", "bias", *OPTION_KEYS, "formula"]
-LOSS_KEYS = ["type", "target", "formula", "reduction"]
-REDUCTIONS = ["mean", "sum"]
 
 
-def load(path: str | Path) -> Network:
-    """Read and check a network file."""
-    path = Path(path)
-    if path.is_dir():
-        raise DerivatorError("is a directory, not a network file")
-    try:
-        with path.open("rb") as f:  # no more than the cap and one byte: /dev/zero is a "file" too
-            data = f.read(MAX_FILE_BYTES + 1)
-    except OSError as e:
-        raise DerivatorError(f"cannot read file: {e.strerror or e}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise DerivatorError(f"file is larger than {MAX_FILE_BYTES} bytes")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line_start = data.rfind(b"\n", 0, e.start) + 1
-        col = len(data[line_start:e.start].decode("utf-8", "replace")) + 1
-        raise DerivatorError("file is not UTF-8 text", data.count(b"\n", 0, e.start) + 1, col) from None
-    return loads(text)
-
-
-def loads(text: str | Mapping[str, Any]) -> Network:
-    """Check a network given as YAML text, or as a dict (from a notebook), which is read as its JSON."""
-    if isinstance(text, Mapping):
-        try:
-            text = json.dumps(text, indent=1, allow_nan=False)
-        except (TypeError, ValueError) as e:
-            raise DerivatorError(f"the network dict cannot be read: {e}") from None
-    doc = read(text)
-    if not isinstance(doc.data, CommentedMap):
-        fail("a network file is a map with 'inputs', 'nodes', 'edges' and 'output'",
-             container_pos(doc.data) if doc.data is not None else Pos(1, 1))
-    return _Reader(doc).network()
-
-
-class _Reader:
+class Reader(Sections):
     """Walks the parsed document, building the network and naming each problem's position."""
 
     def __init__(self, document: Document):
@@ -296,105 +257,6 @@ class _Reader:
                 fail(f"output '{name}' is listed twice", p)
             out.append(name)
         return out
-
-    def loss(self, outputs: list[str]) -> Loss:
-        raw, pos = self.doc["loss"], value_pos(self.doc, "loss")
-        if isinstance(raw, str):
-            fail(f"loss '{raw}' needs a target: write loss: {{type: {raw}, target: y}}", pos)
-        if not isinstance(raw, CommentedMap):
-            fail("'loss' must be a map such as {type: squared_error, target: y}", pos)
-        for key in raw:
-            if key not in LOSS_KEYS:
-                fail(unknown("loss key", str(key), LOSS_KEYS), key_pos(raw, key))
-        if "reduction" in raw:
-            if raw["reduction"] not in REDUCTIONS:
-                fail(unknown("reduction", str(raw["reduction"]), REDUCTIONS), value_pos(raw, "reduction"))
-            self.reduction = raw["reduction"]
-        kind = raw.get("type")
-        if kind not in rules.LOSS_TYPES:
-            fail(unknown("loss type", str(kind), rules.LOSS_TYPES) if "type" in raw else "loss is missing 'type'",
-                 value_pos(raw, "type") if "type" in raw else pos)
-        if "target" not in raw:
-            fail("loss is missing 'target'", pos)
-        targets = self.loss_targets(raw, outputs)
-        if kind == "formula":
-            if "formula" not in raw:
-                fail("a formula loss needs 'formula', e.g. \"(o-y)**4\"", pos)
-            body = self.formula(raw["formula"], {"o": rules.LOSS_O, "y": rules.LOSS_Y}, raw, "formula")
-            return Loss(kind, targets, rules.formula_loss(body), pos, formula=raw["formula"])
-        if "formula" in raw:
-            fail("'formula' applies to {type: formula} only", key_pos(raw, "formula"))
-        return Loss(kind, targets, rules.LOSSES.get(kind), pos)
-
-    def loss_targets(self, raw: CommentedMap, outputs: list[str]) -> list[sympy.Expr]:
-        target = raw["target"]
-        items = list(target) if isinstance(target, CommentedSeq) else [target]
-        if len(items) != len(outputs):
-            fail(f"loss has {len(items)} target{'s' * (len(items) != 1)} for {len(outputs)} output"
-                 f"{'s' * (len(outputs) != 1)}: give one target per output", value_pos(raw, "target"))
-        out = []
-        for i, t in enumerate(items):
-            p = value_pos(target, i) if isinstance(target, CommentedSeq) else value_pos(raw, "target")
-            if isinstance(t, str):
-                out.append(symbol(self.declare(t, "target", p)))
-            else:
-                out.append(sympy.Rational(repr(number(t, p, "target"))))
-        return out
-
-    def parameters(self) -> dict[str, float]:
-        """`parameters:`, a list of names or a map of names to default values."""
-        raw = self.doc.get("parameters")
-        if raw is None:
-            return {}
-        if isinstance(raw, CommentedMap):
-            for k in raw:
-                self.declare(k, "parameter", key_pos(raw, k))
-            return {k: number(raw[k], value_pos(raw, k), f"value of parameter '{k}'")
-                    for k in raw if raw[k] is not None}
-        if not isinstance(raw, CommentedSeq) or not raw:
-            fail("'parameters' must be a list of names or a map of names to values", value_pos(self.doc, "parameters"))
-        for i, name in enumerate(raw):
-            self.declare(name, "parameter", value_pos(raw, i))
-        return {}
-
-    def node_formula(self, name: str, text: Any, body: CommentedMap, inputs: list[str], nodes: dict) -> sympy.Expr:
-        """A formula node's formula: its parents are the inputs and nodes it names; other names are parameters."""
-        if not isinstance(text, str) or not text.strip():
-            fail(f"the formula of node '{name}' must be text such as \"x * y\"", value_pos(body, "formula"))
-        names = [*inputs, *(n for n in nodes if n != name), *self.params]
-        expr = self.formula(text, {n: symbol(n) for n in names}, body, "formula")
-        if not (expr.free_symbols & {symbol(n) for n in [*inputs, *nodes]}):
-            fail(f"the formula of node '{name}' names no input or node: it would be a constant",
-                 value_pos(body, "formula"))
-        return expr
-
-    def penalty(self, edges: list[Edge], loss: Loss | None) -> tuple[sympy.Expr, str]:
-        """`penalty:` (a formula in parameters) plus `regularization:` (l2 and l1 over the edge weights)."""
-        doc, total, texts = self.doc, sympy.S.Zero, []
-        for key in ("penalty", "regularization"):
-            if doc.get(key) is not None and loss is None:
-                fail(f"'{key}' is added to the loss; the file has no 'loss:'", key_pos(doc, key))
-        if doc.get("penalty") is not None:
-            text = doc["penalty"]
-            if not isinstance(text, str):
-                fail("'penalty' must be a formula in parameters, such as \"0.01*(w1^2 + w2^2)\"",
-                     value_pos(doc, "penalty"))
-            total = self.formula(text, {n: symbol(n) for n in self.params}, doc, "penalty")
-            texts.append(text.strip())
-        raw = doc.get("regularization")
-        if raw is not None:
-            if not isinstance(raw, CommentedMap) or not raw:
-                fail("'regularization' must be a map such as {l2: 0.01}", value_pos(doc, "regularization"))
-            weights = list(dict.fromkeys(e.weight for e in edges if e.weight.is_Symbol))
-            for key in raw:
-                if key not in ("l2", "l1"):
-                    fail(unknown("regularization", str(key), ["l2", "l1"]), key_pos(raw, key))
-                lam = sympy.Rational(repr(number(raw[key], value_pos(raw, key), key)))
-                term = lam / 2 * sympy.Add(*[w**2 for w in weights]) if key == "l2" else \
-                    lam * sympy.Add(*[sympy.Abs(w) for w in weights])
-                total += term
-                texts.append(f"({raw[key]}/2) Σ w²" if key == "l2" else f"{raw[key]} Σ |w|")
-        return total, " + ".join(texts)
 
     def point(self, inputs: list[str], targets: list[str]) -> dict[str, float]:
         raw = self.doc.get("at")

@@ -1,0 +1,51 @@
+"""Reading a network file: bounded, UTF-8, positions for every error; or a dict from a notebook."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap
+
+from derivator.errors import DerivatorError
+from derivator.graph.network import Network, Pos
+from derivator.load.fields import fail
+from derivator.load.spec import Reader
+from derivator.load.yamlfile import MAX_FILE_BYTES, container_pos, read
+
+
+def load(path: str | Path) -> Network:
+    """Read and check a network file."""
+    path = Path(path)
+    if path.is_dir():
+        raise DerivatorError("is a directory, not a network file")
+    try:
+        with path.open("rb") as f:  # no more than the cap and one byte: /dev/zero is a "file" too
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise DerivatorError(f"cannot read file: {e.strerror or e}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise DerivatorError(f"file is larger than {MAX_FILE_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line_start = data.rfind(b"\n", 0, e.start) + 1
+        col = len(data[line_start:e.start].decode("utf-8", "replace")) + 1
+        raise DerivatorError("file is not UTF-8 text", data.count(b"\n", 0, e.start) + 1, col) from None
+    return loads(text)
+
+
+def loads(text: str | Mapping[str, Any]) -> Network:
+    """Check a network given as YAML text, or as a dict (from a notebook), which is read as its JSON."""
+    if isinstance(text, Mapping):
+        try:
+            text = json.dumps(text, indent=1, allow_nan=False)
+        except (TypeError, ValueError) as e:
+            raise DerivatorError(f"the network dict cannot be read: {e}") from None
+    doc = read(text)
+    if not isinstance(doc.data, CommentedMap):
+        fail("a network file is a map with 'inputs', 'nodes', 'edges' and 'output'",
+             container_pos(doc.data) if doc.data is not None else Pos(1, 1))
+    return Reader(doc).network()
