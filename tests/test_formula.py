@@ -3,7 +3,7 @@
 import pytest
 import sympy
 
-from derivator.graph.functions import relu, sigmoid, softplus
+from derivator.graph.primitives import relu, sigmoid, softplus
 from derivator.load.formula import MAX_DEPTH, MAX_LENGTH, FormulaError, define, parse
 
 x, y, o = (sympy.Symbol(n, real=True) for n in "xyo")

@@ -17,11 +17,6 @@ def symbol(name: str) -> sympy.Symbol:
     return sympy.Symbol(name, real=True)
 
 
-def _in_order(expr: sympy.Expr) -> list[sympy.Symbol]:
-    """The symbols of an expression, sorted by name: the same order on every run."""
-    return sorted(expr.free_symbols, key=lambda s: s.name)
-
-
 def z_symbol(node: str) -> sympy.Symbol:
     """The symbol for a node's pre-activation, `z_NODE`."""
     return symbol("z_" + node)
@@ -45,6 +40,7 @@ class Node:
     pos: Pos
     formula: sympy.Expr | None = None  # a formula node's local function, in its parents and parameters
     formula_text: str = ""
+    reads: tuple[str, ...] = ()  # the names a formula node's formula names: parents first, then parameters
 
     @property
     def is_formula(self) -> bool:
@@ -128,7 +124,7 @@ class Network:
         self.users: dict[str, list[str]] = {n: [e.dst for e in self.children[n]] for n in self.children}
         for n, node in self.nodes.items():
             if node.is_formula:
-                self.sources[n] = [s.name for s in _in_order(node.formula) if s.name in self.users]
+                self.sources[n] = [s for s in node.reads if s in self.users]
                 for s in self.sources[n]:
                     self.users[s].append(n)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import sympy
 
 from derivator.graph import equations, rules
-from derivator.graph.network import Network, _in_order, symbol, z_symbol
+from derivator.graph.network import Network, symbol, z_symbol
 from derivator.graph.order import ancestors
 
 Expr = sympy.Expr
@@ -75,8 +75,8 @@ def plan(net: Network, of: str) -> Plan:
     for v in order:
         node = net.nodes[v]
         if node.is_formula:
-            for s in _in_order(node.formula):
-                add(s.name, Link(v, sympy.diff(node.formula, s), f"formula of {v}"))
+            for s in node.reads:
+                add(s, Link(v, sympy.diff(node.formula, symbol(s)), f"formula of {v}"))
         elif node.bias.is_Symbol:
             add(node.bias.name, Link(v, sympy.S.One, f"bias of {v}"))
     direct = loss_grads(net) if of == "loss" else {of: sympy.S.One}
@@ -88,7 +88,7 @@ def plan(net: Network, of: str) -> Plan:
             fused[v] = f
     penalty, notes = {}, {}
     if of == "loss":
-        penalty = {s.name: sympy.diff(net.penalty, s) for s in _in_order(net.penalty)}
+        penalty = {s.name: sympy.diff(net.penalty, s) for s in sorted(net.penalty.free_symbols, key=str)}
         # The identity that simplifies an output's delta: sigmoid + BCE is o - y (fused), and
         # softmax + cross-entropy gives ∂L/∂o = p - y directly, so an identity output passes it on.
         notes = {v: rules.FUSED_NOTES[net.loss.type, net.nodes[v].activation.name] for v in direct

@@ -2,8 +2,9 @@
 
 Everything that evaluates or prints a function looks it up here: the tree-walk evaluator (float64
 and mpmath), the text, LaTeX and SymPy-syntax printers, Desmos, and the generated Python module. A
-primitive SymPy lacks is a class in `functions` whose `fdiff` gives its derivative. A class without
-a record fails at import, not as a wrong answer at run time.
+primitive SymPy lacks is a `sympy.Function` subclass here whose `fdiff` gives its derivative, so
+SymPy's own chain rule runs over it (the tests' cross-check relies on it). A class without a record
+fails at import, not as a wrong answer at run time.
 """
 
 from __future__ import annotations
@@ -14,11 +15,155 @@ from dataclasses import dataclass, field
 
 import mpmath
 import sympy
-
-from derivator.graph import functions
-from derivator.graph.functions import elu, elu_step, leaky_relu, leaky_step, maximum, minimum, relu, sigmoid, softplus
+from sympy import S
 
 Form = Callable[[list[str]], str]  # the printed arguments in, the printed call out
+
+
+# -- the SymPy functions SymPy lacks, each with its derivative (fdiff) ---------------------------------
+class sigmoid(sympy.Function):  # noqa: N801 - the name printed and read back is `sigmoid`
+    """The logistic function 1 / (1 + exp(-x))."""
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    @classmethod
+    def eval(cls, x):
+        return S.Half if x.is_zero else None
+
+    def _eval_evalf(self, prec):
+        return (1 / (1 + sympy.exp(-self.args[0])))._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+
+class softplus(sympy.Function):  # noqa: N801
+    """log(1 + exp(x)); its derivative is the sigmoid."""
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return sigmoid(self.args[0])
+
+    def _eval_evalf(self, prec):
+        return sympy.log(1 + sympy.exp(self.args[0]))._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+
+class relu(sympy.Function):  # noqa: N801
+    """max(0, x); its derivative at 0 is 0, as PyTorch takes it."""
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return sympy.Heaviside(self.args[0], 0)
+
+    @classmethod
+    def eval(cls, x):
+        return (x if x > 0 else S.Zero) if x.is_Number else None
+
+    def _eval_evalf(self, prec):
+        return sympy.Max(0, self.args[0])._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+
+class _Piecewise2(sympy.Function):
+    """f(x, a): one value for x > 0 and another otherwise, a being a constant (a slope, an alpha)."""
+
+    nargs = 2
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_evalf(self, prec):
+        x, a = self.args
+        return sympy.Piecewise(*self.branches(x, a))._eval_evalf(prec)
+
+    @classmethod
+    def eval(cls, x, a):
+        if x.is_Number and a.is_Number:
+            return sympy.Piecewise(*cls.branches(x, a)).doit()
+        return None
+
+
+class leaky_step(_Piecewise2):  # noqa: N801
+    """The derivative of leaky_relu: 1 for x > 0, else the slope (at 0 too, as PyTorch takes it)."""
+
+    @staticmethod
+    def branches(x, s):
+        return (S.One, x > 0), (s, True)
+
+
+class leaky_relu(_Piecewise2):  # noqa: N801
+    """x for x > 0, else slope * x."""
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return leaky_step(*self.args)
+
+    @staticmethod
+    def branches(x, s):
+        return (x, x > 0), (s * x, True)
+
+
+class elu_step(_Piecewise2):  # noqa: N801
+    """The derivative of elu: 1 for x > 0, else alpha exp(x) (alpha at 0, as PyTorch takes it)."""
+
+    @staticmethod
+    def branches(x, a):
+        return (S.One, x > 0), (a * sympy.exp(x), True)
+
+
+class elu(_Piecewise2):  # noqa: N801
+    """x for x > 0, else alpha (exp(x) - 1)."""
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return elu_step(*self.args)
+
+    @staticmethod
+    def branches(x, a):
+        return (x, x > 0), (a * (sympy.exp(x) - 1), True)
+
+
+def first_attains(args: tuple, i: int, sign: int) -> sympy.Expr:
+    """d max(args)/d args[i] (sign 1) or d min (sign -1): 1 where args[i] is the first extreme, else 0.
+
+    At a tie the first argument that attains it takes the derivative, as max pooling does: args[i]
+    must beat the earlier ones strictly (H(0) = 0) and the later ones at least (H(0) = 1)."""
+    a = args[i]
+    steps = [sympy.Heaviside(sign * (a - b), 0 if j < i else 1) for j, b in enumerate(args) if j != i]
+    return sympy.Mul(*steps)
+
+
+class maximum(sympy.Function):  # noqa: N801
+    """max(a, b, ...); printed as Max for SymPy, whose own derivative differs only at a tie."""
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return first_attains(self.args, argindex - 1, 1)
+
+    @classmethod
+    def eval(cls, *args):
+        return sympy.Max(*args) if all(a.is_Number for a in args) else None
+
+    def _eval_is_real(self):
+        return all(a.is_real for a in self.args)
+
+
+class minimum(sympy.Function):  # noqa: N801
+    """min(a, b, ...)."""
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return first_attains(self.args, argindex - 1, -1)
+
+    @classmethod
+    def eval(cls, *args):
+        return sympy.Min(*args) if all(a.is_Number for a in args) else None
+
+    def _eval_is_real(self):
+        return all(a.is_real for a in self.args)
+
+
 
 
 # -- numbers ---------------------------------------------------------------------------------------
@@ -166,31 +311,10 @@ FUNCTIONS: dict[str, Callable[..., sympy.Expr]] = {
 VARIADIC = {"max", "min"}  # take two or more arguments
 
 
-class Forms:
-    """A printer mixin: a primitive's call printed the way its record's `forms[form_key]` says.
-
-    Each printer class names its key; the primitives with a form for it get a `_print_<name>`
-    method (SymPy's dispatch), the others keep SymPy's own."""
-
-    form_key = ""
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        for fn, p in PRIMITIVES.items():
-            if cls.form_key in p.forms and f"_print_{fn.__name__}" not in cls.__dict__:
-                setattr(cls, f"_print_{fn.__name__}", Forms._print_primitive)
-
-    def _print_primitive(self, e, exp=None):
-        forms = PRIMITIVES[type(e)].forms  # this printer's form, else the one of the printer it extends
-        key = next(k for k in (getattr(c, "form_key", None) for c in type(self).__mro__) if k in forms)
-        out = forms[key]([self._print(a) for a in e.args])
-        return out if exp is None else rf"\left({out}\right)^{{{exp}}}"
-
-
 def check_table() -> None:
     """Every primitive class defined here has a record, and every record its numbers."""
-    defined = [v for v in vars(functions).values() if isinstance(v, type) and issubclass(v, sympy.Function)
-               and v.__module__ == functions.__name__ and not v.__name__.startswith("_")]
+    defined = [v for v in globals().values() if isinstance(v, type) and issubclass(v, sympy.Function)
+               and v.__module__ == __name__ and not v.__name__.startswith("_")]
     missing = [c.__name__ for c in defined if c not in PRIMITIVES]
     if missing:
         raise ImportError(f"primitives without a record: {missing}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import sympy
 from sympy import Heaviside, S, exp, log, tanh
 
-from derivator.graph.functions import elu, elu_step, leaky_relu, leaky_step, relu, sigmoid, softplus
+from derivator.graph.primitives import elu, elu_step, leaky_relu, leaky_step, relu, sigmoid, softplus
 
 Expr = sympy.Expr
 X = sympy.Symbol("x", real=True)  # the variable of a formula activation

@@ -51,7 +51,7 @@ class Verdict:
 def names_for(net: Network) -> dict[str, sympy.Expr]:
     """Every name a candidate may use: inputs, parameters, targets, nodes and z_NODE."""
     names = {n: symbol(n) for n in [*net.names, *net.nodes]}
-    names.update({f"z_{n}": z_symbol(n) for n in net.nodes})
+    names.update({f"z_{n}": z_symbol(n) for n, node in net.nodes.items() if not node.is_formula})
     return names
 
 
@@ -92,6 +92,8 @@ def parse(net: Network, text: str, definitions: list[str] | None = None) -> symp
 def node_values(d: Derivation, expr: sympy.Expr) -> sympy.Expr:
     """The candidate with each node's own function of z_v written as v, for display and matching."""
     for v, node in d.net.nodes.items():
+        if node.is_formula:
+            continue
         z, o = z_symbol(v), symbol(v)
         table = {node.activation.f(z): o}
         if node.activation.name == "sigmoid":

@@ -16,6 +16,20 @@ from derivator.graph.network import Edge, Loss, symbol
 from derivator.load.fields import fail, number
 from derivator.load.yamlfile import key_pos, value_pos
 
+
+class Named(dict):
+    """The names a formula may use, remembering which it did use, in order."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.used: list[str] = []
+
+    def __getitem__(self, key):
+        if key not in self.used:
+            self.used.append(key)
+        return super().__getitem__(key)
+
+
 LOSS_KEYS = ["type", "target", "formula", "reduction"]
 REDUCTIONS = ["mean", "sum"]
 
@@ -39,16 +53,19 @@ class Sections:
             self.declare(name, "parameter", value_pos(raw, i))
         return {}
 
-    def node_formula(self, name: str, text: Any, body: CommentedMap, inputs: list[str], nodes: dict) -> sympy.Expr:
-        """A formula node's formula: its parents are the inputs and nodes it names; other names are parameters."""
+    def node_formula(self, name: str, text: Any, body: CommentedMap, inputs: list[str],
+                     nodes: dict) -> tuple[sympy.Expr, tuple[str, ...]]:
+        """A formula node's formula and the names it reads: its parents are the inputs and nodes it names
+        (even where SymPy folds them away, as in x - x), its other names parameters."""
         if not isinstance(text, str) or not text.strip():
             fail(f"the formula of node '{name}' must be text such as \"x * y\"", value_pos(body, "formula"))
-        names = [*inputs, *(n for n in nodes if n != name), *self.params]
-        expr = self.formula(text, {n: symbol(n) for n in names}, body, "formula")
-        if not (expr.free_symbols & {symbol(n) for n in [*inputs, *nodes]}):
+        names = Named({n: symbol(n) for n in [*inputs, *(n for n in nodes if n != name), *self.params]})
+        expr = self.formula(text, names, body, "formula")
+        reads = tuple(n for n in names.used if n in inputs or n in nodes)
+        if not reads:
             fail(f"the formula of node '{name}' names no input or node: it would be a constant",
                  value_pos(body, "formula"))
-        return expr
+        return expr, tuple(dict.fromkeys([*reads, *(n for n in names.used if n not in reads)]))
 
     def penalty(self, edges: list[Edge], loss: Loss | None) -> tuple[sympy.Expr, str]:
         """`penalty:` (a formula in parameters) plus `regularization:` (l2 and l1 over the edge weights)."""

@@ -68,7 +68,7 @@ class Reader(Sections):
             outputs = self.outputs(nodes)
         param_defaults = self.parameters()
         for name, (text, container) in self.formulas.items():  # every parameter is known now
-            nodes[name].formula = self.node_formula(name, text, container, inputs, nodes)
+            nodes[name].formula, nodes[name].reads = self.node_formula(name, text, container, inputs, nodes)
         loss = self.loss(outputs) if doc.get("loss") is not None else None
         penalty, penalty_text = self.penalty(edges, loss)
         layers.check_names(self.kinds, matrix_entries(self.layers, len(inputs)))
@@ -203,6 +203,8 @@ class Reader(Sections):
         if "edges" not in self.doc:
             fail("missing 'edges:'", Pos(1, 1))
         raw = self.doc["edges"]
+        if isinstance(raw, CommentedSeq) and not raw and self.formulas:
+            return []  # formula nodes name their parents themselves
         if not isinstance(raw, CommentedSeq) or not raw:
             fail("'edges' must be a list of {from, to, weight} or [from, to, weight]", value_pos(self.doc, "edges"))
         if len(raw) > MAX_EDGES:

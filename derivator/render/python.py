@@ -19,7 +19,8 @@ from derivator.errors import DerivatorError
 from derivator.graph import equations
 from derivator.graph.network import Network, symbol, z_symbol
 from derivator.graph.plan import Link, Plan, plan
-from derivator.graph.primitives import PRIMITIVES, Forms
+from derivator.graph.primitives import PRIMITIVES
+from derivator.symbolic.printing import Forms
 from derivator.version import __version__
 
 # The primitives' helpers, and a stable log-sum-exp for softmax cross-entropy.

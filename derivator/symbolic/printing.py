@@ -13,12 +13,33 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
-from derivator.graph.primitives import Forms
+from derivator.graph.primitives import PRIMITIVES
 from derivator.symbolic.nested import Prod, Sum
 
 SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda",
          "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega"}
+
+
+class Forms:
+    """A printer mixin: a primitive's call printed the way its record's `forms[form_key]` says.
+
+    Each printer class names its key; the primitives with a form for it get a `_print_<name>`
+    method (SymPy's dispatch), the others keep SymPy's own."""
+
+    form_key = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for fn, p in PRIMITIVES.items():
+            if cls.form_key in p.forms and f"_print_{fn.__name__}" not in cls.__dict__:
+                setattr(cls, f"_print_{fn.__name__}", Forms._print_primitive)
+
+    def _print_primitive(self, e, exp=None):
+        forms = PRIMITIVES[type(e)].forms  # this printer's form, else the one of the printer it extends
+        key = next(k for k in (getattr(c, "form_key", None) for c in type(self).__mro__) if k in forms)
+        out = forms[key]([self._print(a) for a in e.args])
+        return out if exp is None else rf"\left({out}\right)^{{{exp}}}"
 
 
 class WrittenOrder:
