@@ -13,11 +13,12 @@ import sympy
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from derivator.errors import unknown
+from derivator.graph import rules
 from derivator.graph.network import Edge, Layer, Node, Pos, symbol
 from derivator.load.fields import fail, number, show
 from derivator.load.yamlfile import key_pos, value_pos
 
-LAYER_KEYS = ["units", "activation", "slope", "alpha", "bias"]
+LAYER_KEYS = ["units", "activation", *(key for key, _, _ in rules.OPTIONS.values()), "bias"]  # slope, alpha
 MAX_SAMPLES = 10_000
 # Every number over data runs the network once per sample: samples x (edges + nodes) is capped, so
 # that a value and a check finish in bounded time.

@@ -284,7 +284,8 @@ def find_kinks(d: Derivation, values: Mapping[str, float]) -> list[str]:
         if node.is_formula:
             kink = _kink(node.formula, fw.env)
             if kink:
-                found.append(f"not differentiable here: the {kink} in the formula of node {n} is at its kink")
+                where = "has a tie" if kink in ("max", "min") else "has its argument at 0"
+                found.append(f"not differentiable here: the {kink} in the formula of node {n} {where}")
             continue
         z = float(fw.env[z_symbol(n)])
         if _kink(node.activation.f(X), {X: z}):

@@ -126,6 +126,9 @@ def derive(net: Network, wrt: str, of: str | None = None, pass_: Backward | None
     """The derivative of the target (`of`: 'loss' or a node) with respect to `wrt`."""
     of = equations.resolve_of(net, of)
     kind = net.kind(wrt)
+    if kind is None and wrt.startswith("z_") and wrt[2:] in net.nodes:
+        raise DerivatorError(f"--wrt {wrt}: '{wrt[2:]}' is a formula node, which has no pre-activation; "
+                             f"its own value is --wrt {wrt[2:]}")
     if kind is None:
         choices = [*net.names, *net.nodes]
         raise DerivatorError("--wrt: " + unknown("name", wrt, [c for c in choices if c not in net.targets]))
