@@ -56,8 +56,21 @@ class Plan:
         return self.links.get(v, [])
 
 
+_CACHE: dict[tuple[int, str], Plan] = {}
+
+
 def plan(net: Network, of: str) -> Plan:
-    """The backward plan for target `of` ('loss' or a node)."""
+    """The backward plan for target `of` ('loss' or a node), made once per network and target
+    (networks are not changed after loading)."""
+    hit = _CACHE.get((id(net), of))
+    if hit is None or hit.net is not net:
+        if len(_CACHE) > 64:
+            _CACHE.clear()
+        hit = _CACHE[id(net), of] = _make(net, of)
+    return hit
+
+
+def _make(net: Network, of: str) -> Plan:
     sinks = net.outputs if of == "loss" else [of]
     up = ancestors(net, sinks)
     order = [v for v in net.nodes if v in up]
