@@ -9,10 +9,12 @@ import time
 import click
 
 from derivator.answers import matrix_form
+from derivator.answers.descent import descend, parse_rate
 from derivator.answers.gradient import gradient
 from derivator.answers.report import Report, report
 from derivator.errors import DerivatorError
 from derivator.graph.equations import resolve_of
+from derivator.load.fields import fraction
 from derivator.load.files import load
 from derivator.numbers import checking
 from derivator.render import FORMATS, choose, picture, python, render, require
@@ -32,8 +34,11 @@ def parse_at(items: tuple[str, ...]) -> dict[str, float]:
         if not sep or not name.strip():
             raise DerivatorError(f"--at expects NAME=VALUE, got '{item}'")
         try:
-            v = float(text)
-        except ValueError:
+            exact = fraction(text)
+            v = float(exact) if exact is not None else float(text)
+        except DerivatorError as e:
+            raise DerivatorError(f"--at {name.strip()}: {e.message}") from None
+        except (ValueError, OverflowError):
             raise DerivatorError(f"--at {name.strip()}: '{text}' is not a number") from None
         if not math.isfinite(v):
             raise DerivatorError(f"--at {name.strip()}: the value must be finite, not '{text}'")
@@ -124,9 +129,11 @@ def parse_tolerance(text: str) -> float:
 @click.option("--matrix", is_flag=True, help="With a layers file and --wrt W2 (a whole matrix): the matrix form.")
 @click.option("--draw", cls=Once, metavar="OUT.svg|OUT.tex",
               help="Draw the network with the paths from --wrt marked.")
+@click.option("--step", "rate", cls=Once, metavar="RATE",
+              help="One step of gradient descent on every parameter, with learning rate RATE.")
 @click.option("--plot", cls=Once, metavar="OUT.png", help="Plot the target near the point with its tangent line.")
 @click.version_option(__version__, "--version", message="derive (derivator) %(version)s")
-def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot):
+def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, rate, plot):
     """Derive d TARGET / d NAME for the network in FILE, show the work, and check it.
 
     \b
@@ -142,7 +149,8 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, defi
     (one line on stderr: derive: error: internal error (...); please report it).
     """
     try:
-        status = _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot)
+        status = _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot,
+                         rate)
     except DerivatorError as e:
         raise BadInput(e.format(file)) from None
     except RecursionError:
@@ -150,14 +158,16 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, defi
     return status
 
 
-def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot) -> int:
+def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot,
+            rate=None) -> int:
     form = choose(fmt, standalone)
     if wrt is None:
         raise DerivatorError("missing --wrt NAME: the parameter, input or node to differentiate by")
     tolerance = parse_tolerance(tolerance)
+    rate = parse_rate(rate) if rate is not None else None
     net = load(file)
     if form.code:
-        return _python(net, file, wrt, of, check, candidate, matrix)
+        return _python(net, file, wrt, of, check, candidate, matrix, rate)
     if define and candidate is None:
         raise DerivatorError("--define names helpers for --candidate; give --candidate EXPR too")
     whole = matrix_form.whole(net, wrt)
@@ -169,6 +179,10 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
         require(fmt, "Report", len(net.samples))
         answer = report(net, wrt, of, parse_at(at), check=check, tolerance=tolerance, candidate=candidate,
                         definitions=define)
+    if rate is not None:
+        if isinstance(answer, matrix_form.MatrixForm):
+            raise DerivatorError("--step goes with one derivative or --wrt all, not --matrix")
+        answer.step = descend(net, resolve_of(net, of), rate, parse_at(at))
     values = checking.point(net, parse_at(at)) if plot or draw else {}
     if plot:
         if not isinstance(answer, Report):
@@ -181,9 +195,10 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
     return EXIT_DISAGREES if answer.failed else 0
 
 
-def _python(net, file, wrt, of, check, candidate, matrix) -> int:
+def _python(net, file, wrt, of, check, candidate, matrix, rate) -> int:
     """`--format python`: the module, for every parameter (all), a whole matrix's entries, or one name."""
-    for flag, given in (("--check", check), ("--candidate", candidate is not None), ("--matrix", matrix)):
+    for flag, given in (("--check", check), ("--candidate", candidate is not None), ("--matrix", matrix),
+                        ("--step", rate is not None)):
         if given:
             raise DerivatorError(f"--format python writes code; {flag} does not apply to it")
     whole = matrix_form.whole(net, wrt)

@@ -22,6 +22,7 @@ from derivator.graph.network import Network
 from derivator.numbers import checking, sweep
 from derivator.numbers.evaluate import UndefinedError
 from derivator.numbers.penalty import penalty_difference, penalty_gradient, penalty_value
+from derivator.numbers.worked import Worked, worked
 from derivator.symbolic.derive import Backward, backward, derive
 from derivator.symbolic.nested import ONE, Prod, size, total
 
@@ -42,7 +43,7 @@ class Row:
     check: checking.Check | None = None
 
 
-@dataclass
+@dataclass(repr=False)
 class Gradient(Displayed):
     """The derivative of one target with respect to many parameters."""
 
@@ -56,7 +57,15 @@ class Gradient(Displayed):
     target: float | None = None
     layout: list[list[str]] | None = None  # a matrix's entries, laid out like it
     samples: int = 0
+    step: object = None  # --step RATE: a descent.Descent (which imports this module)
+    worked: Worked | None = None  # every forward value and delta at the point
     _sizes: dict = field(default_factory=dict, repr=False)  # nested.size's memo, shared by the rows
+
+    def __repr__(self) -> str:
+        """A short summary: the target and the first few derivatives."""
+        shown = ", ".join(f"{r.name} = {r.value:.6g}" if r.value is not None else r.name for r in self.rows[:4])
+        more = f", ... ({len(self.rows)} in all)" if len(self.rows) > 4 else ""
+        return f"<Gradient of {'J' if self.samples else self.of} by {self.name}: {shown}{more}>"
 
     @property
     def failed(self) -> bool:
@@ -103,6 +112,7 @@ def gradient(net: Network, names: list[str] | None = None, of: str | None = None
     if missing:
         return g
     g.target, grads = _precise(net, of, points)
+    g.worked = worked(net, of, values)
     for r in g.rows:
         r.value = float(grads.get(r.name, 0.0))
     if check:

@@ -69,7 +69,7 @@ class Eq:
     note: str = ""
 
 
-@dataclass
+@dataclass(repr=False)
 class MatrixForm(Displayed):
     """`--matrix`: the derivation of a whole W[l] or b[l], its values, and their comparison."""
 
@@ -92,6 +92,11 @@ class MatrixForm(Displayed):
     @property
     def shape(self) -> list[int]:
         return [len(self.entries), len(self.entries[0])]
+
+    def __repr__(self) -> str:
+        rows, cols = self.shape
+        verdict = "agrees with" if self.agrees else "DISAGREES with"
+        return f"<MatrixForm ∂J/∂{self.name}, {rows} × {cols}, {verdict} the delta recursion>"
 
     @property
     def failed(self) -> bool:

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 import sympy
 
+from derivator.answers.descent import Descent
 from derivator.answers.display import Displayed
 from derivator.errors import DerivatorError
 from derivator.graph.network import Network, symbol
 from derivator.judge.candidate import Verdict, judge, parse
 from derivator.judge.diagnose import diagnose
 from derivator.numbers import checking
+from derivator.numbers.worked import Worked, worked
 from derivator.symbolic.derive import Backward, Derivation, derive
 
 # `derivative.text` (the derivative in inputs and parameters alone) is left out past this many
@@ -20,7 +22,7 @@ from derivator.symbolic.derive import Backward, Derivation, derive
 MAX_EXPANDED_SIZE = 5000
 
 
-@dataclass
+@dataclass(repr=False)
 class Report(Displayed):
     derivation: Derivation
     point: dict[str, float]  # the values the target needs (empty when some are missing)
@@ -30,6 +32,8 @@ class Report(Displayed):
     missing: list[str]
     candidate: Verdict | None = None
     samples: int = 0  # m, with `data:`: the target is J = (1/m) * sum of the loss, and `value` its derivative
+    step: Descent | None = None  # --step RATE: one step of gradient descent on every parameter
+    worked: Worked | None = None  # every forward value and delta at the point, when it is known
 
     def averaged(self) -> sympy.Expr | None:
         """With data, the derivative of J in parameters alone: each sample's values put in, averaged."""
@@ -41,6 +45,14 @@ class Report(Displayed):
         terms = [self.expanded.xreplace({symbol(k): sympy.Rational(repr(v)) for k, v in s.items()})
                  for s in net.samples]
         return sympy.Add(*terms) / len(terms)
+
+    def __repr__(self) -> str:
+        """A short summary: the derivative, its value, the verdicts (the whole is `render_text(report)`)."""
+        d = self.derivation
+        value = f" = {self.value:.15g}" if self.value is not None else f" (needs {', '.join(self.missing)})"
+        check = "" if self.check is None else f", check {'agrees' if self.check.agrees else 'DISAGREES'}"
+        cand = "" if self.candidate is None else f", candidate {'agrees' if self.candidate.agrees else 'does not'}"
+        return f"<Report ∂{'J' if self.samples else d.of}/∂{d.wrt}{value}{check}{cand}>"
 
     @property
     def failed(self) -> bool:
@@ -72,5 +84,6 @@ def report(net: Network, wrt: str, of: str | None = None, at: Mapping[str, float
         verdict = judge(d, parse(net, candidate, list(definitions)), first, source=candidate)
         if not verdict.agrees:
             verdict.diagnosis = diagnose(d, verdict.expr, verdict, first)
-    return Report(d, used, value, result, expanded, missing, verdict, len(net.samples))
+    numbers = worked(net, d.of, values) if not missing else None
+    return Report(d, used, value, result, expanded, missing, verdict, len(net.samples), worked=numbers)
 

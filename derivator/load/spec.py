@@ -13,7 +13,7 @@ from derivator.errors import unknown
 from derivator.graph import order, rules
 from derivator.graph.network import Edge, Network, Node, Pos, matrix_entries, symbol
 from derivator.load import formula, layers
-from derivator.load.fields import article, fail, number, show
+from derivator.load.fields import FRACTION, article, fail, fraction, number, show
 from derivator.load.sections import Sections
 from derivator.load.yamlfile import Document, container_pos, key_pos, value_pos
 
@@ -116,6 +116,9 @@ class Reader(Sections):
 
     def number_or_param(self, value: Any, pos: Pos, what: str) -> sympy.Expr:
         """A weight or bias: a number is a constant, a name is a parameter."""
+        if isinstance(value, str) and FRACTION.match(value):  # "1/3": exact, as the learner wrote it
+            number(value, pos, what)  # the same errors as any number
+            return fraction(value)
         if isinstance(value, str):
             return symbol(self.declare(value, "parameter", pos))
         if not isinstance(value, (int, float)) or isinstance(value, bool):

@@ -11,7 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from derivator.errors import DerivatorError, unknown
-from derivator.render import notebook  # noqa: F401 - registers the answers' Jupyter forms
+from derivator.render import (
+    descent,
+    notebook,  # noqa: F401 - registers the answers' Jupyter forms
+)
 from derivator.render.desmos import render_desmos
 from derivator.render.jsonout import render_json
 from derivator.render.latex import render_latex
@@ -77,7 +80,9 @@ def render(answer, fmt: str, standalone: bool = False) -> str:
     """The answer (a Report, Gradient or MatrixForm) in `fmt`, as `require` allows."""
     f = FORMATS[fmt]
     write = f.writers[type(answer).__name__]
-    return write(answer, standalone=True) if standalone and f.standalone else write(answer)
+    body = write(answer, standalone=True) if standalone and f.standalone else write(answer)
+    step = getattr(answer, "step", None)
+    return body if step is None else descent.WRITERS[fmt](body, step)
 
 
 __all__ = ["FORMATS", "Format", "choose", "render", "render_desmos", "render_json", "render_latex",

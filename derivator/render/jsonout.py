@@ -25,6 +25,7 @@ def as_dict(r: Report) -> dict:
         "at": r.point,
         "value": r.value,
     }
+    out.update(worked_json(r.worked, set(d.deltas_nested)))
     if r.samples:
         out["samples"] = r.samples  # in_node_values and deltas are one sample's; value is the mean
     if r.missing:
@@ -40,6 +41,24 @@ def as_dict(r: Report) -> dict:
         out["candidate"] = {"agrees": v.agrees, "value": finite(v.value), "ratio": finite(v.ratio),
                             "diagnosis": v.diagnosis, "text": code(v.expr), "method": v.method}
     return out
+
+
+def worked_json(w, deltas: set[str] | None = None) -> dict:
+    """CONTRACT section 9: `forward` (every value, z_NODE and the loss) and `delta_values`, to 15
+    significant digits; with data, the first sample's, beside each sample's loss and the target J."""
+    if w is None:
+        return {}
+    out = {"forward": {k: _digits(v) for k, v in w.forward.items()},
+           "delta_values": {k: _digits(v) for k, v in w.deltas.items() if deltas is None or k in deltas}}
+    if len(w.losses) > 1:
+        out["losses"] = [_digits(x) for x in w.losses]  # beside `forward`: a node may be named "losses"
+    if w.target is not None and (len(w.losses) > 1 or w.target != w.losses[0]):
+        out["target"] = _digits(w.target)
+    return out
+
+
+def _digits(x: float) -> float:
+    return float(f"{x:.15g}") if math.isfinite(x) else x
 
 
 def finite(x: float | None) -> float | None:

@@ -7,7 +7,7 @@ it, and, when short, the same in node values.
 from __future__ import annotations
 
 from derivator.answers.gradient import Gradient, Row
-from derivator.render.jsonout import dumps
+from derivator.render.jsonout import dumps, worked_json
 from derivator.render.latex import of_tex
 from derivator.render.matrixform import values_tex, values_text
 from derivator.render.steps import Partial, delta_symbol, recursion, reduce_text
@@ -88,6 +88,7 @@ def as_dict(g: Gradient) -> dict:
         out["missing"] = g.missing
     out["target"] = g.target
     out["gradient"] = {r.name: r.value for r in g.rows}
+    out.update(worked_json(g.worked))
     out["entries"] = {r.name: {"in_deltas": nested_code(in_deltas(r)),
                                "in_node_values": nested_code(r.nested) if g.printable(r) else None}
                       for r in g.rows}

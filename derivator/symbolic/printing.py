@@ -42,8 +42,24 @@ class Forms:
         return out if exp is None else rf"\left({out}\right)^{{{exp}}}"
 
 
+MAX_RATIONAL_DIGITS = 12  # past this many digits in numerator or denominator, a rational prints as a decimal
+
+
+def readable(expr):
+    """Rationals a learner cannot read (0.316227766016838 is 158113883008419/500000000000000) as decimals."""
+    if not isinstance(expr, sympy.Basic):
+        return expr
+    big = [r for r in expr.atoms(sympy.Rational)
+           if len(str(abs(r.p))) > MAX_RATIONAL_DIGITS or len(str(r.q)) > MAX_RATIONAL_DIGITS]
+    return expr.xreplace({r: sympy.Float(r, 15) for r in big}) if big else expr
+
+
 class WrittenOrder:
-    """Print a sum built unevaluated on purpose (p_i - y_i) in the order it was written."""
+    """Print a sum built unevaluated on purpose (p_i - y_i) in the order it was written, and rationals
+    readably."""
+
+    def doprint(self, expr):
+        return super().doprint(readable(expr))
 
     def _print_Add(self, e, order=None):
         if e.args != sympy.Add(*e.args).args:
