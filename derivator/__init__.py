@@ -11,6 +11,7 @@ from derivator.answers.matrix_form import matrix_form
 from derivator.answers.report import report
 from derivator.errors import DerivatorError
 from derivator.load.files import load, loads
+from derivator.render import notebook  # noqa: F401 - the answers' Jupyter forms (_repr_latex_, ...)
 from derivator.symbolic.derive import derive
 
 __all__ = ["DerivatorError", "__version__", "derive", "gradient", "load", "loads", "matrix_form", "report"]

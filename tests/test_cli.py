@@ -21,8 +21,13 @@ def test_story1_text_is_exact():
     r = run(STORY1, "--wrt", "w26", "--check")
     assert r.exit_code == 0, r.output
     assert r.stdout == (
-        "Forward pass:\n"
-        "  z_x6 = w16 y1 + w26 y2 + w36 y3    x6 = z_x6\n"
+        "Forward pass (values to 9 significant digits; --format json gives 15):\n"
+        "  z_x6 = w16 y1 + w26 y2 + w36 y3 = -1.17    x6 = z_x6 = -1.17\n"
+        "\n"
+        "Rules:\n"
+        "  δ_x6 = f'(z_x6)                            (the target node: its own activation enters only here)\n"
+        "  ∂x6/∂w(u,v) = δ_v o_u,   ∂x6/∂b_v = δ_v    "
+        "(z_v is linear in each weight, with the weight's input as its coefficient)\n"
         "\n"
         "Backward pass (δ_v = ∂x6/∂z_v):\n"
         "  δ_x6 = 1\n"
@@ -44,7 +49,7 @@ def test_story1_text_is_exact():
 def test_story4_text_shows_the_recursion_and_the_teachers_form():
     r = run(STORY4, "--wrt", "w1", "--check")
     assert r.exit_code == 0
-    assert "  z_O = w4 h2 + w5 h3 + 1    O = σ(z_O)\n" in r.stdout
+    assert "  z_O = w4 h2 + w5 h3 + 1 = 1.80357459    O = σ(z_O) = 0.858583511\n" in r.stdout
     assert "  δ_h1 = h1(1 - h1)(w2 δ_h2 + w3 δ_h3)\n" in r.stdout
     assert ("  ∂O/∂w1 = δ_h1 I    (chain rule)\n"
             "         = O(1 - O)(w4 h2(1 - h2) w2 + w5 h3(1 - h3) w3) h1(1 - h1) I\n") in r.stdout

@@ -2,6 +2,7 @@
 Example" at every step, from JSON, and one step of gradient descent with its published weights."""
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,33 @@ def test_repr_is_a_short_summary():
     story3 = derivator.load(MAZUR.parent / "story3_matrix_form.yaml")
     assert repr(derivator.matrix_form(story3, "W2")) == \
         "<MatrixForm ∂J/∂W2, 1 × 3, agrees with the delta recursion>"
+
+
+# -- the loss's equation and the factored output delta, for every loss, in every format ------------------
+LOSSES = {
+    "squared_error": ("(O - y)²", "2(O - y) · O(1 - O)"),
+    "half_squared_error": ("(O - y)²/2", "(O - y) · O(1 - O)"),
+    "binary_cross_entropy": ("-y log(O) - (1 - y) log(1 - O)", "(O - y)/(O(1 - O)) · O(1 - O)"),
+    "formula": ("(O - y)⁴", "4(O - y)³ · O(1 - O)"),
+}
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_every_loss_shows_its_equation_and_the_split_output_delta(tmp_path, loss):
+    path = tmp_path / "net.yaml"
+    body = '{type: formula, formula: "(o - y)^4", target: y}' if loss == "formula" else f"{{type: {loss}, target: y}}"
+    path.write_text("inputs: [x]\nnodes:\n  O: {activation: sigmoid, bias: b}\nedges:\n  - [x, O, w]\n"
+                    f"output: O\nloss: {body}\nat: {{x: 0.5, w: -0.4, b: 0.2, y: 1}}\n")
+    equation, split = LOSSES[loss]
+    text = CliRunner().invoke(derive, [str(path), "--wrt", "w"]).output
+    o = 1 / (1 + math.exp(-(0.5 * -0.4 + 0.2)))  # by hand: z = w x + b = 0
+    value = {"squared_error": (o - 1) ** 2, "half_squared_error": (o - 1) ** 2 / 2,
+             "binary_cross_entropy": -math.log(o), "formula": (o - 1) ** 4}[loss]
+    assert f"  loss = {equation} = {value:.9g}\n" in text, text
+    assert "  δ_O = ∂loss/∂O · σ'(z_O)\n" in text
+    assert f"      = {split}\n" in text
+    latex = CliRunner().invoke(derive, [str(path), "--wrt", "w", "--format", "latex"]).output
+    assert r"\mathcal{L} &= " in latex
+    assert r"\frac{\partial \mathcal{L}}{\partial O} \cdot \sigma'\left(z_{O}\right)" in latex
+    markdown = CliRunner().invoke(derive, [str(path), "--wrt", "w", "--format", "markdown"]).output
+    assert r"\mathcal{L} &= " in markdown and r"\frac{\partial \mathcal{L}}{\partial O} \cdot" in markdown

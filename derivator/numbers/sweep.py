@@ -125,7 +125,9 @@ class Compiled:
                 nudge: tuple[str, object] | None = None, target: bool = True) -> State:
         """Every value at the point; `nudge` = (name, amount) shifts an input, a parameter, o_v or z_v."""
         num = mpmath.mpf if precise else float
-        vals = {k: num(v) for k, v in values.items()} if precise else dict(values)
+        # A value as the file writes it (0.1 is one tenth, not the float nearest it), so that
+        # 0.4*0.5 - 0.3 + 0.1 is 0 at the point, as a learner computes it by hand.
+        vals = {k: decimal(v) for k, v in values.items()} if precise else dict(values)
         name, amount = nudge if nudge else (None, 0)
         if name in vals:
             vals[name] = vals[name] + amount
@@ -204,6 +206,11 @@ class Compiled:
         grads.update({x: flow(self.children[self.index[x]]) for x in self.net.inputs if self.children[self.index[x]]})
         self.deltas = {self.names[i]: d for i, d in enumerate(delta) if d is not None}
         return grads
+
+
+def decimal(v) -> mpmath.mpf:
+    """A float as the decimal it prints as, at the current precision (mpf(0.1) would be the float)."""
+    return mpmath.mpf(repr(v)) if isinstance(v, float) else mpmath.mpf(v)
 
 
 def _weight(w: sympy.Expr) -> tuple[str | None, float]:

@@ -58,7 +58,7 @@ def worked_json(w, deltas: set[str] | None = None) -> dict:
 
 
 def _digits(x: float) -> float:
-    return float(f"{x:.15g}") if math.isfinite(x) else x
+    return float(f"{x + 0.0:.15g}") if math.isfinite(x) else x
 
 
 def finite(x: float | None) -> float | None:

@@ -6,8 +6,9 @@ Only amsmath is used, so the document compiles with a plain pdflatex (Debian's t
 from __future__ import annotations
 
 from derivator.answers.report import Report
+from derivator.render.breaking import PREAMBLE, align
 from derivator.render.steps import Eq, Partial, Work, reduce_tex, work
-from derivator.render.text import constants
+from derivator.render.text import constant, constants, num
 from derivator.symbolic.printing import nested_tex, tex, tex_name
 
 
@@ -43,10 +44,16 @@ def side(x) -> str:
     return tex(x) if hasattr(x, "free_symbols") else nested_tex(x)
 
 
+def valued(eq: Eq) -> str:
+    """` = 1.5` after an equation that has its value (rounded as the text rounds it)."""
+    return f" = {num(eq.value)}" if eq.value is not None and not constant(eq.rhs[-1]) else ""
+
+
 def rows(eq: Eq, notes: bool = True) -> list[str]:
     """An equation's align rows; `notes` adds the remarks as \\text (Markdown prints them as prose)."""
     out = [rf"{side(eq.lhs)} &= {side(eq.rhs[0])}"]
     out += [rf"&= {side(x)}" for x in eq.rhs[1:]]
+    out[-1] += valued(eq)
     if not notes:
         return out
     if eq.fused_note:
@@ -57,14 +64,16 @@ def rows(eq: Eq, notes: bool = True) -> list[str]:
     return out
 
 
-def align(lines: list[str]) -> str:
-    return "\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n"
-
-
 def derivation_rows(w: Work, notes: bool = True) -> dict[str, list[str]]:
     """The rows of each part of the derivation, for align* here and aligned blocks in Markdown."""
-    forward = [rf"{side(row[0].lhs)} &= {side(row[0].rhs[0])}"
-               + "".join(rf", \quad {side(eq.lhs)} = {side(eq.rhs[0])}" for eq in row[1:]) for row in w.forward]
+    forward = [rf"{side(row[0].lhs)} &= {side(row[0].rhs[0])}{valued(row[0])}"
+               + "".join(rf", \quad {side(eq.lhs)} = {side(eq.rhs[0])}{valued(eq)}" for eq in row[1:])
+               for row in w.forward]
+    if w.loss is not None:
+        forward.append(rf"\mathcal{{L}} &= {tex(w.loss.rhs[0])}{valued(w.loss)}")
+        forward += [rf"\mathcal{{L}}^{{({s})}} &= {num(x)}" for s, x in enumerate(w.losses, 1)]
+        if w.losses:
+            forward.append(rf"J &= {num(w.target)}")
     forward += [rf"{side(eq.lhs)} &= {side(eq.rhs[0])}" for eq in w.locals]
     backward = [row for eq in w.deltas for row in rows(eq, notes)]
     result = [row for eq in w.result for row in rows(eq, notes)]
@@ -72,7 +81,9 @@ def derivation_rows(w: Work, notes: bool = True) -> dict[str, list[str]]:
     if w.expanded is not None:
         expanded.append(rf"{partial(w.partial)} &= {tex(w.expanded)}")
         expanded += [rf"{tex(s)} &= {tex(e)}" for s, e in w.where]
-    return {"forward": forward, "backward": backward, "result": result, "expanded": expanded}
+    rules = [r.tex.replace(" = ", " &= ", 1) + (rf" \quad\text{{({text_tex(r.note)})}}" if notes and r.note else "")
+             for r in w.rules]
+    return {"forward": forward, "rules": rules, "backward": backward, "result": result, "expanded": expanded}
 
 
 def average_row(r: Report) -> str:
@@ -93,6 +104,14 @@ def average(r: Report) -> str:
     return rf"\intertext{{{average_text(r)}:}}" + average_row(r)
 
 
+def shorthands(w: Work) -> str:
+    """What the names of the expanded form's shorthands are, when it has some."""
+    if not w.where:
+        return ""
+    names = ", ".join(f"${tex(s)}$" for s, _ in w.where[:3])
+    return f"Here {names}{', ...' if len(w.where) > 3 else ''} name the parts that repeat."
+
+
 def point_text(r: Report) -> str:
     return ", ".join(f"${tex_name(k)} = {v:.15g}$" for k, v in r.point.items())
 
@@ -101,6 +120,7 @@ def render_latex(r: Report, standalone: bool = False) -> str:
     w = work(r)
     parts = derivation_rows(w)
     body = align([r"\intertext{Forward pass:}" + parts["forward"][0], *parts["forward"][1:],
+                  r"\intertext{Rules used:}" + parts["rules"][0], *parts["rules"][1:],
                   r"\intertext{Backward pass, $\delta_v = \partial " + of_tex(w.partial) + r" / \partial z_v$:}"
                   + parts["backward"][0], *parts["backward"][1:],
                   r"\intertext{Result:}" + parts["result"][0], *parts["result"][1:]])
@@ -119,11 +139,9 @@ def render_latex(r: Report, standalone: bool = False) -> str:
         head = f"% at {', '.join(f'{k} = {v:.15g}' for k, v in r.point.items())}\n" if r.point else ""
         notes = "".join(f"% {sentence}\n" for sentence in (r.candidate.diagnosis if r.candidate else []))
         return head + body + notes
-    doc = ["\\documentclass{article}", "\\usepackage{amsmath}", "\\allowdisplaybreaks",
+    doc = [*PREAMBLE,
            "\\begin{document}", f"\\section*{{The derivative ${partial(w.partial)}$}}",
            body]
-    if parts["expanded"]:
-        doc += ["\\subsection*{In inputs and parameters}", align(parts["expanded"])]
     if r.value is not None:
         doc.append(f"\\subsection*{{Value}}\nAt {point_text(r)}: ${partial(w.partial)} = {r.value:.15g}$.")
         c = r.check
@@ -133,6 +151,8 @@ def render_latex(r: Report, standalone: bool = False) -> str:
         elif c is not None:
             doc.append(f"A numerical derivative ({c.method}) gives ${c.numeric:.15g}$, which "
                        f"{'agrees' if c.agrees else 'does not agree'} (relative error ${sci(c.relative_error)}$).")
+    if parts["expanded"]:  # after the value, so that the value follows the derivation it belongs to
+        doc += ["\\subsection*{In inputs and parameters}", shorthands(w), align(parts["expanded"])]
     if r.candidate is not None and r.candidate.diagnosis:
         doc.append("\\subsection*{What differs}\n\\begin{itemize}")
         doc += [f"\\item {text_tex(sentence)}" for sentence in r.candidate.diagnosis]

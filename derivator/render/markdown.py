@@ -3,29 +3,28 @@
 from __future__ import annotations
 
 from derivator.answers.report import Report
+from derivator.render.breaking import aligned
 from derivator.render.latex import average_row, average_text, derivation_rows, partial
 from derivator.render.steps import work
 from derivator.render.text import notes, verdict
 from derivator.symbolic.printing import tex
 
 
-def block(rows: list[str]) -> str:
-    return "$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$\n"
-
-
 def render_markdown(r: Report) -> str:
     w = work(r)
     parts = derivation_rows(w, notes=False)  # MathJax does not render $...$ inside \text{}
-    out = [f"### The derivative ${partial(w.partial)}$\n", "**Forward pass**\n", block(parts["forward"]),
-           "**Backward pass** (the deltas $\\delta_v$)\n", block(parts["backward"]),
-           "**Result**\n", block(parts["result"])]
+    out = [f"### The derivative ${partial(w.partial)}$\n", "**Forward pass**\n", aligned(parts["forward"]),
+           "**Rules used**\n", *[f"- ${r.tex}$" + (f": {r.note}" if r.note else "") + "\n" for r in w.rules],
+           *[f"{sentence}\n" for sentence in w.sentences],
+           "**Backward pass** (the deltas $\\delta_v$)\n", aligned(parts["backward"]),
+           "**Result**\n", aligned(parts["result"])]
     out += [f"- {note}\n" for note in notes(w)]
     if r.samples:
         weight = "$1/m$" if r.derivation.net.reduction == "mean" else "1"
         out += [f"{average_text(r)}; each sample's derivative enters with weight {weight}:\n",
-                block([average_row(r)])]
+                aligned([average_row(r)])]
     if parts["expanded"]:
-        out += ["**In inputs and parameters**\n", block(parts["expanded"])]
+        out += ["**In inputs and parameters**\n", aligned(parts["expanded"])]
     if r.value is not None:
         at = ", ".join(f"`{k} = {v:.15g}`" for k, v in r.point.items())
         over = f", averaged over the {r.samples} samples" if r.samples else ""

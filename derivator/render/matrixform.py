@@ -6,6 +6,7 @@ import sympy
 from sympy.printing.precedence import PRECEDENCE
 
 from derivator.answers.matrix_form import Elementwise, Eq, Mat, MatrixForm, Token
+from derivator.render.breaking import PREAMBLE, align, aligned
 from derivator.render.jsonout import dumps
 from derivator.render.latex import sci, text_tex
 from derivator.render.text import verdict
@@ -188,10 +189,10 @@ def tex_rows(f: MatrixForm) -> list[str]:
 
 
 def render_matrix_latex(f: MatrixForm, standalone: bool = False) -> str:
-    body = "\\begin{align*}\n" + " \\\\\n".join(tex_rows(f)) + "\n\\end{align*}\n"
+    body = align(tex_rows(f))
     if not standalone:
         return body
-    doc = ["\\documentclass{article}", "\\usepackage{amsmath}", "\\allowdisplaybreaks", "\\begin{document}",
+    doc = [*PREAMBLE, "\\begin{document}",
            f"\\section*{{The matrix form of $\\partial J / \\partial {mat_tex(Mat(f.name[0], f.layer))}$}}",
            f"Over $m = {f.samples}$ samples.", body, f"{text_tex(comparison(f))}", "\\end{document}"]
     return "\n".join(doc) + "\n"
@@ -209,7 +210,7 @@ def render_matrix_markdown(f: MatrixForm) -> str:
 
 
 def _block(rows: list[str]) -> str:
-    return "$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$\n"
+    return aligned(rows)
 
 
 def as_dict(f: MatrixForm) -> dict:

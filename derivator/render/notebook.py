@@ -24,14 +24,34 @@ def report_latex(r: Report) -> str:
     return f"$${partial(Partial(d.of, d.wrt))} = {nested_tex(d.nested)}{value}$$"
 
 
+def aligned(rows: list[str]) -> str:
+    """Rows for Jupyter's MathJax, which has no \\intertext: its words go on a row of their own, at
+    the alignment point, so the equations below stay aligned."""
+    out = []
+    for row in rows:
+        if row.startswith(r"\intertext{"):
+            words, rest = _intertext(row)
+            out += [rf"&\text{{{words}}}", rest]
+        else:
+            out.append(row)
+    return "$$\\begin{aligned}" + " \\\\ ".join(r for r in out if r) + "\\end{aligned}$$"
+
+
+def _intertext(row: str) -> tuple[str, str]:
+    depth = 0
+    for i, ch in enumerate(row):
+        depth += (ch == "{") - (ch == "}")
+        if ch == "}" and depth == 0:
+            return row[len(r"\intertext{"):i], row[i + 1:]
+    return row, ""
+
+
 def gradient_latex(g: Gradient) -> str:
-    rows = [r.replace(r"\intertext", r"\text") for r in _rows_tex(g)]
-    return "$$\\begin{aligned}" + " \\\\ ".join(rows) + "\\end{aligned}$$"
+    return aligned(_rows_tex(g))
 
 
 def matrix_latex(f: MatrixForm) -> str:
-    rows = [r for part in tex_parts(f).values() for r in part]
-    return "$$\\begin{aligned}" + " \\\\ ".join(rows) + "\\end{aligned}$$"
+    return aligned([r for part in tex_parts(f).values() for r in part])
 
 
 WRITERS.update({

@@ -13,6 +13,7 @@ import sympy
 
 from derivator.answers.report import Report
 from derivator.graph.network import symbol, z_symbol
+from derivator.render import teaching
 from derivator.symbolic.derive import Derivation
 from derivator.symbolic.nested import ONE, Prod, Sum, size
 
@@ -37,6 +38,7 @@ class Eq:
     rhs: list[Prod | sympy.Expr]  # lhs = rhs[0] = rhs[1] = ...
     fused_note: str | None = None  # an output delta where the loss's and the activation's factors cancel: why
     constants: Prod | None = None  # for ∂z_v/∂w: the terms of z_v that do not depend on w
+    value: float | None = None  # its value at the point, when the point is known
 
 
 @dataclass
@@ -49,6 +51,11 @@ class Work:
     where: list[tuple[sympy.Symbol, sympy.Expr]] = field(default_factory=list)  # names in `expanded`
     too_large: bool = False  # some nested form was too large to write out
     locals: list[Eq] = field(default_factory=list)  # ∂k/∂v of each formula node k on a path, in node values
+    loss: Eq | None = None  # the loss's equation in the outputs' values, with its value
+    losses: list[float] = field(default_factory=list)  # with data: each sample's loss
+    target: float | None = None  # with data: J over the samples
+    rules: list = field(default_factory=list)  # teaching.Rule: the recursion and derivatives applied
+    sentences: list[str] = field(default_factory=list)  # story 2's answers, where they apply
 
     @property
     def graph(self) -> bool:
@@ -91,12 +98,18 @@ def work(r: Report) -> Work:
     d = r.derivation
     partial = Partial(d.of, d.wrt)
     result_fits, fits = writable(d)
+    numbers = r.worked
     deltas = []
     for v, step in d.steps.items():
-        rhs: list = [recursion(step)]
-        if v in fits and d.deltas_nested[v] != rhs[0]:
-            rhs.append(d.deltas_nested[v])
-        deltas.append(Eq(delta_symbol(v), rhs, fused_note=step.fused_note))
+        split = teaching.output_split(d, v)
+        if split is not None:  # δ_O = ∂L/∂O · σ'(z_O) = 2(O - y) · O(1 - O) (= O - y where they cancel)
+            rhs: list = [*split, Prod((step.fused,)) if step.fused is not None else recursion(step)]
+        else:
+            rhs = [recursion(step)]
+            if v in fits and d.deltas_nested[v] != rhs[0]:
+                rhs.append(d.deltas_nested[v])
+        value = numbers.deltas.get(v) if numbers else None
+        deltas.append(Eq(delta_symbol(v), rhs, fused_note=step.fused_note, value=value))
     too_large = not result_fits or len(fits) < len(d.steps)
     result: list = [_result(d)]
     local = _local(d)
@@ -105,8 +118,15 @@ def work(r: Report) -> Work:
     expanded, where = r.expanded, []
     if expanded is not None and len(str(expanded)) > LONG:
         expanded, where = _named(expanded, d)
-    return Work(partial, _forward(d), deltas, [*local, Eq(partial, result)], expanded, where, too_large,
-                _formula_locals(d))
+    forward = _forward(d)
+    if numbers:
+        for eq in (eq for row in forward for eq in row):
+            eq.value = numbers.forward.get(str(eq.lhs))
+    loss = Eq(sympy.Symbol("loss"), [d.target], value=numbers.forward.get("loss") if numbers else None) \
+        if d.of == "loss" else None
+    return Work(partial, forward, deltas, [*local, Eq(partial, result)], expanded, where, too_large,
+                _formula_locals(d), loss, numbers.losses if numbers and len(numbers.losses) > 1 else [],
+                numbers.target if numbers else None, teaching.rules(d), teaching.sentences(d))
 
 
 def _formula_locals(d: Derivation) -> list[Eq]:

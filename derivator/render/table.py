@@ -7,6 +7,7 @@ it, and, when short, the same in node values.
 from __future__ import annotations
 
 from derivator.answers.gradient import Gradient, Row
+from derivator.render.breaking import PREAMBLE, align, aligned
 from derivator.render.jsonout import dumps, worked_json
 from derivator.render.latex import of_tex
 from derivator.render.matrixform import values_tex, values_text
@@ -139,17 +140,17 @@ def render_table_latex(g: Gradient, standalone: bool = False) -> str:
     rows = _rows_tex(g)
     if g.layout is not None and not g.missing:
         rows.append(rf"\intertext{{As a matrix, laid out like ${name_tex(g, g.name)}$:}}&{values_tex(g.values)}")
-    body = "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}\n"
+    body = align(rows)
     if not standalone:
         return body
-    return "\n".join(["\\documentclass{article}", "\\usepackage{amsmath}", "\\allowdisplaybreaks",
+    return "\n".join([*PREAMBLE,
                       "\\begin{document}", body, "\\end{document}"]) + "\n"
 
 
 def render_table_markdown(g: Gradient) -> str:
     rows = [r.replace(r"\intertext", r"\text") for r in _rows_tex(g)]
     out = [f"### Every derivative: {g.name}\n",
-           "$$\n\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}\n$$\n"]
+           aligned(rows)]
     if g.layout is not None and not g.missing:
         out.append(f"As a matrix: $${values_tex(g.values)}$$\n")
     return "\n".join(out)

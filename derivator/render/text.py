@@ -6,7 +6,7 @@ import math
 
 from derivator.answers.report import Report
 from derivator.render.steps import Eq, Partial, Work, reduce_text, work
-from derivator.symbolic.nested import Sum
+from derivator.symbolic.nested import Prod, Sum
 from derivator.symbolic.printing import nested_text, teacher
 
 
@@ -18,10 +18,27 @@ def side(x) -> str:
     return partial(x) if isinstance(x, Partial) else nested_text(x) if not hasattr(x, "free_symbols") else teacher(x)
 
 
+DIGITS = 9  # significant digits of the values in the text; JSON has 15
+
+
+def num(x: float) -> str:
+    """A value in the text: 9 significant digits, and 0 never signed."""
+    return f"{x + 0.0:.{DIGITS}g}"
+
+
+def constant(x) -> bool:
+    """Whether a right-hand side is a number already (δ_O = 1 needs no `= 1` after it)."""
+    if isinstance(x, Prod):
+        return all(not isinstance(f, Sum) and f.is_Number for f in x.factors)
+    return bool(getattr(x, "is_Number", False))
+
+
 def equation(eq: Eq, indent: str = "  ") -> list[str]:
     lhs = side(eq.lhs)
     lines = [f"{indent}{lhs} = {side(eq.rhs[0])}"]
     lines += [f"{indent}{' ' * len(lhs)} = {side(x)}" for x in eq.rhs[1:]]
+    if eq.value is not None and not constant(eq.rhs[-1]):
+        lines[-1] += f" = {num(eq.value)}"
     if note(eq):
         lines[0 if note(eq) == "chain rule" else -1] += f"    ({note(eq)})"
     return lines
@@ -40,7 +57,8 @@ def note(eq: Eq) -> str:
 
 def notes(w: Work) -> list[str]:
     """The remarks of the deltas and the result, as sentences with their equations (for Markdown)."""
-    return [f"{side(eq.lhs)} = {side(eq.rhs[0])}: {note(eq)}" for eq in [*w.deltas, *w.result] if note(eq)]
+    return [f"{side(eq.lhs)} = {side(eq.rhs[-1] if eq.fused_note else eq.rhs[0])}: {note(eq)}"
+            for eq in [*w.deltas, *w.result] if note(eq)]
 
 
 def constants(rest, printer) -> str:
@@ -52,8 +70,9 @@ def constants(rest, printer) -> str:
 
 
 def forward(w: Work) -> list[str]:
-    """z and o side by side, one node a line (a formula node has its value alone)."""
-    cells = [[f"{side(eq.lhs)} = {side(eq.rhs[0])}" for eq in row] for row in w.forward]
+    """z and o side by side, one node a line (a formula node has its value alone), each with its value."""
+    cells = [[f"{side(eq.lhs)} = {side(eq.rhs[0])}" + (f" = {num(eq.value)}" if eq.value is not None else "")
+              for eq in row] for row in w.forward]
     width = max((len(c[0]) for c in cells if len(c) > 1), default=0)
     return [f"  {c[0].ljust(width)}    {c[1]}" if len(c) > 1 else f"  {c[0]}" for c in cells]
 
@@ -71,7 +90,9 @@ def header(w: Work) -> str:
 def render_text(r: Report) -> str:
     w = work(r)
     lhs = partial(w.partial)
-    lines = ["Forward pass:", *forward(w), ""]
+    valued = any(eq.value is not None for row in w.forward for eq in row)
+    rounded = f" (values to {DIGITS} significant digits; --format json gives 15)" if valued else ""
+    lines = [f"Forward pass{rounded}:", *forward(w), *loss_lines(w), "", "Rules:", *rule_lines(w), ""]
     if w.locals:
         lines += ["Local derivatives (in node values):", *[line for eq in w.locals for line in equation(eq)], ""]
     lines.append(header(w))
@@ -89,13 +110,33 @@ def render_text(r: Report) -> str:
         lines.append("  (too large to write out; see the node-value form above)")
     else:
         lines.append(f"  {lhs} = {teacher(w.expanded)}")
-        if w.where:
+        if w.where:  # shorthands for the parts that repeat, in a letter no network name uses
             lines.append("  where " + "\n        ".join(f"{teacher(s)} = {teacher(e)}" for s, e in w.where))
+            lines.append(f"  ({', '.join(teacher(s) for s, _ in w.where[:3])}{', ...' if len(w.where) > 3 else ''} "
+                         "name the parts that repeat)")
     lines.append("")
     lines += numbers(r, f"∂J/∂{w.partial.wrt}" if r.samples else lhs)
     if r.candidate is not None:
         lines += ["", *candidate(r, lhs)]
     return "\n".join(lines) + "\n"
+
+
+def loss_lines(w: Work) -> list[str]:
+    """The loss's equation and its value; with data, each sample's, and J over them."""
+    if w.loss is None:
+        return []
+    line = f"  loss = {side(w.loss.rhs[0])}"
+    if w.losses:
+        each = ", ".join(f"loss⁽{s}⁾ = {num(x)}" for s, x in enumerate(w.losses, 1))
+        return [line, f"  {each}", f"  J = {num(w.target)}"]
+    return [line + (f" = {num(w.loss.value)}" if w.loss.value is not None else "")]
+
+
+def rule_lines(w: Work) -> list[str]:
+    """The rules the derivation applies, once, with when each applies; then story 2's answers."""
+    width = max(len(r.text) for r in w.rules)
+    lines = [f"  {r.text.ljust(width)}    ({r.note})" if r.note else f"  {r.text}" for r in w.rules]
+    return lines + [f"  {sentence}" for sentence in w.sentences]
 
 
 def candidate(r: Report, lhs: str) -> list[str]:

@@ -42,6 +42,19 @@ class Forms:
         return out if exp is None else rf"\left({out}\right)^{{{exp}}}"
 
 
+class Label(sympy.Symbol):
+    """A piece of notation that prints as written: `∂loss/∂O · σ'(z_O)` in text, its LaTeX in LaTeX."""
+
+    def __new__(cls, text: str, latex: str):
+        obj = super().__new__(cls, text)
+        obj.latex = latex
+        return obj
+
+    def __getnewargs_ex__(self):
+        return (self.name, self.latex), {}
+
+
+LONG_DENOMINATOR = 80  # characters of LaTeX: a longer denominator is written (...)^{-1}, which can be cut
 MAX_RATIONAL_DIGITS = 12  # past this many digits in numerator or denominator, a rational prints as a decimal
 
 
@@ -94,7 +107,17 @@ class TexPrinter(Forms, WrittenOrder, LatexPrinter):
 
     form_key = "tex"
 
+    def _print_Mul(self, e):
+        # A fraction whose denominator is long cannot be cut across lines: write it as a power.
+        numer, denom = sympy.fraction(e, exact=True)
+        if denom != 1 and len(super()._print(denom)) > LONG_DENOMINATOR:
+            top = "" if numer == 1 else self.parenthesize(numer, PRECEDENCE["Mul"]) + " "
+            return rf"{top}\left({self._print(denom)}\right)^{{-1}}"
+        return super()._print_Mul(e)
+
     def _print_Symbol(self, e, style="plain"):
+        if isinstance(e, Label):
+            return e.latex
         if e.name.startswith("δ_"):
             return rf"\delta_{{{tex_name(e.name[2:])}}}"
         return tex_name(e.name)
@@ -110,6 +133,10 @@ class TeacherPrinter(UnicodePrinter):
     """What a teacher writes on the board: O(1 - O), x², 2(x - y); juxtaposition, no stars."""
 
     def _print_Mul(self, e):
+        if any(a.is_Pow and a.exp.is_negative for a in e.args):  # a quotient: (O - y)/(O(1 - O))
+            numer, denom = sympy.fraction(e, exact=True)
+            if not (numer.is_Rational or denom.is_Rational):
+                return f"{self._grouped(numer)}/{self._grouped(denom)}"
         if any(a.is_Pow and a.exp.is_negative for a in e.args) or any(a.is_Rational and a.q != 1 for a in e.args):
             return super()._print_Mul(e)  # quotients read better with '/'
         coeff, rest = e.as_coeff_Mul()
@@ -117,6 +144,11 @@ class TeacherPrinter(UnicodePrinter):
         parts = [] if abs(coeff) == 1 else [self._print(abs(coeff))]
         parts += [self.parenthesize(a, PRECEDENCE["Mul"]) for a in sympy.Mul.make_args(rest)]
         return sign + juxtapose(parts)
+
+    def _grouped(self, e) -> str:
+        """A numerator or denominator: bracketed when it is a sum or a product."""
+        text = self._print(e)
+        return f"({text})" if e.is_Add or (e.is_Mul and len(e.args) > 1) else text
 
     def _print_Pow(self, e):
         if e.exp.is_Integer and e.exp > 0:
