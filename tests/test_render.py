@@ -124,7 +124,8 @@ def test_golden_outputs(name, monkeypatch):
 
 @pytest.mark.parametrize("name, tex", [
     ("w1", "w_{1}"), ("w26", "w_{26}"), ("z_h1", "z_{h_{1}}"), ("b_O", "b_{O}"), ("pred", "\\mathrm{pred}"),
-    ("W1_2_1", "W_{1,2,1}"), ("alpha", "\\alpha"), ("x", "x"), ("w_au", "w_{au}"), ("h", "h"),
+    ("W1_2_1", "W^{[1]}_{21}"), ("a2_1", "a^{[2]}_{1}"),
+    ("z_a1_3", "z^{[1]}_{3}"), ("alpha", "\\alpha"), ("x", "x"), ("w_au", "w_{au}"), ("h", "h"),
 ])
 def test_tex_names_follow_the_files_names(name, tex):
     assert tex_name(name) == tex

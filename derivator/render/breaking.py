@@ -70,7 +70,8 @@ def _cuts(rhs: str) -> list[tuple[int, int]]:
         ch = rhs[i]
         braces += ch == "{"
         braces -= ch == "}"
-        if ch == " " and braces == 0 and i > 0 and rhs[i - 1] not in "+-=":  # a sign stays with its term
+        if ch == " " and braces == 0 and i > 0 and rhs[i - 1] not in "+-=" and not rhs.endswith(
+                (r"\approx", r"\cdot"), 0, i):  # a sign or relation stays with what follows it
             cuts.append((i, lefts))
         i += 1
     return cuts

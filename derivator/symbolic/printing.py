@@ -90,8 +90,20 @@ class CodePrinter(Forms, WrittenOrder, StrPrinter):
         return f"(1/(1 + exp({self._print(-e.args[0])})))"
 
 
+LAYERED = re.compile(r"([Wba])(\d+)_(\d+)(?:_(\d+))?\Z")  # W1_2_1, b1_2, a1_2: a layer's entries
+
+
 def tex_name(name: str) -> str:
-    """A network name in LaTeX: digits and what follows '_' become subscripts (w1 -> w_{1}, z_h1 -> z_{h_{1}})."""
+    """A network name in LaTeX: digits and what follows '_' become subscripts (w1 -> w_{1}, z_h1 -> z_{h_{1}});
+    a layer's entries take the layer as a superscript, as courses write them (W1_2_1 -> W^{[1]}_{21})."""
+    m = LAYERED.match(name)
+    if m and (m.group(1) == "W") == (m.group(4) is not None):
+        letter, layer, j, k = m.groups()
+        return rf"{letter}^{{[{layer}]}}_{{{j}{k or ''}}}" if max(len(j), len(k or "")) == 1 else \
+            rf"{letter}^{{[{layer}]}}_{{{j}{',' + k if k else ''}}}"
+    if name.startswith("z_") and LAYERED.match(name[2:]) and name[2] == "a":
+        _, layer, j, _ = LAYERED.match(name[2:]).groups()
+        return rf"z^{{[{layer}]}}_{{{j}}}"
     if name.startswith("z_") and len(name) > 2:
         return rf"z_{{{tex_name(name[2:])}}}"
     head, _, tail = name.partition("_")
