@@ -14,7 +14,7 @@ from derivator.answers.gradient import gradient
 from derivator.answers.report import Report, report
 from derivator.errors import DerivatorError
 from derivator.graph.equations import resolve_of
-from derivator.load.fields import fraction
+from derivator.load.fields import fraction, positive
 from derivator.load.files import load
 from derivator.numbers import checking
 from derivator.render import FORMATS, choose, picture, python, render, require
@@ -99,11 +99,8 @@ class BadInput(click.ClickException):
 
 
 def parse_tolerance(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (value > 0 and math.isfinite(value)):
+    value = positive(text)
+    if value is None:
         raise DerivatorError(f"--tolerance must be a positive number, not '{text}'")
     return value
 
