@@ -75,7 +75,6 @@ class Compiled:
         self.plan = p = plan(net, of)
         self.names = [*net.inputs, *net.nodes]
         self.index = {n: i for i, n in enumerate(self.names)}
-        self.upstream = set(p.order) | set(net.inputs)
         self.units = [self._unit(n) for n in p.order]
         self.by_index = {u.index: u for u in self.units}
         self.target = p_target(net, of)
@@ -83,8 +82,7 @@ class Compiled:
         self.target_env = [(sym, self.index.get(sym.name)) for sym in self.target.free_symbols]
         self.direct = {self.index[v]: g for v, g in p.direct.items()}
         self.fused = {self.index[v]: f for v, f in p.fused.items()}
-        # Each node's links, compiled: (the reading node's index, a weight's name or None, a constant,
-        # or the local derivative to evaluate when it is more than a weight).
+        # Each input's, node's and parameter's links, compiled once (see `_link`).
         self.children = {self.index[v]: [self._link(link) for link in p.children(v)] for v in self.names}
         self.params = {name: [self._link(link) for link in links] for name, links in p.links.items()
                        if name not in self.index}
