@@ -117,7 +117,9 @@ def judge(d: Derivation, expr: sympy.Expr, point: dict[str, float], source: str 
     arguments = points.sign_arguments(d.result, numeric)
     base = points.complete(d, point)
     pairs, digits, given, tried = [], set(), None, 0
-    for i, p in enumerate([base, *points.points(d, arguments, base)]):
+    around = points.points(d, arguments, base)
+    enough = RANDOM_POINTS + 1 + len(around) - points.SPREAD  # every kink's sides, and the spread's first
+    for i, p in enumerate([base, *around]):
         pair = _pair(d, numeric, p, arguments)
         tried += 1
         if i == 0:
@@ -126,7 +128,7 @@ def judge(d: Derivation, expr: sympy.Expr, point: dict[str, float], source: str 
             continue  # undefined, at a kink, or cancelled at every precision: no evidence
         pairs.append((pair.c, pair.t))
         digits.add(pair.digits)
-        if len(pairs) > RANDOM_POINTS:
+        if len(pairs) >= enough:
             break
     at_point = given if given is not None and all(n in point for n in checking.needed(d)) else None
     exact = _exactly_equal(d.result, expr)

@@ -3,11 +3,12 @@
 "Equal as a function" cannot be seen from points near one point: a candidate that forgets a relu's
 step [z_h > 0] equals the derivative wherever z_h > 0, and one that adds relu(w1 - 50) wherever
 w1 < 50. So the points are drawn at several scales around the given one (0.5 to 100 times each
-variable's size), and every argument whose sign changes the derivative or the candidate (a step's,
-a relu's, an abs's, the difference of a max's arguments) is looked at across all of them. An argument
-of one sign everywhere is probed along each variable, out to 10^6 times its size, for a point on its
-other side. Those points come first. A point where such an argument is 0 is no evidence either way:
-the two may use different conventions at a kink.
+variable's size) and afresh near 0 (where nothing saturates). Every argument whose sign changes the
+derivative or the candidate (a step's, a relu's, an abs's, the difference of a max's arguments) is
+looked at across all of them; one of one sign everywhere is probed along each variable, out to 10^6
+times its size, for a point on its other side, and the segment between a point on each side is
+halved down to two points just either side of the kink. Those points come first. A point where such
+an argument is 0 is no evidence either way: the two may use different conventions at a kink.
 """
 
 from __future__ import annotations
@@ -15,20 +16,26 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 
+import mpmath
 import sympy
 
 from derivator.graph import order
+from derivator.graph.network import symbol, z_symbol
 from derivator.graph.primitives import KINKED, leaky_step, maximum, minimum
 from derivator.numbers import checking
 from derivator.numbers.evaluate import UndefinedError, value
 from derivator.symbolic.derive import Derivation
 
 SPREAD = 60  # points drawn around the given one
-SCALES = (0.5, 0.5, 2.0, 10.0, 100.0)  # their spread, times max(1, |value|), in turn
+# Their spread, in turn: times max(1, |value|) around it, or (None) a value drawn afresh near 0, where
+# no unit saturates (at w = 40 a term times 1 - tanh² is below any relative tolerance everywhere near).
+SCALES = (0.5, 0.5, 2.0, 10.0, 100.0, None)
+FRESH = 1.5  # the spread of values drawn afresh
 SEED = 20261122  # fixed: the same verdict every run
 MAX_ARGUMENTS = 16  # sign arguments looked after; more are left to the spread
-PROBES = (-1, 0, 1, 2, 3, 4, 5, 6)  # probe moves of ±10^k times max(1, |value|)
-MAX_PROBES = 1024  # forward passes spent probing, over all arguments
+PROBES = (-1, 0, 1, 2, 3, 4, 6, 9, 12)  # probe moves of ±10^k times max(1, |value|)
+MAX_PROBES = 2048  # forward passes spent probing and bisecting, over all arguments
+BISECTIONS = 40  # halvings of a segment across a kink: the points either side end 1e-12 of it apart
 AT_KINK = 1e-9  # an argument this close to 0 is on its kink
 SIGNED = (*KINKED, sympy.Heaviside, sympy.sign, leaky_step)
 
@@ -76,7 +83,8 @@ def points(d: Derivation, arguments: list[sympy.Expr], base: dict[str, float]) -
     spread = []
     for i in range(SPREAD):
         scale = SCALES[i % len(SCALES)]
-        p = {n: (v + rng.gauss(0, scale * max(1.0, abs(v))) if n in moved else v) for n, v in base.items()}
+        p = {n: ((v + rng.gauss(0, scale * max(1.0, abs(v))) if scale else rng.gauss(0, FRESH)) if n in moved else v)
+             for n, v in base.items()}
         if d.of == "loss":
             p.update(targets_for(d, rng))
         spread.append(p)
@@ -84,15 +92,27 @@ def points(d: Derivation, arguments: list[sympy.Expr], base: dict[str, float]) -
 
 
 def _signs(d: Derivation, arguments: list[sympy.Expr], p: Mapping[str, float]) -> list[int] | None:
-    """Each argument's sign at a point (float64 forward pass), or None where the network is undefined."""
-    try:
-        env = checking.forward(d, p, target=False).env
-    except (UndefinedError, KeyError):
-        return None
+    """Each argument's sign at a point, or None where the network is undefined: from the values alone
+    where no argument reads a node, else through a forward pass (in mpmath where float64 overflows)."""
+    nodes = {symbol(n) for n in d.net.nodes} | {z_symbol(n) for n in d.net.nodes}
+    env: Mapping = {symbol(k): v for k, v in p.items()}
+    precise = False
+    if any(a.free_symbols & nodes for a in arguments):
+        try:
+            env = checking.forward(d, p, target=False).env
+        except UndefinedError:
+            precise = True
+            try:
+                with mpmath.workdps(30):
+                    env = checking.forward(d, p, precise=True, target=False).env
+            except UndefinedError:
+                return None
+        except KeyError:
+            return None
     out = []
     for a in arguments:
         try:
-            x = value(a, env)
+            x = value(a, env, precise)
         except (UndefinedError, KeyError):
             out.append(0)
             continue
@@ -102,25 +122,51 @@ def _signs(d: Derivation, arguments: list[sympy.Expr], p: Mapping[str, float]) -
 
 def _both_sides(d: Derivation, arguments: list[sympy.Expr], pool: list[dict[str, float]], moved: list[str],
                 rng: random.Random) -> list[dict[str, float]]:
-    """For each argument, a point on each side of its kink: the given point (pool[0]) or one of the
-    spread where they have it, else a probed one."""
+    """For each argument, a point on each side of its kink (the given point, one of the spread, or a
+    probed one), and a point just either side of the kink between them: a candidate whose own kink
+    sits a little off the derivative's differs only between the two."""
     if not arguments:
         return []
     signs = [_signs(d, arguments, p) for p in pool]
     chosen: list[dict[str, float]] = []
     budget = MAX_PROBES
     for j, a in enumerate(arguments):
+        sides = {}
         for side in (1, -1):
             have = [p for p, s in zip(pool, signs, strict=True) if s is not None and s[j] == side]
-            if have and (have[0] is pool[0] or any(p is q for p in have for q in chosen)):
-                continue  # judged anyway
             if have:
-                chosen.append(have[0])
+                sides[side] = have[0]
+                if have[0] is not pool[0] and not any(p is q for p in have for q in chosen):
+                    chosen.append(have[0])
                 continue
             found, budget = _probe(d, a, side, pool[0], _feeding(d, a, moved), budget, rng)
             if found is not None:
+                sides[side] = found
                 chosen.append(found)
+        if len(sides) == 2 and budget > 0:
+            close, budget = _bisect(d, a, sides[1], sides[-1], budget)
+            chosen += close
     return chosen
+
+
+def _bisect(d: Derivation, argument: sympy.Expr, plus: dict[str, float], minus: dict[str, float],
+            budget: int) -> tuple[list[dict[str, float]], int]:
+    """Points on the segment from `plus` to `minus` just either side of where the argument crosses 0,
+    as close as BISECTIONS halvings bring them (and off the kink itself)."""
+    def at(t: float) -> dict[str, float]:
+        return {n: (v + t * (minus[n] - v) if isinstance(v, float) else v) for n, v in plus.items()}
+
+    lo, hi = 0.0, 1.0  # the argument is positive at lo, negative at hi
+    for _ in range(BISECTIONS):
+        if budget <= 0:
+            break
+        budget -= 1
+        mid = (lo + hi) / 2
+        s = _signs(d, [argument], at(mid))
+        if s is None or s[0] == 0:
+            break
+        lo, hi = (mid, hi) if s[0] > 0 else (lo, mid)
+    return [at(lo), at(hi)], budget
 
 
 def _feeding(d: Derivation, expr: sympy.Expr, moved: list[str]) -> list[str]:

@@ -19,7 +19,7 @@ import sympy
 
 from derivator.graph import order
 from derivator.graph.equations import target
-from derivator.graph.network import symbol, z_symbol
+from derivator.graph.network import Network, symbol, z_symbol
 from derivator.graph.primitives import KINKED, PRIMITIVES
 from derivator.graph.rules import X
 from derivator.numbers import sweep
@@ -81,18 +81,39 @@ def _kinked(f, theta: float) -> bool:
 
 def sites(d: Derivation, values: Mapping[str, float]) -> list[str]:
     """Kinked primitives on their kink at one sample: in the activations and formula nodes on the
-    derivative's paths, in the loss and in the penalty."""
+    derivative's paths, in the loss and in the penalty (where it names θ)."""
     starts = order.descendants(d.net, [d.wrt[2:] if d.kind == "preactivation" else d.wrt])
     if d.kind == "parameter":
         starts |= {u.node for u in d.uses if u.node is not None}
     on_path = d.upstream & (starts | set(d.deltas_nested))
+    penalised = d.kind == "parameter" and any(s.name == d.wrt for s in d.net.penalty.free_symbols)
+    return _scan(d.net, d.of, values, on_path, penalised)
+
+
+def anywhere(net: Network, of: str, points: list[Mapping[str, float]]) -> bool:
+    """Whether any kinked primitive the target reads sits on its kink, at any sample: where none
+    does, no derivative of this target needs a kink analysed."""
+    if not _kinked_primitives(net, of):
+        return False
+    up = order.ancestors(net, net.outputs if of == "loss" else [of])
+    return any(_scan(net, of, p, up, True) for p in points)
+
+
+def _kinked_primitives(net: Network, of: str) -> bool:
+    exprs = [n.formula if n.is_formula else n.activation.f(X) for n in net.nodes.values()]
+    if of == "loss":
+        exprs += [target(net, "loss"), net.penalty]
+    return any(sympy.sympify(e).has(*KINKED) for e in exprs)
+
+
+def _scan(net: Network, of: str, values: Mapping[str, float], nodes: set[str], penalised: bool) -> list[str]:
     with mpmath.workdps(DIGITS[0]):
-        c = sweep.compiled(d.net, d.of)
+        c = sweep.compiled(net, of)
         state = c.forward(values, True, target=False)
         env = c.env(state.o, state.z, state.values)
     found = []
-    for n, node in d.net.nodes.items():
-        if n not in on_path:
+    for n, node in net.nodes.items():
+        if n not in nodes:
             continue
         if node.is_formula:
             found += _named(kink(node.formula, env), f"in the formula of node {n}")
@@ -101,10 +122,10 @@ def sites(d: Derivation, values: Mapping[str, float]) -> list[str]:
         if kink(node.activation.f(X), {X: z}):
             what = node.activation.name if node.activation.name != "formula" else "activation"
             found.append(f"not differentiable here: the {what} of node {n} has z = {float(z):g}")
-    if d.of == "loss":
-        found += _named(kink(target(d.net, "loss"), env), "in the loss")
-        penalty = d.net.penalty
-        if d.kind == "parameter" and any(s.name == d.wrt for s in penalty.free_symbols):
+    if of == "loss":
+        found += _named(kink(target(net, "loss"), env), "in the loss")
+        penalty = net.penalty
+        if penalised and penalty != 0:
             found += _named(kink(penalty, {symbol(s.name): values[s.name] for s in penalty.free_symbols}),
                             "in the penalty")
     return found
