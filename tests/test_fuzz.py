@@ -429,6 +429,20 @@ def spec_derivatives(draw):
     return _derivation(path.name, wrt), point[0]
 
 
+@st.composite
+def random_derivatives(draw):
+    """A random network of tests/netgen.py (relu and leaky relu units among its activations), a
+    parameter or input, and its point."""
+    from derivator.numbers import checking
+    from derivator.symbolic.derive import derive
+    from tests.netgen import networks
+
+    spec, of = draw(networks(max_nodes=4))
+    net = derivator.loads(json.dumps(spec))
+    wrt = draw(st.sampled_from([*net.params, *net.inputs]))
+    return derive(net, wrt, of), checking.point(net)
+
+
 def _muls(e, out):
     if e.is_Mul and any(a.is_Symbol for a in e.args):
         out.append(e)
@@ -439,17 +453,18 @@ def _muls(e, out):
 
 @seed(SEED)
 @FUZZ
-@given(case=spec_derivatives(), data=st.data())
+@given(case=spec_derivatives() | random_derivatives(), data=st.data())
 def test_a_candidate_made_wrong_never_agrees(case, data):
-    """The right derivative with a factor perturbed, scaled, negated, a weight dropped or a small term
-    added must never agree, saturated or not; written with activations of z instead of node values,
+    """The right derivative with a factor perturbed, scaled, negated, a weight or a step dropped, or a
+    small term added must never agree, saturated or not; written with activations of z instead of node values,
     it must never be rejected."""
     from derivator.graph.network import symbol, z_symbol
+    from derivator.graph.primitives import leaky_step
     from derivator.judge.candidate import judge
 
     d, point = case
     true = d.result
-    kind = data.draw(st.sampled_from(["right", "scale", "sign", "perturb", "drop", "add"]), "mutation")
+    kind = data.draw(st.sampled_from(["right", "scale", "sign", "perturb", "drop", "add", "unstep"]), "mutation")
     muls = _muls(true, [])
     cand = {"right": true, "scale": 2 * true, "sign": -true, "perturb": true * (1 + sympy.Rational(1, 10**6))}.get(kind)
     if kind == "add":
@@ -462,6 +477,11 @@ def test_a_candidate_made_wrong_never_agrees(case, data):
         m = data.draw(st.sampled_from(muls), "factor")
         w = data.draw(st.sampled_from([a for a in m.args if a.is_Symbol]), "weight")
         cand = true.xreplace({m: m / w})
+    if kind == "unstep":  # a relu's or a max's step forgotten: equal on one side of its kink only
+        steps = sorted(true.atoms(sympy.Heaviside, leaky_step), key=sympy.default_sort_key)
+        if not steps:
+            return
+        cand = true.xreplace({data.draw(st.sampled_from(steps), "step"): sympy.S.One})
     if kind == "right":  # node values written as their activations of z: sigmoid(z_O) for O, and so on
         cand = true.xreplace({symbol(n): node.activation.f(z_symbol(n)) for n, node in d.net.nodes.items()
                               if not node.is_formula and symbol(n) in true.free_symbols})

@@ -16,7 +16,6 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 
-import mpmath
 import sympy
 
 from derivator.graph import order
@@ -87,32 +86,35 @@ def points(d: Derivation, arguments: list[sympy.Expr], base: dict[str, float]) -
              for n, v in base.items()}
         if d.of == "loss":
             p.update(targets_for(d, rng))
-        spread.append(p)
-    return _both_sides(d, arguments, [base, *spread], moved, rng) + spread
+        if _finite(d, p):
+            spread.append(p)
+    return [p for p in _both_sides(d, arguments, [base, *spread], moved, rng) if _finite(d, p)] + spread
+
+
+def _finite(d: Derivation, p: Mapping[str, float]) -> bool:
+    """Whether the network's values at p are within float64's range: farther out, exp(exp(z)) takes
+    mpmath hours, and there is nothing a judgement there adds to one nearer."""
+    try:
+        checking.forward(d, p, target=False)
+    except (UndefinedError, KeyError):
+        return False
+    return True
 
 
 def _signs(d: Derivation, arguments: list[sympy.Expr], p: Mapping[str, float]) -> list[int] | None:
     """Each argument's sign at a point, or None where the network is undefined: from the values alone
-    where no argument reads a node, else through a forward pass (in mpmath where float64 overflows)."""
+    where no argument reads a node, else through a float64 forward pass."""
     nodes = {symbol(n) for n in d.net.nodes} | {z_symbol(n) for n in d.net.nodes}
     env: Mapping = {symbol(k): v for k, v in p.items()}
-    precise = False
     if any(a.free_symbols & nodes for a in arguments):
         try:
             env = checking.forward(d, p, target=False).env
-        except UndefinedError:
-            precise = True
-            try:
-                with mpmath.workdps(30):
-                    env = checking.forward(d, p, precise=True, target=False).env
-            except UndefinedError:
-                return None
-        except KeyError:
+        except (UndefinedError, KeyError):
             return None
     out = []
     for a in arguments:
         try:
-            x = value(a, env, precise)
+            x = value(a, env)
         except (UndefinedError, KeyError):
             out.append(0)
             continue

@@ -25,6 +25,10 @@ from derivator.graph.primitives import FLOAT, MP
 PRECISIONS = (40, 120, 400, 1200)  # mpmath digits, tried in turn by every caller that rises
 GOOD_DIGITS = 20  # a value with fewer digits left than this waits for a higher precision
 LOST_ALL = math.inf  # the digits lost by a result that is nothing but rounding (1 - 1 for 1 - σ(1000))
+# mpmath computes exp(x) in time growing with |x| (a second at 1e100000, hours at exp(exp(30))): past
+# this, an exponential's argument has no value worth waiting for, and the value is undefined.
+EXP_ARGUMENT = mpmath.mpf("1e1000")
+_EXPONENTIAL = (sympy.exp, prim.sigmoid, prim.softplus, sympy.tanh, sympy.sech, prim.elu, prim.elu_step)
 # Functions of a sign: exact where the sign is known, unknown where it is not.
 _STEPS = (sympy.Heaviside, sympy.sign, prim.leaky_step)
 # Functions whose value follows an argument (or picks one): the argument's error, no worse.
@@ -68,7 +72,10 @@ def value(expr: sympy.Expr, env: Mapping[sympy.Symbol, float], precise: bool = F
         elif e.is_Pow:
             r = _power(ev(e.base), e.exp, ev, precise)
         elif e.func in table:
-            r = table[e.func](*[ev(a) for a in e.args])
+            args = [ev(a) for a in e.args]
+            if precise and e.func in _EXPONENTIAL and abs(args[0]) > EXP_ARGUMENT:
+                raise OverflowError("an exponential's argument beyond 1e1000")
+            r = table[e.func](*args)
             if isinstance(r, (complex, mpmath.mpc)):  # mpmath's log of a negative number is complex
                 raise ValueError("complex value")
         else:
