@@ -82,7 +82,7 @@ def report(net: Network, wrt: str, of: str | None = None, at: Mapping[str, float
     verdict = None
     if candidate is not None:
         verdict = judge(d, parse(net, candidate, list(definitions)), first, source=candidate)
-        if not verdict.agrees:
+        if not verdict.agrees and not verdict.inconclusive:  # an inconclusive verdict says why itself
             verdict.diagnosis = diagnose(d, verdict.expr, verdict, first)
     numbers = worked(net, d.of, values) if not missing else None
     return Report(d, used, value, result, expanded, missing, verdict, len(net.samples), worked=numbers)

@@ -37,8 +37,10 @@ class Activation:
 
 ACTIVATIONS: dict[str, Activation] = {
     "identity": Activation("identity", lambda z: z, lambda o, z: S.One),
-    "sigmoid": Activation("sigmoid", sigmoid, lambda o, z: o * (1 - o), complements=lambda o, z: {1 - o: sigmoid(-z)}),
-    "tanh": Activation("tanh", tanh, lambda o, z: 1 - o**2, complements=lambda o, z: {1 - o**2: sympy.sech(z)**2}),
+    "sigmoid": Activation("sigmoid", sigmoid, lambda o, z: o * (1 - o),
+                          complements=lambda o, z: {1 - o: sigmoid(-z), log(o): -softplus(-z)}),
+    "tanh": Activation("tanh", tanh, lambda o, z: 1 - o**2, complements=lambda o, z: {
+        1 - o**2: sympy.sech(z)**2, 1 - o: 2 * sigmoid(-2 * z), 1 + o: 2 * sigmoid(2 * z)}),
     "relu": Activation("relu", relu, lambda o, z: Heaviside(z, 0)),
     "softplus": Activation("softplus", softplus, lambda o, z: 1 - exp(-o),
                            complements=lambda o, z: {1 - exp(-o): sigmoid(z)}),

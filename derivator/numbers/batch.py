@@ -1,7 +1,8 @@
 """The matrix recursion in numbers: every sample's dZ[l] by the layers' matrices, in mpmath.
 
 The matrix form's second route to the same numbers as the scalar delta recursion: the two are
-compared entry by entry. The output layer's rule comes from the backward plan.
+compared entry by entry. The output layer's rule comes from the backward plan. The precision rises
+while the output deltas lose too many digits (a fused A - Y at a saturated sigmoid with Y = 1).
 """
 
 from __future__ import annotations
@@ -12,27 +13,35 @@ from derivator.graph.network import Network
 from derivator.graph.plan import output_rule
 from derivator.graph.rules import LOSS_O, LOSS_Y, X
 from derivator.numbers import checking
-from derivator.numbers.evaluate import value
+from derivator.numbers.evaluate import UndefinedError, short, value
+from derivator.numbers.line import settle
 from derivator.numbers.penalty import penalty_gradient
 from derivator.numbers.sweep import OUT, PRE, unary
 
-DIGITS = 60  # the matrix recursion's precision; a sigmoid saturates float64 long before this
-
 
 def batch_values(net: Network, point: dict[str, float], kind: str, layer: int) -> list[list[float]]:
-    """The matrix recursion over every sample, in mpmath, averaged."""
-    with mpmath.workdps(DIGITS):
+    """The matrix recursion over every sample, in mpmath, averaged, at rising precision."""
+
+    def compute() -> list[list[float]]:
         rules = _Rules(net)
         total = None
         for sample in checking.samples(net, point):
             grad = _one_sample(net, rules, sample, kind, layer)
             total = grad if total is None else [[t + g for t, g in zip(rt, rg, strict=True)]
                                                 for rt, rg in zip(total, grad, strict=True)]
+        if short(rules.lost):
+            raise UndefinedError("too few digits left: a higher precision decides")
         m = (len(net.samples) or 1) if net.reduction == "mean" else 1
         extra = penalty_gradient(net, point, precise=True)
         names = net.matrices()[f"{kind}{layer}"]
         return [[float(x / m + extra.get(e, 0)) for x, e in zip(row, es, strict=True)]
                 for row, es in zip(total, names, strict=True)]
+
+    def agree(a, b) -> bool:
+        return all(x == y or abs(x - y) <= 1e-13 * abs(x) for ra, rb in zip(a, b, strict=True)
+                   for x, y in zip(ra, rb, strict=True))
+
+    return settle(compute, agree)[0]
 
 
 class _Rules:
@@ -42,19 +51,20 @@ class _Rules:
         self.f = [unary(lay.activation.f(X), True) for lay in net.layers]
         self.prime = [lay.activation.prime(OUT, PRE) for lay in net.layers]
         self.fused, self.grad, _ = output_rule(net, LOSS_O, LOSS_Y)  # grad None, fused None: softmax
+        self.lost: list[float] = []  # digits the output deltas lost
 
     def g_prime(self, layer: int, o, z):
-        return value(self.prime[layer - 1], {OUT: o, PRE: z}, precise=True)
+        return value(self.prime[layer - 1], {OUT: o, PRE: z}, True, self.lost)
 
     def output_delta(self, last: int, a: list, z: list, y: list) -> list:
         if self.fused is not None:
-            return [value(self.fused, {LOSS_O: ai, LOSS_Y: yi}, precise=True) for ai, yi in zip(a, y, strict=True)]
+            return [value(self.fused, {LOSS_O: ai, LOSS_Y: yi}, True, self.lost) for ai, yi in zip(a, y, strict=True)]
         if self.grad is None:
             top = max(a)
             e = [mpmath.exp(ai - top) for ai in a]
             da = [ei / mpmath.fsum(e) - yi for ei, yi in zip(e, y, strict=True)]
         else:
-            da = [value(self.grad, {LOSS_O: ai, LOSS_Y: yi}, precise=True) for ai, yi in zip(a, y, strict=True)]
+            da = [value(self.grad, {LOSS_O: ai, LOSS_Y: yi}, True, self.lost) for ai, yi in zip(a, y, strict=True)]
         return [d * self.g_prime(last, ai, zi) for d, ai, zi in zip(da, a, z, strict=True)]
 
 

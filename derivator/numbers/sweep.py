@@ -25,7 +25,7 @@ from derivator.graph.network import Network, symbol
 from derivator.graph.plan import plan
 from derivator.graph.plan import target as p_target
 from derivator.graph.rules import X
-from derivator.numbers.evaluate import FLOAT, MP, UndefinedError, value
+from derivator.numbers.evaluate import FLOAT, MP, UndefinedError, short, value
 
 OUT, PRE = sympy.Symbol("o", real=True), sympy.Symbol("z", real=True)  # in an activation's derivative
 CONSTANT, PARAMETER, VALUE, FORMULA = range(4)  # how a link's local derivative is found
@@ -177,6 +177,7 @@ class Compiled:
         vals = state.values
         env = self.env(state.o, state.z, vals)  # with each unit's 1 - o from z, for fused deltas and losses
         delta: list = [None] * len(self.names)
+        lost: list | None = [] if precise else None  # digits the deltas' own rules lost (o - y at σ(500), y = 1)
 
         o = state.o
 
@@ -191,15 +192,17 @@ class Compiled:
         for u in reversed(self.units):
             i = u.index
             if i in self.fused:
-                delta[i] = value(self.fused[i], env, precise)
+                delta[i] = value(self.fused[i], env, precise, lost)
                 continue
-            back = value(self.direct[i], env, precise) if i in self.direct else num(0)
+            back = value(self.direct[i], env, precise, lost) if i in self.direct else num(0)
             back = back + flow(self.children[i])
             if u.formula is not None:
                 delta[i] = back
             else:
                 local = {OUT: state.o[i], PRE: state.z[i], **self.complements(u, state.z[i], precise)}
-                delta[i] = back * value(u.prime, local, precise)
+                delta[i] = back * value(u.prime, local, precise, lost)
+        if precise and short(lost):
+            raise UndefinedError("too few digits left: a higher precision decides")
         grads = {name: flow(links) for name, links in self.params.items()}
         grads.update({x: flow(self.children[self.index[x]]) for x in self.net.inputs if self.children[self.index[x]]})
         self.deltas = {self.names[i]: d for i, d in enumerate(delta) if d is not None}

@@ -40,6 +40,8 @@ def as_dict(r: Report) -> dict:
         v = r.candidate
         out["candidate"] = {"agrees": v.agrees, "value": finite(v.value), "ratio": finite(v.ratio),
                             "diagnosis": v.diagnosis, "text": code(v.expr), "method": v.method}
+        if v.inconclusive:  # agrees is false: too few points could be compared to tell
+            out["candidate"]["inconclusive"] = True
     return out
 
 

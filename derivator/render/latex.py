@@ -130,7 +130,7 @@ def render_latex(r: Report, standalone: bool = False) -> str:
         body = body.replace("\n\\end{align*}", f" \\\\\n&\\approx {r.value:.15g}\n\\end{{align*}}")
     if r.candidate is not None:
         v = r.candidate
-        verdict = "agrees" if v.agrees else "does not agree"
+        verdict = "agrees" if v.agrees else "inconclusive" if v.inconclusive else "does not agree"
         row = rf"\intertext{{Candidate ({verdict}):}}{partial(w.partial)} &\overset{{?}}{{=}} {tex(v.in_node_values)}"
         if v.value is not None:
             row += " \\\\\n" + rf"&\approx {v.value:.12g}"

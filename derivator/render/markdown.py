@@ -36,6 +36,7 @@ def render_markdown(r: Report) -> str:
     if r.candidate is not None:
         v = r.candidate
         value = f" = `{v.value:.12g}`" if v.value is not None else ""
-        out += [f"**Candidate** ${tex(v.in_node_values)}${value}: {'agrees' if v.agrees else '**does not agree**'} "
+        said = "agrees" if v.agrees else "**inconclusive**" if v.inconclusive else "**does not agree**"
+        out += [f"**Candidate** ${tex(v.in_node_values)}${value}: {said} "
                 f"({v.method}).\n", *[f"- {sentence}\n" for sentence in v.diagnosis]]
     return "\n".join(out)

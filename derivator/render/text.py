@@ -149,7 +149,7 @@ def candidate(r: Report, lhs: str) -> list[str]:
              + (f"    = {val:.12g}" if val is not None else "") for name, text, val in rows]
     if r.samples:
         lines.append("(With data, a candidate is one sample's derivative, without the 1/m; values at sample 1.)")
-    lines.append(f"Verdict: the candidate {'agrees' if v.agrees else 'does NOT agree'} ({v.method}).")
+    lines.append(f"Verdict: the candidate {v.word} ({v.method}).")
     lines += [f"  - {sentence}" for sentence in v.diagnosis]
     return lines
 
