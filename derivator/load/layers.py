@@ -128,7 +128,10 @@ def samples(reader, names: list[str], loss_type: str | None) -> list[dict[str, f
         missing = [n for n in names if n not in item]
         if missing:
             fail(f"sample {s} gives no value for {', '.join(missing)}", pos)
-        out.append({k: number(item[k], value_pos(item, k), f"'{k}' in sample {s}") for k in names})
+        sample: dict[str, float] = {}
+        for k in names:  # with `steps:`, an input's or target's value is a list, one per step
+            sample.update(reader.entry(k, item[k], value_pos(item, k), f"'{k}' in sample {s}"))
+        out.append(sample)
     return out
 
 
