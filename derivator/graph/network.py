@@ -140,7 +140,8 @@ class Network:
 
     def matrices(self) -> dict[str, list[list[str]]]:
         """For a `layers:` file, each whole matrix by name (W1, b1, ...) with its entries' names."""
-        return matrix_entries(self.layers, len(self.inputs))
+        inputs = self.recurrence.folded.inputs if self.recurrence is not None else self.inputs  # x1, not x1@t
+        return matrix_entries(self.layers, len(inputs))
 
     @property
     def names(self) -> list[str]:

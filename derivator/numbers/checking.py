@@ -21,6 +21,7 @@ from derivator.graph import order
 from derivator.graph.network import Network, symbol, z_symbol
 from derivator.graph.primitives import KINKED, PRIMITIVES
 from derivator.graph.rules import X
+from derivator.graph.timesteps import step
 from derivator.numbers import sweep
 from derivator.numbers.evaluate import UndefinedError, value
 from derivator.numbers.penalty import penalty_difference
@@ -45,7 +46,7 @@ def point(net: Network, given: Mapping[str, float] | None = None) -> dict[str, f
             raise DerivatorError("--at: " + unknown("name", name, net.names) + hint)
         if not math.isfinite(v):
             raise DerivatorError(f"--at {name}: the value must be finite")
-        if net.samples and (name in net.inputs or name in net.targets):
+        if net.samples and (name in net.inputs or name in net.targets) and step(name) != 0:  # h@0: the initial state
             raise DerivatorError(f"--at {name}: with 'data', '{name}' takes its value from each sample")
         values[name] = float(v)
     return values
