@@ -59,6 +59,7 @@ def fold(w: Work, r) -> Work:
               "result": [rtable] if rtable else []}
     base_fields = {f.name: getattr(w, f.name) for f in fields(Work)}
     return TimeWork(**{**base_fields, "forward": forward, "deltas": deltas, "result": result, "loss": loss,
+                       "locals": _locals(w.locals),
                        "rules": [*w.rules, *_rules(d)]}, intro=intro, tables=tables)
 
 
@@ -118,6 +119,19 @@ def _forward(w: Work, d, rec, known: dict | None) -> tuple[list[list[Eq]], Table
     return rows, Table("Values at each step (9 significant digits)", columns, values)
 
 
+def _locals(eqs: list[Eq]) -> list[Eq]:
+    """A formula node's local derivatives once, at step t (∂h@t/∂u@t = hp@t - n@t)."""
+    out, seen = [], {}
+    for eq in eqs:
+        key = (base(eq.lhs.of), base(eq.lhs.wrt))
+        seen.setdefault(key, []).append(eq)
+    for copies in seen.values():
+        eq = copies[0]
+        t = step(eq.lhs.of)
+        out.append(eq if len(copies) == 1 or t is None else Eq(relabel(eq.lhs, t), [relabel(eq.rhs[0], t)]))
+    return out
+
+
 def _deltas(w: Work, d, rec, numbers) -> tuple[list[Eq], Table | None]:
     """Each node's delta once, in general: the union of the terms of its steps; the values per step."""
     eqs, columns = [], []
@@ -156,12 +170,13 @@ def _general_delta(d, rec, copies: list[tuple[int, str]]) -> Eq:
         rhs: list = [*split_form, Prod((general.fused,)) if general.fused is not None else recursion(general)]
     else:
         rhs = [recursion(general)]
-    zeros = []
+    after, off = [], []  # the terms a step lacks: past the last step, or not on a path to the target
     for key, (_, k) in terms.items():
         gone = [concrete(k, t) for t, _ in steps if t not in present[key]]
-        if gone:
-            why = "after the last step" if all(step(g) > rec.steps for g in gone) else "not on a path to the target"
-            zeros.append(" = ".join(f"δ_{g}" for g in gone) + f" = 0, {why}")
+        after += [g for g in gone if step(g) > rec.steps]
+        off += [g for g in gone if step(g) <= rec.steps]
+    zeros = [" = ".join(f"δ_{g}" for g in names) + f" = 0{why}" for names, why in
+             ((after, f": there is no step {rec.steps + 1}"), (off, ", not on a path to the target")) if names]
     if loss_grad is not None and any(s.loss_grad is None for _, s in steps):
         zeros.append("the loss reads only some steps")
     note = "; ".join(n for n in [rep.fused_note, *zeros] if n) or None

@@ -13,6 +13,7 @@ from derivator.symbolic.printing import tex
 
 DIGITS = 9  # as the text's other values (render/text.py)
 TEX_COLUMNS = 5  # value columns in one LaTeX array: more would run past the page
+TEXT_COLUMNS = 7  # and in one block of the text, for a terminal of about 120 characters
 
 
 class OverSteps(sympy.Function):
@@ -62,13 +63,16 @@ def num(x: float | None) -> str:
 
 
 def text(table: Table) -> list[str]:
-    """The table as aligned columns for a terminal."""
-    head = ["t", *table.columns]
-    cells = [[label, *(num(v) for v in values)] for label, values in table.rows]
-    widths = [max(len(row[i]) for row in [head, *cells]) for i in range(len(head))]
+    """The table as aligned columns for a terminal, TEXT_COLUMNS value columns at a time."""
     out = [f"  {table.title}:"] if table.title else []
-    for row in [head, *cells]:
-        out.append("    " + "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    for start in range(0, len(table.columns), TEXT_COLUMNS):
+        head = ["t", *table.columns[start:start + TEXT_COLUMNS]]
+        cells = [[label, *(num(v) for v in values[start:start + TEXT_COLUMNS])] for label, values in table.rows]
+        widths = [max(len(row[i]) for row in [head, *cells]) for i in range(len(head))]
+        if start:
+            out.append("")
+        for row in [head, *cells]:
+            out.append("    " + "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     return out
 
 
