@@ -197,9 +197,17 @@ def _result(w: Work, d, rec, numbers, known: dict) -> tuple[list[Eq], Table | No
         else:
             eqs.append(Eq(relabel(eq.lhs, t), [relabel(x, t) for x in eq.rhs],
                           constants=relabel(eq.constants, t) if eq.constants is not None else None))
+    whole, groups = summed(d.uses, rec.steps)
+    eqs.append(Eq(Partial(d.of, d.wrt), [whole, w.result[-1].rhs[0]]))
+    return eqs, _terms_table(groups, numbers, known) if numbers is not None else None
+
+
+def summed(uses, steps: int) -> tuple[sympy.Expr, dict]:
+    """A parameter's uses (each with .node and .factor; node None for the penalty's term) as sums over the
+    steps: Σ_t δ_h@t h@t-1 for the uses that differ only in their step; and those groups, by node and factor."""
     groups: dict[tuple[str, str], list] = {}
     extra = []
-    for u in d.uses:
+    for u in uses:
         if u.node is None:
             extra.append(u.factor)
             continue
@@ -207,19 +215,17 @@ def _result(w: Work, d, rec, numbers, known: dict) -> tuple[list[Eq], Table | No
         key = (base(u.node), str(relabel(u.factor, t)))
         groups.setdefault(key, []).append((t, u))
     parts, by_range = list(extra), {}
-    for (b, _), uses in groups.items():
-        t, u = uses[0]
-        if len(uses) == 1:
+    for (b, _), group in groups.items():
+        t, u = group[0]
+        if len(group) == 1:
             parts.insert(0, _term(delta_symbol(u.node), u.factor))
             continue
         term = _term(delta_symbol(at(b, "t")), relabel(u.factor, t))
-        by_range.setdefault((min(s for s, _ in uses), max(s for s, _ in uses)), []).append(term)
-    sums = [over_steps(sympy.Add(*terms, evaluate=False) if len(terms) > 1 else terms[0], lo, hi, rec.steps)
+        by_range.setdefault((min(s for s, _ in group), max(s for s, _ in group)), []).append(term)
+    sums = [over_steps(sympy.Add(*terms, evaluate=False) if len(terms) > 1 else terms[0], lo, hi, steps)
             for (lo, hi), terms in by_range.items()]
-    pieces = [*sums, *parts]
-    whole = sympy.Add(*pieces, evaluate=False) if len(pieces) > 1 else pieces[0]
-    eqs.append(Eq(Partial(d.of, d.wrt), [whole, w.result[-1].rhs[0]]))
-    return eqs, _terms_table(groups, numbers, known) if numbers is not None else None
+    pieces = [*sums, *parts] or [sympy.S.Zero]
+    return (sympy.Add(*pieces, evaluate=False) if len(pieces) > 1 else pieces[0]), groups
 
 
 def _term(delta: sympy.Symbol, factor: sympy.Expr) -> sympy.Expr:

@@ -94,7 +94,7 @@ class CodePrinter(Forms, WrittenOrder, StrPrinter):
         return f"(1/(1 + exp({self._print(-e.args[0])})))"
 
 
-LAYERED = re.compile(r"([Wba])(\d+)_(\d+)(?:_(\d+))?\Z")  # W1_2_1, b1_2, a1_2: a layer's entries
+LAYERED = re.compile(r"([WUba])(\d+)_(\d+)(?:_(\d+))?\Z")  # W1_2_1, U1_2_1, b1_2, a1_2: a layer's entries
 
 
 def tex_name(name: str) -> str:
@@ -105,7 +105,7 @@ def tex_name(name: str) -> str:
     if at is not None:
         return at_step(tex_name(head), at)
     m = LAYERED.match(name)
-    if m and (m.group(1) == "W") == (m.group(4) is not None):
+    if m and (m.group(1) in "WU") == (m.group(4) is not None):
         letter, layer, j, k = m.groups()
         return rf"{letter}^{{[{layer}]}}_{{{j}{k or ''}}}" if max(len(j), len(k or "")) == 1 else \
             rf"{letter}^{{[{layer}]}}_{{{j}{',' + k if k else ''}}}"
