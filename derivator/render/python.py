@@ -20,7 +20,7 @@ from derivator.graph import equations
 from derivator.graph.network import Network, symbol, z_symbol
 from derivator.graph.plan import Link, Plan, plan
 from derivator.graph.primitives import PRIMITIVES
-from derivator.graph.timesteps import ident
+from derivator.graph.timesteps import ident, step
 from derivator.symbolic.printing import Forms
 from derivator.version import __version__
 
@@ -60,7 +60,9 @@ def module(net: Network, names: list[str], of: str | None = None, source: str = 
     apart = bool(net.samples)  # with data the penalty is added once, after the average, in gradient()
     results = {n: _result(net, bp, n, p, penalty=not apart) for n in names}
     returned = "    return {\"target\": target, " + ", ".join(f"{n!r}: {e}" for n, e in results.items()) + "}"
-    reads = [f"    {var[n]} = values[{n!r}]" for n in net.names if _read(net, bp, n)]
+    initial = {n for n in net.inputs if step(n) == 0}  # h@0, the initial state: 0 unless given (CONTRACT section 6)
+    reads = [f"    {var[n]} = values.get({n!r}, {float(net.at.get(n, 0.0))!r})" if n in initial else
+             f"    {var[n]} = values[{n!r}]" for n in net.names if _read(net, bp, n)]
     body_forward = "\n".join(forward)
     body_backward = "\n".join([*backward, returned])
     counts = (operations(_dedent(body_forward)), operations(_dedent(body_backward)))
