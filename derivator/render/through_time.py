@@ -116,7 +116,7 @@ def _forward(w: Work, d, rec, known: dict | None) -> tuple[list[list[Eq]], Table
         return rows, None
     first = [0] if any(at(x, 0) in known for x in rec.initial) else []
     values = [(str(t), [known.get(concrete(c, t)) for c in columns]) for t in [*first, *range(1, rec.steps + 1)]]
-    return rows, Table("Values at each step (9 significant digits)", columns, values)
+    return rows, Table("Values at each step", columns, values)
 
 
 def _locals(eqs: list[Eq]) -> list[Eq]:

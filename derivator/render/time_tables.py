@@ -12,7 +12,7 @@ from sympy.printing.precedence import PRECEDENCE
 from derivator.symbolic.printing import tex
 
 DIGITS = 9  # as the text's other values (render/text.py)
-TEX_COLUMNS = 5  # value columns in one LaTeX array: more would run past the page
+TEX_COLUMNS = 4  # value columns in one LaTeX array: more would run past the page
 TEXT_COLUMNS = 7  # and in one block of the text, for a terminal of about 120 characters
 
 
@@ -56,15 +56,18 @@ class Table:
     rows: list[tuple[str, list[float | None]]]  # (the step, or "Σ"; each column's value or None)
 
 
-def num(x: float | None) -> str:
+TEX_DIGITS = 6  # fewer in LaTeX's arrays, so that they fit the page (the value itself has all its digits)
+
+
+def num(x: float | None, digits: int = DIGITS) -> str:
     if x is None:
         return ""
-    return f"{x + 0.0:.{DIGITS}g}" if math.isfinite(x) else str(x)
+    return f"{x + 0.0:.{digits}g}" if math.isfinite(x) else str(x)
 
 
 def text(table: Table) -> list[str]:
     """The table as aligned columns for a terminal, TEXT_COLUMNS value columns at a time."""
-    out = [f"  {table.title}:"] if table.title else []
+    out = [f"  {table.title} ({DIGITS} significant digits):"] if table.title else []
     for start in range(0, len(table.columns), TEXT_COLUMNS):
         head = ["t", *table.columns[start:start + TEXT_COLUMNS]]
         cells = [[label, *(num(v) for v in values[start:start + TEXT_COLUMNS])] for label, values in table.rows]
@@ -87,11 +90,12 @@ def latex(table: Table) -> list[str]:
     for start in range(0, len(table.columns), TEX_COLUMNS):
         cols = table.columns[start:start + TEX_COLUMNS]
         head = " & ".join(["t", *(column_tex(c) for c in cols)])
-        body = [" & ".join([_label_tex(label), *(num(v) for v in values[start:start + TEX_COLUMNS])])
+        body = [" & ".join([_label_tex(label), *(num(v, TEX_DIGITS) for v in values[start:start + TEX_COLUMNS])])
                 for label, values in table.rows]
         array = (rf"&\begin{{array}}{{r|{'r' * len(cols)}}} {head} \\ \hline "
                  + r" \\ ".join(body) + r" \end{array}")
-        rows.append((rf"\intertext{{{_escape(table.title)}:}}" if start == 0 and table.title else "") + array)
+        title = f"{_escape(table.title)} ({TEX_DIGITS} significant digits)"
+        rows.append((rf"\intertext{{{title}:}}" if start == 0 and table.title else "") + array)
     return rows
 
 
