@@ -100,6 +100,16 @@ def entries(reader, name: Any, raw: Any, pos) -> dict[str, float] | None:
          "a node a delayed edge reads)", pos)
 
 
+def give(reader, values: dict, given: dict, key: str, pos) -> None:
+    """Entries of `at:` from one key (x: [...] gives x@1, x@2, ...): each entry once."""
+    twice = [e for e in given if e in values]
+    if twice:
+        fail(f"'{key}' gives {twice[0]} again, after '{reader.at_keys.get(twice[0], twice[0])}'; "
+             "give each entry once", pos)
+    reader.at_keys.update(dict.fromkeys(given, key))
+    values.update(given)
+
+
 def unroll(reader, net: Network) -> Network:
     """The folded network `net` (delayed edges among its edges) unrolled over the file's steps."""
     count, delayed = reader.steps, [e for e in net.edges if e.delay]

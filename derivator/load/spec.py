@@ -286,7 +286,7 @@ class Reader(Sections):
             per_step = None if self.steps is None else \
                 recurrence.entries(self, name, raw[name], value_pos(raw, name))
             if per_step is not None:
-                self.give(values, per_step, name, key_pos(raw, name))
+                recurrence.give(self, values, per_step, name, key_pos(raw, name))
                 continue
             if name in matrices:
                 entries = layers.matrix(raw[name], matrices[name], name, value_pos(raw, name))
@@ -309,12 +309,3 @@ class Reader(Sections):
         """The values one key gives an input or target: one number, or with `steps:` one per step."""
         per_step = None if self.steps is None else recurrence.entries(self, name, raw, pos)
         return per_step if per_step is not None else {name: number(raw, pos, what)}
-
-    def give(self, values: dict, entries: dict, key: str, pos: Pos) -> None:
-        """Entries of `at:` from one key (x: [...] gives x@1, x@2, ...): each entry once."""
-        twice = [e for e in entries if e in values]
-        if twice:
-            fail(f"'{key}' gives {twice[0]} again, after '{self.at_keys.get(twice[0], twice[0])}'; "
-                 "give each entry once", pos)
-        self.at_keys.update(dict.fromkeys(entries, key))
-        values.update(entries)

@@ -6,7 +6,7 @@ import json
 import math
 
 from derivator.answers.report import Report
-from derivator.render import through_time
+from derivator.render import through_time, time_tables
 from derivator.render.steps import work, writable
 from derivator.symbolic.printing import code, nested_code, nested_tex, tex
 
@@ -28,7 +28,7 @@ def as_dict(r: Report) -> dict:
     }
     out.update(worked_json(r.worked, set(d.deltas_nested)))
     if d.net.recurrence is not None:
-        out.update(through_time.as_json(r, through_time.fold(work(r), r)))
+        out.update(time_tables.as_json(r, through_time.fold(work(r), r)))
     if r.samples:
         out["samples"] = r.samples  # in_node_values and deltas are one sample's; value is the mean
     if r.missing:

@@ -6,7 +6,7 @@ Only amsmath is used, so the document compiles with a plain pdflatex (Debian's t
 from __future__ import annotations
 
 from derivator.answers.report import Report
-from derivator.render import through_time
+from derivator.render import through_time, time_tables
 from derivator.render.breaking import PREAMBLE, align
 from derivator.render.steps import Eq, Partial, Work, reduce_tex, work
 from derivator.render.text import constant, constants, num
@@ -76,9 +76,9 @@ def derivation_rows(w: Work, notes: bool = True) -> dict[str, list[str]]:
         if w.losses:
             forward.append(rf"J &= {num(w.target)}")
     forward += [rf"{side(eq.lhs)} &= {side(eq.rhs[0])}" for eq in w.locals]
-    forward += through_time.latex_tables(w, "forward")  # through time: the values of every step
-    backward = [row for eq in w.deltas for row in rows(eq, notes)] + through_time.latex_tables(w, "deltas")
-    result = [row for eq in w.result for row in rows(eq, notes)] + through_time.latex_tables(w, "result")
+    forward += time_tables.latex_tables(w, "forward")  # through time: the values of every step
+    backward = [row for eq in w.deltas for row in rows(eq, notes)] + time_tables.latex_tables(w, "deltas")
+    result = [row for eq in w.result for row in rows(eq, notes)] + time_tables.latex_tables(w, "result")
     expanded = []
     if w.expanded is not None:
         expanded.append(rf"{partial(w.partial)} &= {tex(w.expanded)}")

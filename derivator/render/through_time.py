@@ -19,12 +19,11 @@ import sympy
 from derivator.graph.network import symbol
 from derivator.graph.timesteps import at, base, relative, split, step
 from derivator.numbers.evaluate import UndefinedError, value
-from derivator.render import teaching, time_tables
+from derivator.render import teaching
 from derivator.render.steps import Eq, Partial, Work, delta_symbol, recursion
 from derivator.render.time_tables import Table, over_steps
 from derivator.symbolic.derive import Step
 from derivator.symbolic.nested import Prod, Sum
-from derivator.symbolic.printing import nested_text, teacher
 
 
 @dataclass
@@ -283,36 +282,3 @@ def _rules(d) -> list[teaching.Rule]:
                           r" \quad \frac{\partial}{\partial u} = \sum_t \delta_v^{\langle t\rangle} "
                           r"o_u^{\langle t-1\rangle}",
                           "every step shares the weights: each step's use adds its term")]
-
-
-# -- what the writers call -----------------------------------------------------------------------
-
-def text_tables(w: Work, part: str) -> list[str]:
-    return [line for t in getattr(w, "tables", {}).get(part, []) for line in time_tables.text(t)]
-
-
-def latex_tables(w: Work, part: str) -> list[str]:
-    return [row for t in getattr(w, "tables", {}).get(part, []) for row in time_tables.latex(t)]
-
-
-def intro(w: Work) -> list[str]:
-    return [w.intro, ""] if getattr(w, "intro", "") else []
-
-
-def as_json(r, w: Work) -> dict:
-    """JSON `through_time`: the equations in general (the teacher's notation) and every table."""
-    if not isinstance(w, TimeWork):
-        return {}
-    rec = r.derivation.net.recurrence
-
-    def side(x) -> str:
-        return nested_text(x) if isinstance(x, Prod) else f"∂{x.of}/∂{x.wrt}" if isinstance(x, Partial) else teacher(x)
-
-    tables = {part: {"columns": t.columns, "steps": [label for label, _ in t.rows], "values": [v for _, v in t.rows]}
-              for part, ts in w.tables.items() for t in ts}
-    return {"through_time": {
-        "steps": rec.steps, "loss_steps": rec.loss_steps, "initial": [at(x, 0) for x in rec.initial],
-        "forward": [f"{side(eq.lhs)} = {side(eq.rhs[0])}" for row in w.forward for eq in row],
-        "deltas": [" = ".join([side(eq.lhs), *(side(x) for x in eq.rhs)]) for eq in w.deltas],
-        "result": [" = ".join([side(eq.lhs), *(side(x) for x in eq.rhs)]) for eq in w.result],
-        "tables": tables}}

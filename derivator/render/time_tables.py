@@ -1,5 +1,6 @@
 """The pieces the derivation through time prints besides equations: sums over steps and tables of
-values, one row per step, in text, LaTeX and Markdown (`render/through_time.py` builds them)."""
+values, one row per step, in text and LaTeX, and the hooks the writers call (`render/through_time.py`
+builds the folded work they print)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from dataclasses import dataclass
 import sympy
 from sympy.printing.precedence import PRECEDENCE
 
-from derivator.symbolic.printing import tex
+from derivator.graph.timesteps import at
+from derivator.render.steps import Partial
+from derivator.symbolic.nested import Prod
+from derivator.symbolic.printing import nested_text, teacher, tex
 
 DIGITS = 9  # as the text's other values (render/text.py)
 TEX_COLUMNS = 4  # value columns in one LaTeX array: more would run past the page
@@ -105,3 +109,37 @@ def _label_tex(label: str) -> str:
 
 def _escape(title: str) -> str:
     return title.replace("_", r"\_").replace("@", r"@")
+
+
+# -- what the writers call -----------------------------------------------------------------------
+
+def text_tables(w, part: str) -> list[str]:
+    """The tables of a part ("forward", "deltas", "result") of a work written through time; none otherwise."""
+    return [line for t in getattr(w, "tables", {}).get(part, []) for line in text(t)]
+
+
+def latex_tables(w, part: str) -> list[str]:
+    return [row for t in getattr(w, "tables", {}).get(part, []) for row in latex(t)]
+
+
+def intro(w) -> list[str]:
+    return [w.intro, ""] if getattr(w, "intro", "") else []
+
+
+def as_json(r, w) -> dict:
+    """JSON `through_time`: the equations in general (the teacher's notation) and every table."""
+    if not hasattr(w, "tables"):
+        return {}
+    rec = r.derivation.net.recurrence
+
+    def side(x) -> str:
+        return nested_text(x) if isinstance(x, Prod) else f"∂{x.of}/∂{x.wrt}" if isinstance(x, Partial) else teacher(x)
+
+    tables = {part: {"columns": t.columns, "steps": [label for label, _ in t.rows], "values": [v for _, v in t.rows]}
+              for part, ts in w.tables.items() for t in ts}
+    return {"through_time": {
+        "steps": rec.steps, "loss_steps": rec.loss_steps, "initial": [at(x, 0) for x in rec.initial],
+        "forward": [f"{side(eq.lhs)} = {side(eq.rhs[0])}" for row in w.forward for eq in row],
+        "deltas": [" = ".join([side(eq.lhs), *(side(x) for x in eq.rhs)]) for eq in w.deltas],
+        "result": [" = ".join([side(eq.lhs), *(side(x) for x in eq.rhs)]) for eq in w.result],
+        "tables": tables}}
