@@ -703,7 +703,11 @@ def evaluate_batch(spec: dict, point: dict, of: str | None = None, formulas: dic
     plus the penalty and the regularization once. Returns (J, {name: dJ/dname}) for every name that
     is not given by the samples, that is parameters and any input or target fixed across the batch;
     node and ``z_`` derivatives are per sample and left out. ``point`` may hold matrix values
-    (expanded like ``at``). Without ``data`` this is :func:`evaluate` itself."""
+    (expanded like ``at``). Without ``data`` this is :func:`evaluate` itself. A spec with ``steps:``
+    (CONTRACT section 6) is unrolled first, by ``refunroll``, names ``h@t`` in and out."""
+    if "steps" in spec:
+        from refunroll import evaluate_through_time
+        return evaluate_through_time(spec, point, of, formulas, kinks, evaluate_batch)
     spec = expand_layers(spec)
     point = expand_point(point)
     data = spec.get("data")

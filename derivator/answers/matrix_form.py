@@ -17,56 +17,32 @@ from dataclasses import dataclass, field
 
 import sympy
 
+from derivator.answers import matrix_time
 from derivator.answers.display import Displayed
 from derivator.answers.gradient import gradient
+from derivator.answers.matrix_tokens import (
+    AVERAGE,
+    CLOSE,
+    HADAMARD,
+    MINUS,
+    OPEN,
+    PLUS,
+    SUM,
+    Elementwise,
+    Eq,
+    Mat,
+    Op,
+    Token,
+)
 from derivator.errors import DerivatorError, unknown
 from derivator.graph.network import Network
 from derivator.graph.plan import output_rule
-from derivator.numbers import checking
+from derivator.numbers import batch_time, checking
 from derivator.numbers.batch import batch_values
 from derivator.symbolic.derive import derive
 
 DIGITS = 60  # the matrix recursion's precision; a sigmoid saturates float64 long before this
-WHOLE = re.compile(r"([Wb])(\d+)\Z")
-
-
-@dataclass(frozen=True)
-class Mat:
-    """A matrix of the batch: W[l], b[l], Z[l], A[l], dZ[l], dA[l], Y or P, maybe transposed."""
-
-    letter: str
-    layer: int | None = None
-    t: bool = False
-
-
-@dataclass(frozen=True)
-class Op:
-    """An operator or bracket, written differently in text and in LaTeX."""
-
-    text: str
-    latex: str
-
-
-@dataclass(frozen=True)
-class Elementwise:
-    """A formula applied entry by entry, in the matrices' symbols (sigmoid' = A ⊙ (1 - A))."""
-
-    expr: sympy.Expr
-
-
-Token = Mat | Op | Elementwise
-HADAMARD = Op(" ⊙ ", r" \odot ")
-PLUS, MINUS = Op(" + ", " + "), Op(" - ", " - ")
-OPEN, CLOSE = Op("(", r"\left("), Op(")", r"\right)")
-AVERAGE = Op("(1/m) ", r"\frac{1}{m} ")
-SUM = Op("Σₛ ", r"\sum_{s=1}^{m} ")
-
-
-@dataclass
-class Eq:
-    lhs: list[Token]
-    rhs: list[Token]
-    note: str = ""
+WHOLE = re.compile(r"([WbU])(\d+)\Z")  # U{l}: a recurrent layer's weights from its own previous step
 
 
 @dataclass(repr=False)
@@ -117,7 +93,8 @@ def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, che
     entries = whole(net, name)
     if entries is None:
         raise DerivatorError("--matrix: " + unknown("matrix", name, list(net.matrices())) +
-                             "; --matrix derives a whole W{l} or b{l}")
+                             "; --matrix derives a whole W{l} or b{l}" + (", or U{l} of a recurrent layer"
+                                                                          if net.recurrence is not None else ""))
     if net.loss is None:
         raise DerivatorError("--matrix derives a loss; this file has none")
     layer = int(WHOLE.match(name).group(2))
@@ -125,13 +102,22 @@ def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, che
     checking.require(derive(net, entries[0][0], "loss"), values)
     # The other route: the scalar delta recursion over the graph, every entry from one sweep.
     scalar = gradient(net, [e for row in entries for e in row], "loss", values, check, tolerance, name, entries)
-    computed = batch_values(net, values, name[0], layer)
+    kind = name[0]
+    if net.recurrence is not None:  # through time (CONTRACT section 6): every gradient a sum over the steps
+        why = _why(net, "W" if kind == "U" else kind, layer)
+        forward, backward, result, why, loss = matrix_time.equations(net, kind, layer, _output_delta(net), _prime,
+                                                                     why, loss_line(net))
+        computed = batch_time.values(net, values, kind, layer)
+    else:
+        forward, backward, result = _forward(net), _backward(net, layer), _result(net, kind, layer)
+        why, loss = _why(net, kind, layer), loss_line(net)
+        computed = batch_values(net, values, kind, layer)
     errors = [checking.close(a, s, tolerance) for ra, rs in zip(computed, scalar.values, strict=True)
               for a, s in zip(ra, rs, strict=True)]
     checks = [r.check for r in scalar.rows] if check else []
     samples = len(net.samples) or 1
-    return MatrixForm(name, layer, entries, _forward(net), _backward(net, layer), _result(net, name[0], layer),
-                      _why(net, name[0], layer), loss_line(net), computed, scalar.values, all(ok for ok, _ in errors),
+    return MatrixForm(name, layer, entries, forward, backward, result, why, loss, computed, scalar.values,
+                      all(ok for ok, _ in errors),
                       max(rel for _, rel in errors), samples, {k: v for k, v in values.items() if k in net.params},
                       checks)
 
@@ -258,7 +244,7 @@ def _sentence(*parts: str | tuple[str, str]) -> tuple[str, str]:
 def _why(net: Network, kind: str, layer: int) -> list[tuple[str, str]]:
     """Story 3's question, as text and LaTeX: why A[l-1] appears, and where 1/m comes from."""
     n, prev = layer, layer - 1
-    units, inputs = net.layers[n - 1].units, (net.layers[n - 2].units if n > 1 else len(net.inputs))
+    units, inputs = net.layers[n - 1].units, len(net.matrices()[f"W{n}"][0])
     x = " (= X, the inputs)" if n == 1 else ""
     if kind == "W":
         first = _sentence(

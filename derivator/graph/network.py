@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import sympy
 
@@ -53,6 +54,7 @@ class Edge:
     dst: str
     weight: sympy.Expr  # a number or a parameter's symbol
     pos: Pos
+    delay: int = 0  # 1 for an edge from the previous step (CONTRACT section 6); only in the folded network
 
 
 @dataclass
@@ -73,6 +75,7 @@ class Layer:
     activation: Activation
     bias: bool
     pos: Pos
+    recurrent: bool = False  # weights U{l}_j_k from unit k of this layer at the previous step
 
     @property
     def nodes(self) -> list[str]:
@@ -88,6 +91,8 @@ def matrix_entries(layers: list[Layer], inputs: int) -> dict[str, list[list[str]
         out[f"W{n}"] = [[f"W{n}_{j}_{k}" for k in range(1, previous + 1)] for j in range(1, layer.units + 1)]
         if layer.bias:
             out[f"b{n}"] = [[f"b{n}_{j}"] for j in range(1, layer.units + 1)]
+        if layer.recurrent:
+            out[f"U{n}"] = [[f"U{n}_{j}_{k}" for k in range(1, layer.units + 1)] for j in range(1, layer.units + 1)]
         previous = layer.units
     return out
 
@@ -111,6 +116,7 @@ class Network:
     penalty: sympy.Expr = sympy.S.Zero  # `penalty:` and `regularization:`, in parameters; added once to J
     penalty_text: str = ""  # as the file writes it, for display
     reduction: str = "mean"  # over the samples of `data:`: J = (1/m) Σ loss, or Σ loss with "sum"
+    recurrence: Any = None  # a timesteps.Recurrence when the file has `steps:` (this network is then unrolled)
 
     def __post_init__(self) -> None:
         self.parents: dict[str, list[Edge]] = {n: [] for n in self.nodes}
@@ -134,7 +140,8 @@ class Network:
 
     def matrices(self) -> dict[str, list[list[str]]]:
         """For a `layers:` file, each whole matrix by name (W1, b1, ...) with its entries' names."""
-        return matrix_entries(self.layers, len(self.inputs))
+        inputs = self.recurrence.folded.inputs if self.recurrence is not None else self.inputs  # x1, not x1@t
+        return matrix_entries(self.layers, len(inputs))
 
     @property
     def names(self) -> list[str]:

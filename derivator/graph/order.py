@@ -8,7 +8,7 @@ from derivator.graph.network import Network
 
 def check(net: Network) -> Network:
     """Order the nodes topologically; reject cycles and nodes off every input-to-output path."""
-    order = _topological(net)
+    order = topological(net)
     net.nodes = {n: net.nodes[n] for n in order}
     net.__post_init__()
     fed = descendants(net, net.inputs)
@@ -22,7 +22,7 @@ def check(net: Network) -> Network:
     return net
 
 
-def _topological(net: Network) -> list[str]:
+def topological(net: Network) -> list[str]:
     """Kahn's algorithm over nodes; what is left over contains a cycle, reported as its path."""
     indegree = {n: sum(s in net.nodes for s in net.sources[n]) for n in net.nodes}
     ready = [n for n in net.nodes if indegree[n] == 0]

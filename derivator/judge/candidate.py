@@ -21,6 +21,7 @@ import sympy
 from derivator.errors import DerivatorError
 from derivator.graph import equations
 from derivator.graph.network import Network, symbol, z_symbol
+from derivator.graph.timesteps import ident
 from derivator.judge import points
 from derivator.load import formula
 from derivator.numbers import checking, saturation
@@ -59,9 +60,26 @@ class Verdict:
 
 def names_for(net: Network) -> dict[str, sympy.Expr]:
     """Every name a candidate may use: inputs, parameters, targets, nodes and z_NODE."""
-    names = {n: symbol(n) for n in [*net.names, *net.nodes]}
-    names.update({f"z_{n}": z_symbol(n) for n, node in net.nodes.items() if not node.is_formula})
+    names = {ident(n): symbol(n) for n in [*net.names, *net.nodes]}
+    names.update({f"z_{ident(n)}": z_symbol(n) for n, node in net.nodes.items() if not node.is_formula})
     return names
+
+
+def steps_as_code(text: str) -> str:
+    """h@2 (a node at a step, CONTRACT section 6) as the parser reads it, h__2: `@` is Python's matrix product."""
+    return text.replace("@", "__")
+
+
+def column(text: str, col: int | None) -> int | None:
+    """A column of `steps_as_code(text)` as a column of `text` (each @ there is two characters)."""
+    if col is None:
+        return None
+    shift = 0
+    for i, ch in enumerate(text):
+        if i + shift + 1 >= col:
+            break
+        shift += ch == "@"
+    return col - shift
 
 
 def helpers(net: Network, definitions: list[str]) -> dict[str, formula.Helper]:
@@ -79,9 +97,10 @@ def helpers(net: Network, definitions: list[str]) -> dict[str, formula.Helper]:
         if not all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", p) for p in params) or len(set(params)) != len(params):
             raise DerivatorError(f"--define {name}: the parameters must be distinct names, got '{m.group(2)}'")
         try:
-            out[name] = formula.define(params, m.group(3), taken, out)
+            out[name] = formula.define(params, steps_as_code(m.group(3)), taken, out)
         except formula.FormulaError as e:
-            raise DerivatorError(f"--define {name}: {e.message} (column {m.start(3) + (e.col or 1)})") from None
+            col = column(m.group(3), e.col or 1)
+            raise DerivatorError(f"--define {name}: {e.message} (column {m.start(3) + col})") from None
     return out
 
 
@@ -89,9 +108,10 @@ def parse(net: Network, text: str, definitions: list[str] | None = None) -> symp
     """The candidate as a SymPy expression in the network's symbols."""
     defined = helpers(net, definitions or [])
     try:
-        expr = formula.parse(text, names_for(net), defined, what="candidate", implicit=True)
+        expr = formula.parse(steps_as_code(text), names_for(net), defined, what="candidate", implicit=True)
     except formula.FormulaError as e:
-        raise DerivatorError(f"--candidate: {e.message} (column {e.col})") from None
+        message = re.sub(r"__(\d+)\b", r"@\1", e.message) if net.recurrence is not None else e.message
+        raise DerivatorError(f"--candidate: {message} (column {column(text, e.col)})") from None
     if equations.tree_size(expr) > MAX_CANDIDATE_SIZE:
         raise DerivatorError(f"--candidate: too large once its helpers are applied (more than "
                              f"{MAX_CANDIDATE_SIZE} parts written out)")

@@ -23,7 +23,7 @@ def batch_values(net: Network, point: dict[str, float], kind: str, layer: int) -
     """The matrix recursion over every sample, in mpmath, averaged, at rising precision."""
 
     def compute() -> list[list[float]]:
-        rules = _Rules(net)
+        rules = Rules(net)
         total = None
         for sample in checking.samples(net, point):
             grad = _one_sample(net, rules, sample, kind, layer)
@@ -44,7 +44,7 @@ def batch_values(net: Network, point: dict[str, float], kind: str, layer: int) -
     return settle(compute, agree)[0]
 
 
-class _Rules:
+class Rules:
     """Each layer's activation and derivative, and the output layer's delta, built once for every sample."""
 
     def __init__(self, net: Network):
@@ -68,7 +68,7 @@ class _Rules:
         return [d * self.g_prime(last, ai, zi) for d, ai, zi in zip(da, a, z, strict=True)]
 
 
-def _one_sample(net: Network, rules: _Rules, sample: dict[str, float], kind: str, layer: int) -> list[list]:
+def _one_sample(net: Network, rules: Rules, sample: dict[str, float], kind: str, layer: int) -> list[list]:
     env = {k: mpmath.mpf(v) for k, v in sample.items()}
     weights = net.matrices()
     a = [[env[x] for x in net.inputs]]  # A[0], A[1], ... as vectors for this sample

@@ -20,6 +20,7 @@ import sympy
 
 from derivator.errors import DerivatorError, unknown
 from derivator.graph.network import Network, symbol
+from derivator.graph.timesteps import step
 from derivator.numbers import kinks, line, sweep
 from derivator.numbers.evaluate import PRECISIONS, UndefinedError, short, value
 from derivator.symbolic.derive import Derivation
@@ -43,7 +44,7 @@ def point(net: Network, given: Mapping[str, float] | None = None) -> dict[str, f
             raise DerivatorError("--at: " + unknown("name", name, net.names) + hint)
         if not math.isfinite(v):
             raise DerivatorError(f"--at {name}: the value must be finite")
-        if net.samples and (name in net.inputs or name in net.targets):
+        if net.samples and (name in net.inputs or name in net.targets) and step(name) != 0:  # h@0: the initial state
             raise DerivatorError(f"--at {name}: with 'data', '{name}' takes its value from each sample")
         values[name] = float(v)
     return values

@@ -62,6 +62,7 @@ class ElementwiseTex(Hadamard, TexPrinter):
 
     def _print_Symbol(self, e, style="plain"):
         letter, _, rest = e.name.partition("[")
+        rest = rest.replace("⟨", r"\langle ").replace("⟩", r"\rangle")  # through time: Z[1]⟨t⟩
         return f"{letter}^{{[{rest}}}" if rest else letter
 
     def group(self, body: str) -> str:
@@ -72,11 +73,14 @@ class ElementwiseTex(Hadamard, TexPrinter):
 
 
 def mat_text(m: Mat) -> str:
-    return (f"{m.letter}[{m.layer}]" if m.layer is not None else m.letter) + ("ᵀ" if m.t else "")
+    step = f"⟨{m.step}⟩" if m.step else ""  # through time: A[1]⟨t-1⟩
+    return (f"{m.letter}[{m.layer}]" if m.layer is not None else m.letter) + step + ("ᵀ" if m.t else "")
 
 
 def mat_tex(m: Mat) -> str:
-    body = f"{m.letter}^{{[{m.layer}]}}" if m.layer is not None else m.letter
+    step = rf"\langle {m.step}\rangle" if m.step else ""
+    body = f"{m.letter}^{{[{m.layer}]{step}}}" if m.layer is not None else (f"{m.letter}^{{{step}}}" if step
+                                                                         else m.letter)
     return f"{{{body}}}^{{T}}" if m.t else body
 
 
@@ -121,8 +125,9 @@ def values_tex(rows: list[list[float]]) -> str:
 
 
 def comparison(f: MatrixForm) -> str:
-    entry = f.entries[0][0].rsplit("_", 2 if f.name.startswith("W") else 1)[0]
-    names = f"{entry}_j_k" if f.name.startswith("W") else f"{entry}_j"
+    square = f.name.startswith(("W", "U"))  # W and U have two indices, b one
+    entry = f.entries[0][0].rsplit("_", 2 if square else 1)[0]
+    names = f"{entry}_j_k" if square else f"{entry}_j"
     if f.agrees:
         return (f"Element by element: agrees. Each entry equals the scalar derivative ∂J/∂{names} of the "
                 f"delta recursion (largest relative difference {f.largest_difference:.2g}).")

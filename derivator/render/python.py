@@ -20,6 +20,7 @@ from derivator.graph import equations
 from derivator.graph.network import Network, symbol, z_symbol
 from derivator.graph.plan import Link, Plan, plan
 from derivator.graph.primitives import PRIMITIVES
+from derivator.graph.timesteps import ident, step
 from derivator.symbolic.printing import Forms
 from derivator.version import __version__
 
@@ -52,14 +53,16 @@ def module(net: Network, names: list[str], of: str | None = None, source: str = 
     for n in names:
         if net.kind(n) not in ("parameter", "input", "node", "preactivation"):
             raise DerivatorError(f"--format python: cannot differentiate by '{n}'")
-    var = {n: "v_" + n for n in [*net.names, *net.nodes]} | {"z_" + n: "v_z_" + n for n in net.nodes}
+    var = {n: "v_" + ident(n) for n in [*net.names, *net.nodes]} | {"z_" + n: "v_z_" + ident(n) for n in net.nodes}
     p = ModulePrinter(var)
     bp = plan(net, of)
     forward, backward = _forward(net, bp, p), _backward(net, bp, p)
     apart = bool(net.samples)  # with data the penalty is added once, after the average, in gradient()
     results = {n: _result(net, bp, n, p, penalty=not apart) for n in names}
     returned = "    return {\"target\": target, " + ", ".join(f"{n!r}: {e}" for n, e in results.items()) + "}"
-    reads = [f"    {var[n]} = values[{n!r}]" for n in net.names if _read(net, bp, n)]
+    initial = {n for n in net.inputs if step(n) == 0}  # h@0, the initial state: 0 unless given (CONTRACT section 6)
+    reads = [f"    {var[n]} = values.get({n!r}, {float(net.at.get(n, 0.0))!r})" if n in initial else
+             f"    {var[n]} = values[{n!r}]" for n in net.names if _read(net, bp, n)]
     body_forward = "\n".join(forward)
     body_backward = "\n".join([*backward, returned])
     counts = (operations(_dedent(body_forward)), operations(_dedent(body_backward)))
@@ -148,10 +151,10 @@ def _term(link: Link, p: ModulePrinter) -> str:
     """δ_k times the link's local derivative."""
     local = link.local
     if local == 1:
-        return f"d_{link.node}"
+        return f"d_{ident(link.node)}"
     text = p.doprint(local)
-    return f"d_{link.node}*{text}" if local.is_Atom and not local.could_extract_minus_sign() else \
-        f"d_{link.node}*({text})"
+    return f"d_{ident(link.node)}*{text}" if local.is_Atom and not local.could_extract_minus_sign() else \
+        f"d_{ident(link.node)}*({text})"
 
 
 def _backward(net: Network, bp: Plan, p: ModulePrinter) -> list[str]:
@@ -160,7 +163,7 @@ def _backward(net: Network, bp: Plan, p: ModulePrinter) -> list[str]:
     lines = []
     for v in reversed(bp.order):
         if v in bp.fused:
-            lines.append(f"    d_{v} = {p.doprint(bp.fused[v])}")
+            lines.append(f"    d_{ident(v)} = {p.doprint(bp.fused[v])}")
             continue  # b_v (dT/do_v) is written out only if asked for: it divides by o(1 - o)
         terms = [_term(link, p) for link in bp.children(v)]
         if v in bp.direct:
@@ -169,12 +172,12 @@ def _backward(net: Network, bp: Plan, p: ModulePrinter) -> list[str]:
                 terms.insert(0, f"(math.exp({p.doprint(symbol(v))} - lse) - {p.doprint(net.loss.targets[i])})")
             else:
                 terms.insert(0, f"({p.doprint(bp.direct[v])})" if bp.direct[v] != 1 else "1.0")
-        lines.append(f"    b_{v} = {' + '.join(terms) if terms else '0.0'}")
+        lines.append(f"    b_{ident(v)} = {' + '.join(terms) if terms else '0.0'}")
         prime = bp.prime.get(v, 1)
         if terms == ["1.0"] and prime != 1:  # the target node itself: its delta is f'(z)
-            lines.append(f"    d_{v} = {p.doprint(prime)}")
+            lines.append(f"    d_{ident(v)} = {p.doprint(prime)}")
         else:
-            lines.append(f"    d_{v} = b_{v}" + ("" if prime == 1 else f"*({p.doprint(prime)})"))
+            lines.append(f"    d_{ident(v)} = b_{ident(v)}" + ("" if prime == 1 else f"*({p.doprint(prime)})"))
     return lines
 
 
@@ -182,13 +185,13 @@ def _result(net: Network, bp: Plan, name: str, p: ModulePrinter, penalty: bool) 
     """A derivative as the sum over its links of a delta times a local derivative."""
     kind = net.kind(name)
     if kind == "preactivation":
-        return f"d_{name[2:]}" if name[2:] in bp.order else "0.0"
+        return f"d_{ident(name[2:])}" if name[2:] in bp.order else "0.0"
     if kind == "node":
         if name not in bp.order:
             return "0.0"
         if name in bp.fused:
             return f"({p.doprint(net.loss.rule.grad(symbol(name), net.loss.targets[net.outputs.index(name)]))})"
-        return f"b_{name}"
+        return f"b_{ident(name)}"
     terms = [_term(link, p) for link in bp.links.get(name, []) if link.node in bp.order]
     if penalty and bp.penalty.get(name, 0) != 0:
         terms.append(f"({p.doprint(bp.penalty[name])})")
