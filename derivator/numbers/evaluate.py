@@ -13,7 +13,14 @@ from collections.abc import Mapping
 import mpmath
 import sympy
 
-from derivator.graph.primitives import FLOAT, MP
+from derivator.graph.primitives import FLOAT, MP, PRIMITIVES
+
+# log2 of the largest argument exp, sin and the like are evaluated at in mpmath (about 1e400): they
+# need as many more bits of precision as the argument has binary digits before the point, and
+# exp(exp(exp(...))) of a composed helper would take hours for a value no float holds anyway.
+MAX_MAGNITUDE = 1330
+REDUCING = {fn for fn, p in PRIMITIVES.items()  # log, abs, relu, max, ... of a huge number are cheap
+            if p.name in ("exp", "tanh", "sin", "cos", "sech", "sigmoid", "softplus", "elu", "elu_step")}
 
 
 class UndefinedError(ArithmeticError):
@@ -47,7 +54,10 @@ def value(expr: sympy.Expr, env: Mapping[sympy.Symbol, float], precise: bool = F
         elif e.is_Pow:
             r = _power(ev(e.base), e.exp, ev, precise)
         elif e.func in table:
-            r = table[e.func](*[ev(a) for a in e.args])
+            args = [ev(a) for a in e.args]
+            if precise and e.func in REDUCING and any(a and mpmath.mag(a) > MAX_MAGNITUDE for a in args):
+                raise OverflowError("a function's argument is past 1e400")
+            r = table[e.func](*args)
             if isinstance(r, (complex, mpmath.mpc)):  # mpmath's log of a negative number is complex
                 raise ValueError("complex value")
         else:
