@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import math
+import os
 import sys
 import time
 
@@ -11,11 +13,12 @@ import click
 from derivator.answers import matrix_form
 from derivator.answers.gradient import gradient
 from derivator.answers.report import Report, report
-from derivator.errors import DerivatorError
+from derivator.errors import DerivatorError, long_name, shown
 from derivator.graph.equations import resolve_of
 from derivator.load.files import load
 from derivator.numbers import checking
 from derivator.render import FORMATS, choose, picture, python, render, require
+from derivator.render.output import Outputs
 from derivator.symbolic.derive import derive as derive_one
 from derivator.version import __version__
 
@@ -30,13 +33,15 @@ def parse_at(items: tuple[str, ...]) -> dict[str, float]:
     for item in items:
         name, sep, text = item.partition("=")
         if not sep or not name.strip():
-            raise DerivatorError(f"--at expects NAME=VALUE, got '{item}'")
+            raise DerivatorError(f"--at expects NAME=VALUE, got '{shown(item)}'")
+        if long_name(name.strip()):
+            raise DerivatorError(f"--at: {long_name(name.strip())}")
         try:
             v = float(text)
         except ValueError:
-            raise DerivatorError(f"--at {name.strip()}: '{text}' is not a number") from None
+            raise DerivatorError(f"--at {name.strip()}: '{shown(text)}' is not a number") from None
         if not math.isfinite(v):
-            raise DerivatorError(f"--at {name.strip()}: the value must be finite, not '{text}'")
+            raise DerivatorError(f"--at {name.strip()}: the value must be finite, not '{shown(text)}'")
         values[name.strip()] = v
     return values
 
@@ -170,15 +175,38 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
         answer = report(net, wrt, of, parse_at(at), check=check, tolerance=tolerance, candidate=candidate,
                         definitions=define)
     values = checking.point(net, parse_at(at)) if plot or draw else {}
-    if plot:
-        if not isinstance(answer, Report):
-            raise DerivatorError("--plot draws one derivative: name one parameter, input or node with --wrt")
-        from derivator.render.plot import write  # matplotlib is imported only when a plot is asked for
-        write(answer, values, plot)
-    if draw:
-        picture.write(net, wrt if wrt != "all" else net.params[0], resolve_of(net, of), values, draw)
-    click.echo(render(answer, fmt, standalone), nl=False)
+    with Outputs() as files:  # renamed into place once stdout is written; on any failure, no file at all
+        if plot:
+            if not isinstance(answer, Report):
+                raise DerivatorError("--plot draws one derivative: name one parameter, input or node with --wrt")
+            from derivator.render.plot import write  # matplotlib is imported only when a plot is asked for
+            write(answer, values, plot, files)
+        if draw:
+            picture.write(net, wrt if wrt != "all" else net.params[0], resolve_of(net, of), values, draw, files)
+        emit(render(answer, fmt, standalone))
+        files.commit()
     return EXIT_DISAGREES if answer.failed else 0
+
+
+def emit(text: str) -> None:
+    """Print the answer. A write that fails (a full disk, a closed pipe) is one error line, exit status 2:
+    the output is lost, which the user must hear of, and no bug of ours."""
+    try:
+        click.echo(text, nl=False)
+        sys.stdout.flush()
+    except OSError as e:
+        _drop_stdout()
+        raise DerivatorError(f"cannot write the output to stdout: {e.strerror or e}") from None
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's own flush at exit does not fail again with a traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass  # not a real file (a test's runner): nothing is flushed at exit
 
 
 def _python(net, file, wrt, of, check, candidate, matrix) -> int:
@@ -192,7 +220,7 @@ def _python(net, file, wrt, of, check, candidate, matrix) -> int:
     names = list(net.params) if wrt == "all" else [n for row in whole for n in row] if whole else [wrt]
     if wrt != "all" and not whole:
         derive_one(net, wrt, of)  # the same errors as any other format for a bad --wrt
-    click.echo(python.module(net, names, of, file), nl=False)
+    emit(python.module(net, names, of, file))
     return 0
 
 
