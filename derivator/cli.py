@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import math
+import os
 import sys
 import time
 
@@ -12,12 +14,13 @@ from derivator.answers import matrix_form
 from derivator.answers.descent import descend, parse_rate
 from derivator.answers.gradient import gradient
 from derivator.answers.report import Report, report
-from derivator.errors import DerivatorError
+from derivator.errors import DerivatorError, long_name, shown
 from derivator.graph.equations import resolve_of
 from derivator.load.fields import fraction, positive
 from derivator.load.files import load
 from derivator.numbers import checking
 from derivator.render import FORMATS, choose, picture, python, render, require
+from derivator.render.output import Outputs
 from derivator.symbolic.derive import derive as derive_one
 from derivator.version import __version__
 
@@ -32,16 +35,18 @@ def parse_at(items: tuple[str, ...]) -> dict[str, float]:
     for item in items:
         name, sep, text = item.partition("=")
         if not sep or not name.strip():
-            raise DerivatorError(f"--at expects NAME=VALUE, got '{item}'")
+            raise DerivatorError(f"--at expects NAME=VALUE, got '{shown(item)}'")
+        if long_name(name.strip()):
+            raise DerivatorError(f"--at: {long_name(name.strip())}")
         try:
             exact = fraction(text)
             v = float(exact) if exact is not None else float(text)
         except DerivatorError as e:
             raise DerivatorError(f"--at {name.strip()}: {e.message}") from None
         except (ValueError, OverflowError):
-            raise DerivatorError(f"--at {name.strip()}: '{text}' is not a number") from None
+            raise DerivatorError(f"--at {name.strip()}: '{shown(text)}' is not a number") from None
         if not math.isfinite(v):
-            raise DerivatorError(f"--at {name.strip()}: the value must be finite, not '{text}'")
+            raise DerivatorError(f"--at {name.strip()}: the value must be finite, not '{shown(text)}'")
         values[name.strip()] = v
     return values
 
@@ -181,15 +186,38 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
             raise DerivatorError("--step goes with one derivative or --wrt all, not --matrix")
         answer.step = descend(net, resolve_of(net, of), rate, parse_at(at))
     values = checking.point(net, parse_at(at)) if plot or draw else {}
-    if plot:
-        if not isinstance(answer, Report):
-            raise DerivatorError("--plot draws one derivative: name one parameter, input or node with --wrt")
-        from derivator.render.plot import write  # matplotlib is imported only when a plot is asked for
-        write(answer, values, plot)
-    if draw:
-        picture.write(net, wrt if wrt != "all" else net.params[0], resolve_of(net, of), values, draw)
-    click.echo(render(answer, fmt, standalone), nl=False)
+    with Outputs() as files:  # renamed into place once stdout is written; on any failure, no file at all
+        if plot:
+            if not isinstance(answer, Report):
+                raise DerivatorError("--plot draws one derivative: name one parameter, input or node with --wrt")
+            from derivator.render.plot import write  # matplotlib is imported only when a plot is asked for
+            write(answer, values, plot, files)
+        if draw:
+            picture.write(net, wrt if wrt != "all" else net.params[0], resolve_of(net, of), values, draw, files)
+        emit(render(answer, fmt, standalone))
+        files.commit()
     return EXIT_DISAGREES if answer.failed else 0
+
+
+def emit(text: str) -> None:
+    """Print the answer. A write that fails (a full disk, a closed pipe) is one error line, exit status 2:
+    the output is lost, which the user must hear of, and no bug of ours."""
+    try:
+        click.echo(text, nl=False)
+        sys.stdout.flush()
+    except OSError as e:
+        _drop_stdout()
+        raise DerivatorError(f"cannot write the output to stdout: {e.strerror or e}") from None
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's own flush at exit does not fail again with a traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass  # not a real file (a test's runner): nothing is flushed at exit
 
 
 def _python(net, file, wrt, of, check, candidate, matrix, rate) -> int:
@@ -204,7 +232,7 @@ def _python(net, file, wrt, of, check, candidate, matrix, rate) -> int:
     names = list(net.params) if wrt == "all" else [n for row in whole for n in row] if whole else [wrt]
     if wrt != "all" and not whole:
         derive_one(net, wrt, of)  # the same errors as any other format for a bad --wrt
-    click.echo(python.module(net, names, of, file), nl=False)
+    emit(python.module(net, names, of, file))
     return 0
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import mpmath
 import sympy
 
+from derivator import arguments
 from derivator.answers.display import Displayed
 from derivator.errors import DerivatorError
 from derivator.graph import order
@@ -89,12 +90,15 @@ class Gradient(Displayed):
         return size(row.nested, self._sizes) <= MAX_ROW_FACTORS
 
 
+@arguments.public
 def gradient(net: Network, names: list[str] | None = None, of: str | None = None,
              at: Mapping[str, float] | None = None, check: bool = False,
              tolerance: float = checking.RELATIVE_TOLERANCE, name: str = "all",
              layout: list[list[str]] | None = None,
              progress: Callable[[int, int], None] | None = None) -> Gradient:
     """d target / d p for every parameter p (or for `names`), from one backward pass and one sweep."""
+    net, names, of = arguments.network(net), arguments.names(names, "names"), arguments.name(of, "of", optional=True)
+    at, tolerance = arguments.point(at), arguments.tolerance(tolerance)
     of = resolve_of(net, of)
     names = list(net.params) if names is None else names
     if not names:

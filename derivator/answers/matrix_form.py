@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import sympy
 
+from derivator import arguments
 from derivator.answers import matrix_time
 from derivator.answers.display import Displayed
 from derivator.answers.gradient import gradient
@@ -63,7 +64,9 @@ class MatrixForm(Displayed):
     largest_difference: float  # the largest relative difference between the two
     samples: int
     point: dict[str, float]
-    checks: list[checking.Check] = field(default_factory=list)  # with --check, each entry's
+    # With --check, each entry's, row by row; None for an entry left out when checking every entry would
+    # pass the work cap (gradient.MAX_CHECK_WORK): an evenly spaced subset is checked, and the output says so.
+    checks: list[checking.Check | None] = field(default_factory=list)
 
     @property
     def shape(self) -> list[int]:
@@ -76,7 +79,12 @@ class MatrixForm(Displayed):
 
     @property
     def failed(self) -> bool:
-        return not self.agrees or any(not c.agrees for c in self.checks)
+        return not self.agrees or any(not c.agrees for c in self.checked)
+
+    @property
+    def checked(self) -> list[checking.Check]:
+        """The checks that were made, without the entries left out."""
+        return [c for c in self.checks if c is not None]
 
 
 
@@ -85,9 +93,12 @@ def whole(net: Network, name: str) -> list[list[str]] | None:
     return net.matrices().get(name) if net.layers and WHOLE.match(name) else None
 
 
+@arguments.public
 def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, check: bool = False,
                 tolerance: float = checking.RELATIVE_TOLERANCE) -> MatrixForm:
     """Derive d J / d W[l] (or b[l]) in matrix form, compute it, and compare it entry by entry."""
+    net, name = arguments.network(net), arguments.name(name, "the matrix")
+    at, tolerance = arguments.point(at), arguments.tolerance(tolerance)
     if not net.layers:
         raise DerivatorError("--matrix needs a 'layers:' file (dense layers, with W1, b1, ... as matrices)")
     entries = whole(net, name)

@@ -86,14 +86,15 @@ def expand(expr: Expr, table: dict[sympy.Symbol, Expr]) -> Expr:
     return expr.xreplace(table)
 
 
-def tree_size(expr: Expr, leaves: dict[sympy.Symbol, int] | None = None) -> int:
+def tree_size(expr: Expr, leaves: dict[sympy.Symbol, int] | None = None, memo: dict[Expr, int] | None = None) -> int:
     """How many nodes the expression has when printed as a tree, sharing nothing.
 
     `leaves` gives the printed size of symbols that stand for larger expressions, so the size of
-    `expand(expr)` is known before building or printing it. Memoised: linear in the distinct parts.
+    `expand(expr)` is known before building or printing it. Memoised: linear in the distinct parts;
+    a `memo` kept by the caller (without `leaves`) makes the next call cost only the new parts.
     """
     leaves = leaves or {}
-    memo: dict[Expr, int] = {}
+    memo = {} if memo is None else memo
 
     def size(e: Expr) -> int:
         if e in memo:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import mpmath
 import sympy
 
-from derivator.errors import DerivatorError
+from derivator.errors import DerivatorError, long_name, shown
 from derivator.graph import equations
 from derivator.graph.network import Network, symbol, z_symbol
 from derivator.graph.timesteps import ident
@@ -89,13 +89,16 @@ def helpers(net: Network, definitions: list[str]) -> dict[str, formula.Helper]:
     for text in definitions:
         m = DEFINITION.match(text)
         if not m:
-            raise DerivatorError(f"--define expects 'f(x)=EXPR', got '{text}'")
+            raise DerivatorError(f"--define expects 'f(x)=EXPR', got '{shown(text)}'")
         name, params = m.group(1), [p.strip() for p in m.group(2).split(",")]
+        for n in (name, *params):
+            if long_name(n):
+                raise DerivatorError(f"--define: {long_name(n)}")
         if name in taken or name in formula.FUNCTIONS or name in out:
             raise DerivatorError(f"--define {name}: '{name}' is already a name of the network, a function "
                                  "or a helper defined before")
         if not all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", p) for p in params) or len(set(params)) != len(params):
-            raise DerivatorError(f"--define {name}: the parameters must be distinct names, got '{m.group(2)}'")
+            raise DerivatorError(f"--define {name}: the parameters must be distinct names, got '{shown(m.group(2))}'")
         try:
             out[name] = formula.define(params, steps_as_code(m.group(3)), taken, out)
         except formula.FormulaError as e:

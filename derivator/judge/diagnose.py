@@ -19,6 +19,7 @@ import sympy
 
 from derivator.judge.candidate import Verdict, expansion_size, small
 from derivator.judge.factors import Atoms
+from derivator.load.formula import MAX_EXPONENT
 from derivator.numbers import checking
 from derivator.numbers.evaluate import UndefinedError, value
 from derivator.symbolic.derive import Derivation
@@ -196,7 +197,7 @@ def _monomial(term: sympy.Expr) -> tuple[sympy.Expr, Counter]:
     powers = Counter()
     for f in sympy.Mul.make_args(rest):
         base, exp = f.as_base_exp()
-        if exp.is_Integer and exp > 0:
+        if exp.is_Integer and 0 < exp <= MAX_EXPONENT:  # not exp(10**8), E**(10**8) to as_base_exp
             powers[base] += int(exp)
         else:
             powers[f] += 1

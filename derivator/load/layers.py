@@ -20,10 +20,12 @@ from derivator.load.yamlfile import key_pos, value_pos
 
 LAYER_KEYS = ["units", "activation", *(key for key, _, _ in rules.OPTIONS.values()), "bias",  # slope, alpha
               "recurrent"]
-MAX_SAMPLES = 10_000
-# Every number over data runs the network once per sample: samples x (edges + nodes) is capped, so
-# that a value and a check finish in bounded time.
-MAX_SAMPLE_WORK = 500_000
+# Every number over data runs the network once per sample, and the exact ones in mpmath at two
+# precisions (some 0.12 ms a step here for `--matrix --check`, the most work of any command): samples x
+# (edges + nodes) is capped, so that every command finishes within some 10 s of CPU time. Reading a
+# sample costs about 1 ms itself (ruamel's pure-Python parser), hence the cap on their number.
+MAX_SAMPLES = 5_000
+MAX_SAMPLE_WORK = 50_000
 
 
 def build(reader, inputs: list[str], max_nodes: int, max_edges: int):

@@ -9,7 +9,7 @@ from typing import Any
 import sympy
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from derivator.errors import unknown
+from derivator.errors import long_name, unknown
 from derivator.graph import order, rules
 from derivator.graph.network import Edge, Network, Node, Pos, matrix_entries, symbol
 from derivator.load import formula, layers, recurrence
@@ -106,6 +106,8 @@ class Reader(Sections):
     # -- names -------------------------------------------------------------------------------
     def declare(self, name: Any, kind: str, pos: Pos) -> str:
         """Register `name` as an input, node, parameter or target; one name, one meaning."""
+        if isinstance(name, str) and long_name(name):
+            fail(f"{kind} {long_name(name)}", pos)
         if not isinstance(name, str) or not NAME.match(name):
             fail(f"{kind} name {show(name)} must match [A-Za-z][A-Za-z0-9_]*", pos)
         if name in RESERVED:

@@ -35,11 +35,12 @@ PRECISE_DIGITS = PRECISIONS  # mpmath precisions, tried in turn until a value is
 def point(net: Network, given: Mapping[str, float] | None = None) -> dict[str, float]:
     """The file's `at` and input defaults, overridden one by one by `given` (from --at)."""
     values = dict(net.at)
+    matrices, names = net.matrices(), set(net.names)  # once: a point may give 10,000 entries
     for name, v in (given or {}).items():
-        if name in net.matrices():
-            raise DerivatorError(f"--at {name}: --at sets one entry at a time, such as {net.matrices()[name][0][0]}; "
+        if name in matrices:
+            raise DerivatorError(f"--at {name}: --at sets one entry at a time, such as {matrices[name][0][0]}; "
                                  f"a whole {name} goes in 'at:'")
-        if name not in net.names:
+        if name not in names:
             hint = " (a node's value comes from the network)" if name in net.nodes else ""
             raise DerivatorError("--at: " + unknown("name", name, net.names) + hint)
         if not math.isfinite(v):

@@ -20,7 +20,14 @@ import mpmath
 import sympy
 
 from derivator.graph import primitives as prim
-from derivator.graph.primitives import FLOAT, MP
+from derivator.graph.primitives import FLOAT, MP, PRIMITIVES
+
+# log2 of the largest argument exp, sin and the like are evaluated at in mpmath (about 1e400): they
+# need as many more bits of precision as the argument has binary digits before the point, and
+# exp(exp(exp(...))) of a composed helper would take hours for a value no float holds anyway.
+MAX_MAGNITUDE = 1330
+REDUCING = {fn for fn, p in PRIMITIVES.items()  # log, abs, relu, max, ... of a huge number are cheap
+            if p.name in ("exp", "tanh", "sin", "cos", "sech", "sigmoid", "softplus", "elu", "elu_step")}
 
 PRECISIONS = (40, 120, 400, 1200)  # mpmath digits, tried in turn by every caller that rises
 GOOD_DIGITS = 20  # a value with fewer digits left than this waits for a higher precision
@@ -75,6 +82,8 @@ def value(expr: sympy.Expr, env: Mapping[sympy.Symbol, float], precise: bool = F
             args = [ev(a) for a in e.args]
             if precise and e.func in _EXPONENTIAL and abs(args[0]) > EXP_ARGUMENT:
                 raise OverflowError("an exponential's argument beyond 1e1000")
+            if precise and e.func in REDUCING and any(a and mpmath.mag(a) > MAX_MAGNITUDE for a in args):
+                raise OverflowError("a function's argument is past 1e400")
             r = table[e.func](*args)
             if isinstance(r, (complex, mpmath.mpc)):  # mpmath's log of a negative number is complex
                 raise ValueError("complex value")

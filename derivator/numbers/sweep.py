@@ -77,6 +77,7 @@ class Compiled:
         self.index = {n: i for i, n in enumerate(self.names)}
         self.units = [self._unit(n) for n in p.order]
         self.by_index = {u.index: u for u in self.units}
+        self._parts: dict[tuple[int, sympy.Expr, int], list] = {}  # complements' parts, by unit, symbol, precision
         self.target = p_target(net, of)
         # The target reads only the outputs' values and the targets: its small environment, per pass.
         self.target_env = [(sym, self.index.get(sym.name)) for sym in self.target.free_symbols]
@@ -110,8 +111,12 @@ class Compiled:
     def complements(self, u: Unit, z, precise: bool, o: sympy.Expr = OUT) -> dict[sympy.Expr, object]:
         """A unit's cancelling parts (1 - o) with their values from z, keyed by the part written in `o`."""
         which = 1 if precise else 0
+        key = (u.index, o, which)
+        parts = self._parts.get(key)
+        if parts is None:  # xreplace costs more than the pass itself: once per unit and symbol
+            parts = self._parts[key] = [(part.xreplace({OUT: o}), fns[which]) for part, fns in u.complements]
         try:
-            return {part.xreplace({OUT: o}): fns[which](z) for part, fns in u.complements}
+            return {part: fn(z) for part, fn in parts}
         except (OverflowError, ZeroDivisionError, ValueError, UndefinedError):
             return {}  # then the part is computed from o, as written
 

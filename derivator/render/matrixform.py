@@ -136,19 +136,31 @@ def comparison(f: MatrixForm) -> str:
 
 
 def checks_text(f: MatrixForm) -> str | None:
-    if not f.checks:
+    checks = f.checked
+    if not checks:
         return None
-    worst = max(f.checks, key=lambda c: c.relative_error)
-    kinks = sorted({k for c in f.checks for k in c.kinks})
+    worst = max(checks, key=lambda c: c.relative_error)
+    kinks = sorted({k for c in checks for k in c.kinks})
+    subset = _subset(f)
     if kinks:
         where = [name for row, cs in zip(f.entries, _rows(f.checks, f.shape[1]), strict=True)
-                 for name, c in zip(row, cs, strict=True) if c.kinks]
-        return (f"Check: {'; '.join(kinks)} (PyTorch's convention: {', '.join(where)} not compared; "
-                f"the other entries agree)" if all(c.agrees for c in f.checks) else "Check: " + verdict(worst))
-    if all(c.agrees for c in f.checks):
-        return (f"Check: every entry agrees with a numerical derivative of J (largest relative error "
-                f"{worst.relative_error:.2g}, {worst.method}).")
-    return "Check: " + verdict(worst)
+                 for name, c in zip(row, cs, strict=True) if c is not None and c.kinks]
+        return (f"Check: {'; '.join(kinks)} (PyTorch's convention: {', '.join(where)} not compared; the other "
+                f"{'checked ' if subset else ''}entries agree){subset}" if all(c.agrees for c in checks)
+                else "Check: " + verdict(worst) + subset)
+    if all(c.agrees for c in checks):
+        every = f"each of the {len(checks)} checked entries" if subset else "every entry"
+        return (f"Check: {every} agrees with a numerical derivative of J (largest relative error "
+                f"{worst.relative_error:.2g}, {worst.method}).{subset}")
+    return "Check: " + verdict(worst) + subset
+
+
+def _subset(f: MatrixForm) -> str:
+    """The sentence saying that only some entries were checked, or nothing when all were."""
+    if len(f.checked) == len(f.checks):
+        return ""
+    return (f" {len(f.checked)} of the {len(f.checks)} entries, evenly spaced, are checked; all of them would "
+            "take too long (gradient.MAX_CHECK_WORK).")
 
 
 def render_matrix_text(f: MatrixForm) -> str:
@@ -231,11 +243,14 @@ def as_dict(f: MatrixForm) -> dict:
                   "backward": [{"text": eq_text(e), "latex": eq_tex(e).replace("&", "")} for e in f.backward],
                   "why": [text for text, _ in f.why]},
     }
-    if f.checks:
-        out["check"] = {"agrees": all(c.agrees for c in f.checks),
-                        "numeric": [[c.numeric for c in row] for row in _rows(f.checks, f.shape[1])],
-                        "relative_error": max((c.relative_error for c in f.checks if not c.kinks), default=None)}
-        kinks = sorted({k for c in f.checks for k in c.kinks})
+    if f.checked:
+        # `numeric` is null for an entry left out of a checked subset; `checked` counts those that were not.
+        out["check"] = {"agrees": all(c.agrees for c in f.checked),
+                        "numeric": [[c.numeric if c is not None else None for c in row]
+                                    for row in _rows(f.checks, f.shape[1])],
+                        "relative_error": max((c.relative_error for c in f.checked if not c.kinks), default=None),
+                        "checked": len(f.checked), "entries": len(f.checks)}
+        kinks = sorted({k for c in f.checked for k in c.kinks})
         if kinks:
             out["check"]["not_differentiable"] = kinks
     return out

@@ -16,6 +16,7 @@ from derivator.graph import order
 from derivator.graph.network import Network
 from derivator.graph.plan import plan
 from derivator.graph.timesteps import at, base
+from derivator.render.output import Outputs, write_now
 
 HIGHLIGHT, MUTED = "#c0392b", "#b8b8b8"
 COLUMN, ROW, MARGIN, RADIUS = 170, 90, 70, 26
@@ -151,18 +152,19 @@ def node_values(net: Network, of: str, values: dict[str, float]) -> dict[str, fl
     return out
 
 
-def write(net: Network, wrt: str, of: str, values: dict[str, float], path: str) -> None:
-    """The picture to `path`: SVG for .svg, a TikZ document for .tex."""
+def write(net: Network, wrt: str, of: str, values: dict[str, float], path: str, files: Outputs | None = None) -> None:
+    """The picture to `path`: SVG for .svg, a TikZ document for .tex; into `files` (renamed into place when
+    the run succeeds), or at once, through a temporary file either way."""
     from derivator.errors import DerivatorError
     kind = path.rsplit(".", 1)[-1].lower() if "." in path else ""
     if kind not in ("svg", "tex"):
         raise DerivatorError(f"--draw {path}: the name must end in .svg or .tex")
     picture = layout(net, wrt, of, node_values(net, of, values))
-    try:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(svg(picture) if kind == "svg" else tikz(picture))
-    except OSError as e:
-        raise DerivatorError(f"--draw {path}: cannot write: {e.strerror or e}") from None
+    data = (svg(picture) if kind == "svg" else tikz(picture)).encode("utf-8")
+    if files is None:
+        write_now(path, "--draw", lambda f: f.write(data))
+    else:
+        files.write(path, "--draw", lambda f: f.write(data))
 
 
 def svg(p: Picture) -> str:

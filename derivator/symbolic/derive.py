@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import sympy
 
+from derivator import arguments
 from derivator.errors import DerivatorError, unknown
 from derivator.graph import equations, order
 from derivator.graph.network import Network
@@ -124,7 +125,8 @@ def backward(net: Network, of: str, p: Plan | None = None) -> Backward:
 
 def derive(net: Network, wrt: str, of: str | None = None, pass_: Backward | None = None) -> Derivation:
     """The derivative of the target (`of`: 'loss' or a node) with respect to `wrt`."""
-    of = equations.resolve_of(net, of)
+    net, wrt = arguments.network(net), arguments.name(wrt, "wrt")
+    of = equations.resolve_of(net, arguments.name(of, "of", optional=True))
     kind = net.kind(wrt)
     if kind is None and wrt.startswith("z_") and wrt[2:] in net.nodes:
         raise DerivatorError(f"--wrt {wrt}: '{wrt[2:]}' is a formula node, which has no pre-activation; "
