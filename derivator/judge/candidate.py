@@ -19,6 +19,7 @@ import sympy
 from derivator.errors import DerivatorError
 from derivator.graph import equations
 from derivator.graph.network import Network, symbol, z_symbol
+from derivator.graph.rules import SUMS_TO_ONE
 from derivator.load import formula
 from derivator.numbers import checking
 from derivator.numbers.evaluate import UndefinedError, value
@@ -91,8 +92,12 @@ def parse(net: Network, text: str, definitions: list[str] | None = None) -> symp
 
 def node_values(d: Derivation, expr: sympy.Expr) -> sympy.Expr:
     """The candidate with each node's own function of z_v written as v, for display and matching."""
+    for members in d.net.groups.values():  # exp(z_j)/Σ_k exp(z_k), wherever the product puts its factors
+        total, stand_in = sympy.Add(*[sympy.exp(z_symbol(m)) for m in members]), sympy.Dummy("S")
+        expr = expr.xreplace({total: stand_in}).xreplace({sympy.exp(z_symbol(m)): symbol(m) * stand_in
+                                                          for m in members}).xreplace({stand_in: total})
     for v, node in d.net.nodes.items():
-        if node.is_formula:
+        if node.is_formula or node.group is not None:
             continue
         z, o = z_symbol(v), symbol(v)
         table = {node.activation.f(z): o}
@@ -192,7 +197,7 @@ def _complete(d: Derivation, point: dict[str, float]) -> dict[str, float]:
 def _targets(d: Derivation, rng: random.Random) -> dict[str, float]:
     """Target values a loss admits: in (0, 1) for cross-entropy, summing to 1 for softmax."""
     names = [str(t) for t in d.net.loss.targets if t.is_Symbol]
-    if d.net.loss.type == "cross_entropy":
+    if d.net.loss.type in SUMS_TO_ONE:
         raw = [rng.uniform(0.05, 1) for _ in d.net.loss.targets]
         fixed = sum(float(t) for t in d.net.loss.targets if not t.is_Symbol)
         scale = (1 - fixed) / sum(r for r, t in zip(raw, d.net.loss.targets, strict=True) if t.is_Symbol)

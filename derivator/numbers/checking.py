@@ -20,7 +20,7 @@ from derivator.errors import DerivatorError, unknown
 from derivator.graph import order
 from derivator.graph.network import Network, symbol, z_symbol
 from derivator.graph.primitives import KINKED, PRIMITIVES
-from derivator.graph.rules import X
+from derivator.graph.rules import SUMS_TO_ONE, X
 from derivator.numbers import sweep
 from derivator.numbers.evaluate import UndefinedError, value
 from derivator.numbers.penalty import penalty_difference
@@ -95,10 +95,10 @@ def _require(d: Derivation, values: Mapping[str, float]) -> None:
     if missing:
         raise DerivatorError(f"no value for {', '.join(missing)}: give "
                              f"{'them' if len(missing) > 1 else 'it'} with --at NAME=VALUE or in 'at:'")
-    if d.of == "loss" and d.net.loss.type == "cross_entropy":
+    if d.of == "loss" and d.net.loss.type in SUMS_TO_ONE:
         total = sum(value(t, {symbol(k): v for k, v in values.items()}) for t in d.net.loss.targets)
         if abs(total - 1) > 1e-9:
-            raise DerivatorError("cross_entropy targets must sum to 1 (one-hot or probabilities); "
+            raise DerivatorError(f"{d.net.loss.type} targets must sum to 1 (one-hot or probabilities); "
                                  f"they sum to {total:g}")
 
 
@@ -279,7 +279,7 @@ def find_kinks(d: Derivation, values: Mapping[str, float]) -> list[str]:
         fw = forward(d, values, precise=True, target=False)
     found = []
     for n, node in d.net.nodes.items():
-        if n not in on_path:
+        if n not in on_path or node.group is not None:  # a softmax is smooth everywhere
             continue
         if node.is_formula:
             kink = _kink(node.formula, fw.env)
