@@ -13,6 +13,7 @@ import click
 from derivator.answers import matrix_form
 from derivator.answers.descent import descend, parse_rate
 from derivator.answers.gradient import gradient
+from derivator.answers.jacobian import jacobian as jacobian_of
 from derivator.answers.report import Report, report
 from derivator.errors import DerivatorError, long_name, shown
 from derivator.graph.equations import resolve_of
@@ -114,7 +115,8 @@ def parse_tolerance(text: str) -> float:
                context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.argument("file")
 @click.option("--wrt", cls=Once, metavar="NAME",
-              help="A parameter, an input, a node (its output) or z_NODE (its pre-activation).")
+              help="A parameter, an input, a node (its output) or z_NODE (its pre-activation); with --jacobian, "
+                   "several separated by commas.")
 @click.option("--of", "of", cls=Once, metavar="TARGET", help="'loss' (default with a loss) or a node name.")
 @click.option("--at", "at", multiple=True, metavar="NAME=VALUE",
               help="A value at the point; repeatable; overrides the file's 'at:' name by name.")
@@ -129,13 +131,16 @@ def parse_tolerance(text: str) -> float:
 @click.option("--define", multiple=True, metavar="'f(x)=EXPR'",
               help="A helper for --candidate, e.g. 'd(x)=s(x)*(1-s(x))'; repeatable, in order.")
 @click.option("--matrix", is_flag=True, help="With a layers file and --wrt W2 (a whole matrix): the matrix form.")
+@click.option("--jacobian", is_flag=True,
+              help="The matrix d of_i / d wrt_j: --of and --wrt name several, by commas (a2, z_a2: a layer's).")
 @click.option("--draw", cls=Once, metavar="OUT.svg|OUT.tex",
               help="Draw the network with the paths from --wrt marked.")
 @click.option("--step", "rate", cls=Once, metavar="RATE",
               help="One step of gradient descent on every parameter, with learning rate RATE.")
 @click.option("--plot", cls=Once, metavar="OUT.png", help="Plot the target near the point with its tangent line.")
 @click.version_option(__version__, "--version", message="derive (derivator) %(version)s")
-def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, rate, plot):
+def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, jacobian, draw, rate,
+           plot):
     """Derive d TARGET / d NAME for the network in FILE, show the work, and check it.
 
     \b
@@ -144,6 +149,7 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, defi
       derive specs/story4_desmos_check.yaml --wrt w1 --format latex --standalone > notes.tex
       derive specs/story4_desmos_check.yaml --wrt w1 --define 's(x)=1/(1+exp(-x))'
         --define 'd(x)=s(x)*(1-s(x))' --candidate 'd(z_O)*(d(z_h2)*d(z_h1)*I + d(z_h3)*d(z_h1)*I)'
+      derive specs/softmax_jacobian.yaml --jacobian --of p1,p2,p3 --wrt z_p1,z_p2,z_p3 --check
 
     \b
     Exit status: 0 success, 1 a check or the candidate disagrees, 2 bad usage or a bad file
@@ -151,6 +157,10 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, defi
     (one line on stderr: derive: error: internal error (...); please report it).
     """
     try:
+        if jacobian:
+            return _jacobian(file, wrt, of, at, check, tolerance, fmt, standalone,
+                             {"--candidate": candidate is not None, "--define": bool(define), "--matrix": matrix,
+                              "--draw": draw is not None, "--step": rate is not None, "--plot": plot is not None})
         status = _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot,
                          rate)
     except DerivatorError as e:
@@ -218,6 +228,19 @@ def _drop_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         pass  # not a real file (a test's runner): nothing is flushed at exit
+
+
+def _jacobian(file, wrt, of, at, check, tolerance, fmt, standalone, others: dict[str, bool]) -> int:
+    """`--jacobian`: every ∂of_i/∂wrt_j, --of and --wrt each a comma list."""
+    choose(fmt, standalone)
+    require(fmt, "Jacobian", flag="--jacobian")
+    for flag, given in others.items():
+        if given:
+            raise DerivatorError(f"--jacobian gives a matrix of derivatives; {flag} does not apply to it")
+    tolerance = parse_tolerance(tolerance)
+    answer = jacobian_of(load(file), of, wrt, parse_at(at), check, tolerance)
+    emit(render(answer, fmt, standalone))
+    return EXIT_DISAGREES if answer.failed else 0
 
 
 def _python(net, file, wrt, of, check, candidate, matrix, rate) -> int:

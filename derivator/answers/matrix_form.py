@@ -38,6 +38,7 @@ from derivator.answers.matrix_tokens import (
 from derivator.errors import DerivatorError, unknown
 from derivator.graph.network import Network
 from derivator.graph.plan import output_rule
+from derivator.graph.rules import SOFTMAX
 from derivator.numbers import batch_time, checking
 from derivator.numbers.batch import batch_values
 from derivator.symbolic.derive import derive
@@ -135,9 +136,20 @@ def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, che
 
 # -- the equations -------------------------------------------------------------------------------
 
-def _activation_expr(net: Network, layer: int) -> Elementwise:
+def _activation(net: Network, layer: int) -> list[Token]:
     act = net.layers[layer - 1].activation
-    return Elementwise(act.f(_sym("Z", layer)))
+    if act.name == SOFTMAX:  # one group per column: A = exp(Z) / Σ_rows exp(Z)
+        return [Op("softmax(", r"\operatorname{softmax}\left("), Mat("Z", layer), CLOSE]
+    return [Elementwise(act.f(_sym("Z", layer)))]
+
+
+def _softmax_back(layer: int) -> list[Token]:
+    """dZ = A ⊙ (dA - 1 1ᵀ(A ⊙ dA)): each column's (diag(p) - p pᵀ) dA, the column sums spread over rows."""
+    a, da = Mat("A", layer), Mat("dA", layer)
+    return [a, HADAMARD, OPEN, da, MINUS, Op("1 1ᵀ", r"\mathbf{1}\mathbf{1}^{T}"), OPEN, a, HADAMARD, da, CLOSE, CLOSE]
+
+
+SOFTMAX_NOTE = "a softmax layer: each column's Jacobian diag(p) - p pᵀ times dA"
 
 
 def _sym(letter: str, layer: int | None = None) -> sympy.Symbol:
@@ -151,7 +163,7 @@ def _forward(net: Network) -> list[Eq]:
         n = layer.index
         z = [Mat("W", n), Mat("A", n - 1)] + ([PLUS, Mat("b", n)] if layer.bias else [])
         eqs.append(Eq([Mat("Z", n)], z))
-        eqs.append(Eq([Mat("A", n)], [_activation_expr(net, n)]))
+        eqs.append(Eq([Mat("A", n)], _activation(net, n)))
     return eqs
 
 
@@ -173,10 +185,14 @@ def _output_delta(net: Network) -> list[Eq]:
         eqs = [Eq([Mat("P")], [Op("softmax(", r"\operatorname{softmax}\left("), Mat("A", last), CLOSE],
                   "the softmax of each column")]
         grad = [Mat("P"), MINUS, Mat("Y")]
+        if act.name == SOFTMAX:
+            return [*eqs, Eq([Mat("dA", last)], grad), Eq([Mat("dZ", last)], _softmax_back(last), SOFTMAX_NOTE)]
         if act.name == "identity":
             return [*eqs, Eq([Mat("dZ", last)], grad, "softmax with cross-entropy: the identity output passes it on")]
         return [*eqs, Eq([Mat("dZ", last)], [OPEN, *grad, CLOSE, HADAMARD, *_factor(_prime(net, last))])]
     eqs = [Eq([Mat("dA", last)], [Elementwise(grad)], f"∂L/∂A[{last}] of the {_loss_name(loss.type)}")]
+    if act.name == SOFTMAX:
+        return [*eqs, Eq([Mat("dZ", last)], _softmax_back(last), SOFTMAX_NOTE)]
     prime = _prime(net, last)
     if prime == 1:
         return [*eqs, Eq([Mat("dZ", last)], [Mat("dA", last)], "the identity output passes it on")]
@@ -192,6 +208,10 @@ def _backward(net: Network, down_to: int) -> list[Eq]:
     eqs = _output_delta(net)
     for n in range(len(net.layers) - 1, down_to - 1, -1):
         rhs: list[Token] = [OPEN, Mat("W", n + 1, t=True), Mat("dZ", n + 1), CLOSE]
+        if net.layers[n - 1].activation.name == SOFTMAX:
+            eqs += [Eq([Mat("dA", n)], rhs[1:-1], f"back through W[{n + 1}]"),
+                    Eq([Mat("dZ", n)], _softmax_back(n), SOFTMAX_NOTE)]
+            continue
         prime = _prime(net, n)
         if prime != 1:
             rhs += [HADAMARD, *_factor(prime)]
@@ -200,7 +220,8 @@ def _backward(net: Network, down_to: int) -> list[Eq]:
 
 
 def _loss_name(kind: str) -> str:
-    return {"binary_cross_entropy": "binary cross-entropy", "cross_entropy": "softmax cross-entropy"}.get(
+    return {"binary_cross_entropy": "binary cross-entropy", "cross_entropy": "softmax cross-entropy",
+            "categorical_cross_entropy": "categorical cross-entropy"}.get(
         kind, kind.replace("_", " "))
 
 

@@ -20,6 +20,7 @@ import sympy
 from derivator.answers.matrix_tokens import AVERAGE, CLOSE, HADAMARD, OPEN, PLUS, SUM, Elementwise, Eq, Mat, Op
 from derivator.errors import DerivatorError
 from derivator.graph.network import Network
+from derivator.graph.rules import SOFTMAX
 
 BATCH = {"A", "Z", "dZ", "dA", "Y", "P"}  # the matrices with a value per step (the weights have none)
 
@@ -41,6 +42,9 @@ def equations(net: Network, kind: str, layer: int, output: list[Eq], prime: Call
     if net.layers[-1].recurrent:
         raise DerivatorError("--matrix through time: the output layer is recurrent; the matrix form here takes a "
                              "recurrent hidden layer (--wrt U1 gives each entry by the delta recursion)")
+    if any(lay.activation.name == SOFTMAX for lay in net.layers):
+        raise DerivatorError("--matrix through time takes element-wise activations, not a softmax layer; "
+                             "--wrt W1 without --matrix gives each entry by the delta recursion")
     forward = []
     for lay in net.layers:
         n = lay.index

@@ -9,7 +9,7 @@ from typing import Any
 
 import sympy
 
-from derivator.graph.rules import Activation, PointLoss
+from derivator.graph.rules import SOFTMAX_LOSS, SUMS_TO_ONE, Activation, PointLoss
 
 
 @cache
@@ -42,6 +42,7 @@ class Node:
     formula: sympy.Expr | None = None  # a formula node's local function, in its parents and parameters
     formula_text: str = ""
     reads: tuple[str, ...] = ()  # the names a formula node's formula names: parents first, then parameters
+    group: str | None = None  # a softmax unit's group: p_j = exp(z_j) / Σ_k exp(z_k) over its members
 
     @property
     def is_formula(self) -> bool:
@@ -126,6 +127,11 @@ class Network:
             self.children[e.src].append(e)
         # Who reads whom, for every kind of node: a neuron its edges' sources, a formula node the
         # inputs and nodes its formula names.
+        # A softmax group's members, in node order: each member's output reads every member's z.
+        self.groups: dict[str, list[str]] = {}
+        for n, node in self.nodes.items():
+            if node.group is not None:
+                self.groups.setdefault(node.group, []).append(n)
         self.sources: dict[str, list[str]] = {n: [e.src for e in self.parents[n]] for n in self.nodes}
         self.users: dict[str, list[str]] = {n: [e.dst for e in self.children[n]] for n in self.children}
         for n, node in self.nodes.items():
@@ -133,6 +139,23 @@ class Network:
                 self.sources[n] = [s for s in node.reads if s in self.users]
                 for s in self.sources[n]:
                     self.users[s].append(n)
+
+    def siblings(self, node: str) -> list[str]:
+        """The other members of a softmax unit's group (none for any other node)."""
+        group = self.nodes[node].group if node in self.nodes else None
+        return [m for m in self.groups[group] if m != node] if group is not None else []
+
+    def target_groups(self) -> list[list[sympy.Expr]]:
+        """The targets that must each sum to 1 for δ = p - y: all of softmax cross-entropy's, and the
+        categorical one's per softmax group (so one group per step through time)."""
+        if self.loss is None or self.loss.type not in SUMS_TO_ONE:
+            return []
+        if self.loss.type == SOFTMAX_LOSS:
+            return [list(self.loss.targets)]
+        by: dict[str | None, list[sympy.Expr]] = {}
+        for o, t in zip(self.outputs, self.loss.targets, strict=True):
+            by.setdefault(self.nodes[o].group if o in self.nodes else None, []).append(t)
+        return list(by.values())
 
     def combine(self, xs: list):
         """The target over the samples from each sample's value: their mean, or with `reduction: sum` their sum."""

@@ -123,8 +123,12 @@ def parse(net: Network, text: str, definitions: list[str] | None = None) -> symp
 
 def node_values(d: Derivation, expr: sympy.Expr) -> sympy.Expr:
     """The candidate with each node's own function of z_v written as v, for display and matching."""
+    for members in d.net.groups.values():  # exp(z_j)/Σ_k exp(z_k), wherever the product puts its factors
+        total, stand_in = sympy.Add(*[sympy.exp(z_symbol(m)) for m in members]), sympy.Dummy("S")
+        expr = expr.xreplace({total: stand_in}).xreplace({sympy.exp(z_symbol(m)): symbol(m) * stand_in
+                                                          for m in members}).xreplace({stand_in: total})
     for v, node in d.net.nodes.items():
-        if node.is_formula:
+        if node.is_formula or node.group is not None:
             continue
         z, o = z_symbol(v), symbol(v)
         table = {node.activation.f(z): o}

@@ -65,14 +65,21 @@ def complete(d: Derivation, point: Mapping[str, float]) -> dict[str, float]:
 def targets_for(d: Derivation, rng: random.Random) -> dict[str, float]:
     """Target values a loss admits: in (0, 1) for cross-entropy, summing to 1 for softmax."""
     names = [str(t) for t in d.net.loss.targets if t.is_Symbol]
-    if d.net.loss.type == "cross_entropy":
-        raw = [rng.uniform(0.05, 1) for _ in d.net.loss.targets]
-        fixed = sum(float(t) for t in d.net.loss.targets if not t.is_Symbol)
-        scale = (1 - fixed) / sum(r for r, t in zip(raw, d.net.loss.targets, strict=True) if t.is_Symbol)
-        return {str(t): r * scale for r, t in zip(raw, d.net.loss.targets, strict=True) if t.is_Symbol}
+    groups = d.net.target_groups()
+    if groups:
+        return {str(t): y for group in groups for t, y in zip(group, _summing_to_one(group, rng), strict=True)
+                if t.is_Symbol}
     if d.net.loss.type == "binary_cross_entropy":
         return {n: rng.uniform(0.05, 0.95) for n in names}
     return {n: rng.gauss(0, 1) for n in names}
+
+
+def _summing_to_one(group: list[sympy.Expr], rng: random.Random) -> list[float]:
+    """Values for one group's targets: the fixed ones as given, the named ones drawn and scaled to fill to 1."""
+    raw = [rng.uniform(0.05, 1) for _ in group]
+    fixed = sum(float(t) for t in group if not t.is_Symbol)
+    named = sum(r for r, t in zip(raw, group, strict=True) if t.is_Symbol)
+    return [r * (1 - fixed) / named if t.is_Symbol else float(t) for r, t in zip(raw, group, strict=True)]
 
 
 def points(d: Derivation, arguments: list[sympy.Expr], base: dict[str, float]) -> list[dict[str, float]]:

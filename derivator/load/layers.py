@@ -54,7 +54,8 @@ def build(reader, inputs: list[str], max_nodes: int, max_edges: int):
                       for j, name in enumerate(layer.nodes, 1) for k, src in enumerate(layer.nodes, 1)]
         for j, name in enumerate(layer.nodes, 1):
             bias = symbol(reader.declare(f"b{i}_{j}", "parameter", layer.pos)) if layer.bias else sympy.S.Zero
-            nodes[name] = Node(name, layer.activation, bias, layer.pos)
+            group = f"a{i}" if layer.activation.name == rules.SOFTMAX else None  # the layer is one softmax group
+            nodes[name] = Node(name, layer.activation, bias, layer.pos, group=group)
         layers.append(layer)
         previous = layer.nodes
     return nodes, edges, previous, layers
@@ -89,7 +90,11 @@ def _layer(reader, i: int, body: Any, pos: Pos) -> Layer:
              f"or false, not {show(recurrent)}", value_pos(body, "recurrent"))
     if recurrent and reader.steps is None:
         fail(f"layer {i} is recurrent: give 'steps:', the number of steps to unroll over", key_pos(body, "recurrent"))
-    return Layer(i, units, reader.activation(f"layer {i}", body), bias, pos, recurrent)
+    activation = reader.activation(f"layer {i}", body)
+    if activation.name == rules.SOFTMAX and units == 1:
+        fail(f"layer {i} is a softmax of one unit, which is the constant 1; give it two or more units "
+             "(one probability is a sigmoid)", value_pos(body, "units"))
+    return Layer(i, units, activation, bias, pos, recurrent)
 
 
 def matrix(raw: Any, entries: list[list[str]], name: str, pos: Pos) -> dict[str, float]:
@@ -157,11 +162,11 @@ def check_work(samples: list, edges: int, nodes: int, pos: Pos) -> None:
 
 
 def check_targets(loss, values: list[dict[str, float]], raw: CommentedSeq) -> None:
-    """Softmax cross-entropy needs targets that sum to 1 in every sample."""
-    if loss is None or loss.type != "cross_entropy":
+    """Softmax cross-entropy needs targets that sum to 1 in every sample (and so does the categorical one)."""
+    if loss is None or loss.type not in rules.SUMS_TO_ONE:
         return
     for s, sample in enumerate(values, 1):
         total = sum(sample[str(t)] if t.is_Symbol else float(t) for t in loss.targets)
         if abs(total - 1) > 1e-9:
-            fail(f"cross_entropy targets must sum to 1 (one-hot or probabilities); in sample {s} they sum "
+            fail(f"{loss.type} targets must sum to 1 (one-hot or probabilities); in sample {s} they sum "
                  f"to {total:g}", value_pos(raw, s - 1))

@@ -152,7 +152,8 @@ def _at(y: sympy.Expr, t: int) -> sympy.Expr:
 def _node(node: Node, t: int, names: set[str]) -> Node:
     """Node v at step t: the same activation and bias, a formula reading its parents at step t."""
     if not node.is_formula:
-        return Node(at(node.name, t), node.activation, node.bias, node.pos)
+        group = at(node.group, t) if node.group is not None else None  # a softmax group is one per step
+        return Node(at(node.name, t), node.activation, node.bias, node.pos, group=group)
     swap = {symbol(n): symbol(at(n, t)) for n in node.reads if n in names}
     return Node(at(node.name, t), None, node.bias, node.pos, node.formula.xreplace(swap), node.formula_text,
                 tuple(at(n, t) if n in names else n for n in node.reads))

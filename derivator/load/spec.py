@@ -12,7 +12,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from derivator.errors import long_name, unknown
 from derivator.graph import order, rules
 from derivator.graph.network import Edge, Network, Node, Pos, matrix_entries, symbol
-from derivator.load import formula, layers, recurrence
+from derivator.load import formula, groups, layers, recurrence
 from derivator.load.fields import FRACTION, article, fail, fraction, number, show
 from derivator.load.sections import Sections
 from derivator.load.yamlfile import Document, container_pos, key_pos, value_pos
@@ -26,7 +26,7 @@ RESERVED = {*formula.FUNCTIONS, *keyword.kwlist, *keyword.softkwlist, "Abs", "He
 TOP_KEYS = ["description", "inputs", "parameters", "nodes", "edges", "output", "loss", "penalty", "regularization",
             "at", "layers", "data", "steps"]
 OPTION_KEYS = [key for key, _, _ in rules.OPTIONS.values()]  # slope, alpha
-NODE_KEYS = ["activation", "bias", *OPTION_KEYS, "formula"]
+NODE_KEYS = ["activation", "bias", *OPTION_KEYS, "formula", "group"]
 
 
 class Reader(Sections):
@@ -75,6 +75,7 @@ class Reader(Sections):
         for name, (text, container) in self.formulas.items():  # every parameter is known now
             nodes[name].formula, nodes[name].reads = self.node_formula(name, text, container, inputs, nodes)
         loss = self.loss(outputs) if doc.get("loss") is not None else None
+        groups.check(nodes, outputs, loss)
         penalty, penalty_text = self.penalty(edges, loss)
         layers.check_names(self.kinds, matrix_entries(self.layers, len(inputs)))
         for name, (kind, pos) in self.kinds.items():
@@ -186,7 +187,7 @@ class Reader(Sections):
         bias = sympy.S.Zero
         if body.get("bias") is not None:
             bias = self.number_or_param(body["bias"], value_pos(body, "bias"), f"bias of node '{name}'")
-        return Node(name, activation, bias, name_pos)
+        return Node(name, activation, bias, name_pos, group=groups.group(f"node '{name}'", body, activation))
 
     def activation(self, who: str, body: CommentedMap) -> rules.Activation:
         act = body.get("activation", "identity")

@@ -48,7 +48,7 @@ def _forward(net: Network, rules: Rules, env: dict, mats: dict) -> tuple[dict, d
             bias = [row[0] for row in mats[f"b{n}"]] if lay.bias else [0] * lay.units
             z[t, n] = [mpmath.fsum([*(w[j][k] * x[k] for w, x in inputs for k in range(len(x))), bias[j]])
                        for j in range(lay.units)]
-            a[t, n] = [rules.f[n - 1](zj) for zj in z[t, n]]
+            a[t, n] = rules.activate(n, z[t, n])
     return a, z
 
 
@@ -72,7 +72,7 @@ def _one_sample(net: Network, rules: Rules, env: dict, kind: str, layer: int) ->
             if net.layers[n - 1].recurrent and n in after:
                 u = mats[f"U{n}"]
                 back = [b + mpmath.fsum(u[j][k] * after[n][j] for j in range(units)) for k, b in enumerate(back)]
-            now[n] = [bk * rules.g_prime(n, ak, zk) for bk, ak, zk in zip(back, a[t, n], z[t, n], strict=True)]
+            now[n] = rules.back(n, a[t, n], z[t, n], back)
         source = a[t - 1, layer] if kind == "U" else a[t, layer - 1]
         for j, dzj in enumerate(now[layer]):
             for k in range(len(grad[j])):

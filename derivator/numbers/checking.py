@@ -86,14 +86,15 @@ def _require(d: Derivation, values: Mapping[str, float]) -> None:
     if missing:
         raise DerivatorError(f"no value for {', '.join(missing)}: give "
                              f"{'them' if len(missing) > 1 else 'it'} with --at NAME=VALUE or in 'at:'")
-    if d.of == "loss" and d.net.loss.type == "cross_entropy":
-        ys = [value(t, {symbol(k): v for k, v in values.items()}) for t in d.net.loss.targets]
+    for group in d.net.target_groups() if d.of == "loss" else []:
+        ys = [value(t, {symbol(k): v for k, v in values.items()}) for t in group]
         # p - y is the derivative only where Σ y = 1; decimals such as 0.1 + 0.2 + 0.7 miss 1 in
         # binary by a rounding of each, which changes p - y by less than p·n·2⁻⁵³, below what is printed.
         off = abs(sum(Fraction(y) for y in ys) - 1)
         if off > len(ys) * Fraction(1, 2**53):
-            raise DerivatorError("cross_entropy targets must sum to 1 (one-hot or probabilities), since "
-                                 f"δ = p - y needs it; they sum to {math.fsum(ys):.15g}")
+            names = ", ".join(str(t) for t in group)
+            raise DerivatorError(f"{d.net.loss.type} targets must sum to 1 (one-hot or probabilities), since "
+                                 f"δ = p - y needs it; {names} sum to {math.fsum(ys):.15g}")
 
 
 @dataclass

@@ -100,7 +100,7 @@ def anywhere(net: Network, of: str, points: list[Mapping[str, float]]) -> bool:
 
 
 def _kinked_primitives(net: Network, of: str) -> bool:
-    exprs = [n.formula if n.is_formula else n.activation.f(X) for n in net.nodes.values()]
+    exprs = [n.formula if n.is_formula else n.activation.f(X) for n in net.nodes.values() if n.group is None]
     if of == "loss":
         exprs += [target(net, "loss"), net.penalty]
     return any(sympy.sympify(e).has(*KINKED) for e in exprs)
@@ -113,7 +113,7 @@ def _scan(net: Network, of: str, values: Mapping[str, float], nodes: set[str], p
         env = c.env(state.o, state.z, state.values)
     found = []
     for n, node in net.nodes.items():
-        if n not in nodes:
+        if n not in nodes or node.group is not None:  # a softmax is smooth everywhere
             continue
         if node.is_formula:
             found += _named(kink(node.formula, env), f"in the formula of node {n}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sympy
 
 from derivator.graph.primitives import sigmoid
-from derivator.graph.rules import ACTIVATIONS, X
+from derivator.graph.rules import ACTIVATIONS, SOFTMAX, X
 from derivator.numbers.sweep import OUT, PRE
 
 Expr = sympy.Expr
@@ -23,6 +23,8 @@ def _patterns() -> dict[type, list[tuple[Expr, Expr]]]:
     """For each activation function f: its cancelling parts in OUT and their forms in PRE."""
     out: dict[type, list[tuple[Expr, Expr]]] = {}
     for act in ACTIVATIONS.values():
+        if act.name == SOFTMAX:  # a group's function, not a unit's: see numbers/softmax.py
+            continue
         f = act.f(X)
         if f.args == (X,):
             out.setdefault(f.func, []).extend(act.complements(OUT, PRE).items())

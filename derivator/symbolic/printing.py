@@ -218,6 +218,9 @@ def nested(p: Prod | Sum | sympy.Expr, factor: Callable[[sympy.Expr], str], join
     if isinstance(p, Prod):
         if not p.factors:
             return "1"
+        if len(p.factors) > 1 and not isinstance(p.factors[0], Sum) and p.factors[0] == -1:  # a subtracted term
+            rest = nested(Prod(p.factors[1:]), factor, join, parens)
+            return "-" + (parens(rest) if rest.startswith("-") else rest)
         many = len(p.factors) > 1
         parts = [parens(nested(f, factor, join, parens)) if many and needs_parens(f)
                  else nested(f, factor, join, parens) for f in p.factors]
