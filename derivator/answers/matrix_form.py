@@ -87,7 +87,7 @@ class MatrixForm(Displayed):
     largest_difference: float  # the largest relative difference between the two
     samples: int
     point: dict[str, float]
-    checks: list[checking.Check] = field(default_factory=list)  # with --check, each entry's
+    checks: list[checking.Check | None] = field(default_factory=list)  # with --check, each entry's
 
     @property
     def shape(self) -> list[int]:
@@ -95,7 +95,7 @@ class MatrixForm(Displayed):
 
     @property
     def failed(self) -> bool:
-        return not self.agrees or any(not c.agrees for c in self.checks)
+        return not self.agrees or any(c is not None and not c.agrees for c in self.checks)
 
 
 
@@ -123,11 +123,12 @@ def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, che
     computed = batch_values(net, values, name[0], layer)
     errors = [checking.close(a, s, tolerance) for ra, rs in zip(computed, scalar.values, strict=True)
               for a, s in zip(ra, rs, strict=True)]
-    checks = [r.check for r in scalar.rows] if check else []
+    checks = [r.check for r in scalar.rows] if check else []  # None for an entry past the work cap
     samples = len(net.samples) or 1
+    params = set(net.params)
     return MatrixForm(name, layer, entries, _forward(net), _backward(net, layer), _result(net, name[0], layer),
                       _why(net, name[0], layer), loss_line(net), computed, scalar.values, all(ok for ok, _ in errors),
-                      max(rel for _, rel in errors), samples, {k: v for k, v in values.items() if k in net.params},
+                      max(rel for _, rel in errors), samples, {k: v for k, v in values.items() if k in params},
                       checks)
 
 

@@ -113,6 +113,7 @@ class Network:
     reduction: str = "mean"  # over the samples of `data:`: J = (1/m) Σ loss, or Σ loss with "sum"
 
     def __post_init__(self) -> None:
+        self._kinds: dict[str, str] | None = None
         self.parents: dict[str, list[Edge]] = {n: [] for n in self.nodes}
         self.children: dict[str, list[Edge]] = {n: [] for n in [*self.inputs, *self.nodes]}
         for e in self.edges:
@@ -143,14 +144,13 @@ class Network:
 
     def kind(self, name: str) -> str | None:
         """'input', 'parameter', 'target', 'node', 'preactivation' or None."""
-        if name in self.inputs:
-            return "input"
-        if name in self.params:
-            return "parameter"
-        if name in self.targets:
-            return "target"
-        if name in self.nodes:
-            return "node"
-        if name.startswith("z_") and name[2:] in self.nodes and not self.nodes[name[2:]].is_formula:
+        if self._kinds is None:  # a table, not list searches: callers ask once per name, 20,000 names
+            self._kinds = {}
+            for kind, names in (("input", self.inputs), ("parameter", self.params), ("target", self.targets),
+                                ("node", self.nodes)):
+                for n in names:
+                    self._kinds.setdefault(n, kind)
+        found = self._kinds.get(name)
+        if found is None and name.startswith("z_") and name[2:] in self.nodes and not self.nodes[name[2:]].is_formula:
             return "preactivation"
-        return None
+        return found

@@ -207,7 +207,7 @@ def _random_points(d: Derivation, point: dict[str, float]) -> list[dict[str, flo
     answer must hold for every target, not only for y = 1)."""
     rng = random.Random(SEED)
     base = _complete(d, point)
-    moved = [*d.net.inputs, *d.net.params]
+    moved = {*d.net.inputs, *d.net.params}  # a set: 15,000 names are looked up for each point
     points = []
     for _ in range(3 * RANDOM_POINTS):
         p = {n: (v + rng.gauss(0, 0.5) if n in moved else v) for n, v in base.items()}

@@ -9,9 +9,8 @@ disagreement.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import mpmath
 import sympy
@@ -21,26 +20,26 @@ from derivator.graph import order
 from derivator.graph.network import Network, symbol, z_symbol
 from derivator.graph.primitives import KINKED, PRIMITIVES
 from derivator.graph.rules import X
-from derivator.numbers import sweep
+from derivator.numbers import resolve, sweep
 from derivator.numbers.evaluate import UndefinedError, value
+from derivator.numbers.ladder import PRECISE_DIGITS, NoAgreementError, stable
 from derivator.numbers.penalty import penalty_difference
 from derivator.symbolic.derive import Derivation
 
-T = TypeVar("T")
 RELATIVE_TOLERANCE = 1e-6  # CONTRACT: agree within this relative error ...
 ABSOLUTE_TOLERANCE = 1e-12  # ... or this absolute one near zero
 STEP = float(2.0 ** -52) ** (1 / 3)  # central difference step, times max(1, |theta|)
-PRECISE_DIGITS = (40, 120, 400, 1200)  # mpmath precisions, tried in turn until a value is finite
 
 
 def point(net: Network, given: Mapping[str, float] | None = None) -> dict[str, float]:
     """The file's `at` and input defaults, overridden one by one by `given` (from --at)."""
     values = dict(net.at)
+    matrices, names = net.matrices(), set(net.names)  # once: a whole point may be given (20,000 names)
     for name, v in (given or {}).items():
-        if name in net.matrices():
-            raise DerivatorError(f"--at {name}: --at sets one entry at a time, such as {net.matrices()[name][0][0]}; "
+        if name in matrices:
+            raise DerivatorError(f"--at {name}: --at sets one entry at a time, such as {matrices[name][0][0]}; "
                                  f"a whole {name} goes in 'at:'")
-        if name not in net.names:
+        if name not in names:
             hint = " (a node's value comes from the network)" if name in net.nodes else ""
             raise DerivatorError("--at: " + unknown("name", name, net.names) + hint)
         if not math.isfinite(v):
@@ -122,30 +121,6 @@ def forward(d: Derivation, values: Mapping[str, float], precise: bool = False,
     return Forward(c.env(state.o, state.z, state.values), state.target)
 
 
-def stable(compute: Callable[[], T], agree: Callable[[T, T], bool], failure: str,
-           least: int = 0) -> tuple[T, int]:
-    """`compute()` under mpmath at rising precision, trusted once two precisions in a row agree.
-
-    A saturated unit defeats a fixed precision: z = 40 leaves 1e-18 of 1, so o(1 - o) cancels at 40
-    digits, and at z = 200 log(1 - o) is undefined there though finite in mathematics. Only a value
-    undefined at every precision is an error (`failure`). `least` skips precisions known too low.
-    `compute` returns plain numbers (floats, or a structure of them) for `agree` to compare."""
-    previous = None
-    tried = [d for d in PRECISE_DIGITS if d >= least] or PRECISE_DIGITS[-2:]
-    for digits in tried:
-        with mpmath.workdps(digits):
-            try:
-                result = compute()
-            except UndefinedError:
-                continue
-        if previous is not None and agree(result, previous):
-            return result, digits
-        previous = result
-    if previous is None:
-        raise DerivatorError(failure)
-    return previous, tried[-1]
-
-
 def derivative_value(d: Derivation, values: Mapping[str, float]) -> float:
     """The derivative's value at the point (with data, its mean over the samples)."""
     require(d, values)
@@ -177,6 +152,7 @@ class Check:
     agrees: bool
     method: str
     kinks: list[str] = field(default_factory=list)
+    inconclusive: bool = False  # no numerical derivative within the work cap: `method` says why (exit 1)
 
 
 def close(a: float, b: float, tolerance: float = RELATIVE_TOLERANCE) -> tuple[bool, float]:
@@ -202,16 +178,62 @@ def check(d: Derivation, values: Mapping[str, float], tolerance: float = RELATIV
     numeric, method = None, ""
     floats = [_float_difference(d, v) for v in points]
     if all(x is not None for x, _ in floats):
-        numeric, method = combine(d.net, [x for x, _ in floats]) + _penalty_difference(d, points[0], False), \
-            floats[0][1]
+        try:  # the penalty's own difference may overflow float64 too (w² at 1e308)
+            numeric, method = combine(d.net, [x for x, _ in floats]) + _penalty_difference(d, points[0], False), \
+                floats[0][1]
+        except UndefinedError:
+            numeric = None
     ok, rel = close(exact, numeric, tolerance) if numeric is not None else (False, math.inf)
     if not ok or rel > tolerance:  # agreeing only within the absolute 1e-12 says little of a tiny value
-        precise = [_mp_difference(d, v, exact) for v in points]
-        with mpmath.workdps(PRECISE_DIGITS[0]):
-            apart = _penalty_difference(d, points[0], True)
-        numeric, method = combine(d.net, [x for x, _ in precise]) + apart, max((m for _, m in precise), key=len)
+        found = _precise_difference(d, points, exact)
+        if found is None:  # no verdict without the numbers: say so, exit 1
+            return Check(exact, math.nan, math.inf, bool(kinks), "no numerical derivative resolves it: at the "
+                         "digits it needs, none agrees with itself, or the work would pass the cap (resolve.MAX_WORK)",
+                         kinks, True)
+        numeric, method = found
         ok, rel = close(exact, numeric, tolerance)
     return Check(exact, numeric, rel, ok or bool(kinks), method, kinks)
+
+
+def _precise_difference(d: Derivation, points: list[dict[str, float]], exact: float) -> tuple[float, str] | None:
+    """A numerical derivative at high precision, for when float64 cannot tell: first the central
+    differences at the digits the value needs (`resolve`), then mpmath's own at rising precision; each
+    rung paid for from resolve.MAX_WORK, and None where the next one cannot be."""
+    left = [float(resolve.MAX_WORK)]
+
+    def pay(work: float) -> bool:
+        left[0] -= work
+        return left[0] >= 0
+
+    thetas = [_theta(d, v) for v in points]
+    size = resolve.size(d.net, d.of, points)
+    if size is not None:
+        found = resolve.resolve(d.net, d.of, d.wrt, points, thetas, exact, size, pay)
+        if found is not None:
+            return found
+    # mpmath.diff at d digits works at 2d + 40, twice a rung, for two rungs at least
+    steps = len(d.net.edges) + len(d.net.nodes)
+    # mpmath.diff's step is absolute, 2^-(digits + 10): at θ = 1e300 it must also outlast θ's own digits
+    least = _least(exact, size) + max(0, int(math.log10(max(1.0, *(abs(t) for t in thetas)))))
+    rungs = ([x for x in PRECISE_DIGITS if x >= least] or PRECISE_DIGITS[-2:])[:2]
+    if not pay(len(points) * steps * sum(2 * resolve.cost(2 * x + 40) for x in rungs)):
+        return None
+    try:
+        precise = [_mp_difference(d, v, least) for v in points]
+    except NoAgreementError:  # noise at every precision tried: no numbers, so no verdict
+        return None
+    with mpmath.workdps(max(PRECISE_DIGITS[0], least + 20)):  # the penalty's difference needs the digits too
+        apart = _penalty_difference(d, points[0], True)
+    return combine(d.net, [x for x, _ in precise]) + apart, max((m for _, m in precise), key=len)
+
+
+def _least(exact: float, size) -> int:
+    """The digits below which a difference quotient cannot see a derivative `exact` of a target `size`:
+    every precision below agrees on noise (a saturated unit's 1e-128 against a loss of 300)."""
+    if not exact or not math.isfinite(exact) or size is None:
+        return 0
+    with mpmath.workdps(20):
+        return 30 + max(0, int(mpmath.log10(max(size, 1)) - mpmath.log10(abs(exact))))
 
 
 def _penalty_difference(d: Derivation, values: Mapping[str, float], precise: bool) -> float:
@@ -249,23 +271,11 @@ def _float_difference(d: Derivation, values: Mapping[str, float]) -> tuple[float
         return None, "central difference (float64)"
 
 
-def _mp_difference(d: Derivation, values: Mapping[str, float], exact: float = 0.0) -> tuple[float, str]:
-    """mpmath's numerical derivative at high precision, for when float64 is inconclusive.
-
-    A difference quotient sees a change of size |derivative| against a target of size |target|: it
-    needs about log10(|target| / |derivative|) digits beyond the usual, or every precision below that
-    agrees on noise (a saturated unit's 1e-128 against a loss of 300)."""
-    least = 0
-    if exact and math.isfinite(exact):
-        with mpmath.workdps(PRECISE_DIGITS[0]):
-            try:
-                size = abs(forward(d, values, True).target)
-                least = 30 + max(0, int(mpmath.log10(max(size, 1) / abs(mpmath.mpf(exact)))))
-            except (UndefinedError, OverflowError, ValueError, ZeroDivisionError):
-                least = 0
+def _mp_difference(d: Derivation, values: Mapping[str, float], least: int = 0) -> tuple[float, str]:
+    """mpmath's numerical derivative at rising precision, from `least` digits (see _least)."""
     result, digits = stable(lambda: float(mpmath.diff(lambda t: forward(d, values, True, (d.wrt, t)).target, 0)),
                             lambda a, b: close(a, b, 1e-9)[0], "the target has no finite value near the point",
-                            least)
+                            least, strict=True)
     return result, f"numerical derivative (mpmath, {digits} digits)"
 
 

@@ -13,11 +13,21 @@ from collections.abc import Mapping
 import mpmath
 import sympy
 
+from derivator.graph import reach
 from derivator.graph.primitives import FLOAT, MP
 
 
 class UndefinedError(ArithmeticError):
     """The expression has no finite value here (log of 0, overflow in float64, 0/0, ...)."""
+
+
+class UnreachableError(UndefinedError):
+    """A value too large for mpmath in bounded work (exp of 10^5000): no precision would give it."""
+
+
+def undefined(err: ArithmeticError | ValueError) -> UndefinedError:
+    """The error to raise for an arithmetic failure: UnreachableError when mpmath's reach was passed."""
+    return UnreachableError(str(err)) if isinstance(err, reach.OutOfReachError) else UndefinedError(str(err))
 
 
 def value(expr: sympy.Expr, env: Mapping[sympy.Symbol, float], precise: bool = False) -> float:
@@ -58,7 +68,7 @@ def value(expr: sympy.Expr, env: Mapping[sympy.Symbol, float], precise: bool = F
     try:
         result = ev(expr)
     except (ZeroDivisionError, OverflowError, ValueError) as err:
-        raise UndefinedError(str(err)) from None
+        raise undefined(err) from None
     if isinstance(result, complex) or (precise and isinstance(result, mpmath.mpc)):
         raise UndefinedError("complex value")
     if not (mpmath.isfinite(result) if precise else math.isfinite(result)):
@@ -83,4 +93,6 @@ def _power(base, exponent: sympy.Expr, ev, precise: bool):
         raise ValueError("negative number to a fractional power")
     if base == 0 and e < 0:
         raise ZeroDivisionError("division by zero")
-    return mpmath.power(base, e) if precise else math.pow(base, e)
+    if not precise:
+        return math.pow(base, e)
+    return reach.power(base, e) if base != 0 else mpmath.mpf(0 if e > 0 else 1)

@@ -25,7 +25,7 @@ from derivator.graph.network import Network, symbol
 from derivator.graph.plan import plan
 from derivator.graph.plan import target as p_target
 from derivator.graph.rules import X
-from derivator.numbers.evaluate import FLOAT, MP, UndefinedError, value
+from derivator.numbers.evaluate import FLOAT, MP, UndefinedError, undefined, value
 
 OUT, PRE = sympy.Symbol("o", real=True), sympy.Symbol("z", real=True)  # in an activation's derivative
 CONSTANT, PARAMETER, VALUE, FORMULA = range(4)  # how a link's local derivative is found
@@ -76,6 +76,7 @@ class Compiled:
         self.names = [*net.inputs, *net.nodes]
         self.index = {n: i for i, n in enumerate(self.names)}
         self.upstream = set(p.order) | set(net.inputs)
+        self._parts: dict = {}  # complements' parts, written in each node's symbol
         self.units = [self._unit(n) for n in p.order]
         self.by_index = {u.index: u for u in self.units}
         self.target = p_target(net, of)
@@ -112,8 +113,11 @@ class Compiled:
     def complements(self, u: Unit, z, precise: bool, o: sympy.Expr = OUT) -> dict[sympy.Expr, object]:
         """A unit's cancelling parts (1 - o) with their values from z, keyed by the part written in `o`."""
         which = 1 if precise else 0
+        key = (u.index, o)
+        if key not in self._parts:  # rewritten once per unit, not once per pass: xreplace is SymPy work
+            self._parts[key] = [(part.xreplace({OUT: o}), fns) for part, fns in u.complements]
         try:
-            return {part.xreplace({OUT: o}): fns[which](z) for part, fns in u.complements}
+            return {part: fns[which](z) for part, fns in self._parts[key]}
         except (OverflowError, ZeroDivisionError, ValueError, UndefinedError):
             return {}  # then the part is computed from o, as written
 
@@ -150,7 +154,7 @@ class Compiled:
                     raise ValueError("complex value")
                 o[u.index] = out + amount if name == u.name else out
         except (OverflowError, ZeroDivisionError, ValueError) as err:
-            raise UndefinedError(str(err)) from None
+            raise undefined(err) from None
         if not target:
             return State(o, z, None, vals)
         env = {sym: (o[i] if i is not None else vals[sym.name]) for sym, i in self.target_env}

@@ -130,16 +130,22 @@ def comparison(f: MatrixForm) -> str:
 
 
 def checks_text(f: MatrixForm) -> str | None:
-    if not f.checks:
+    checks = [c for c in f.checks if c is not None]  # past gradient.MAX_CHECK_WORK, an evenly spaced subset
+    if not checks:
         return None
-    worst = max(f.checks, key=lambda c: c.relative_error)
-    kinks = sorted({k for c in f.checks for k in c.kinks})
+    worst = max(checks, key=lambda c: c.relative_error)
+    kinks = sorted({k for c in checks for k in c.kinks})
+    if len(checks) < len(f.checks):
+        agree = all(c.agrees for c in checks)
+        return (f"Check: {len(checks)} of the {len(f.checks)} entries are checked (all of them would pass the "
+                "work cap, gradient.MAX_CHECK_WORK); " + ("they agree with a numerical derivative of J" if agree
+                                                          else verdict(next(c for c in checks if not c.agrees))) + ".")
     if kinks:
         where = [name for row, cs in zip(f.entries, _rows(f.checks, f.shape[1]), strict=True)
                  for name, c in zip(row, cs, strict=True) if c.kinks]
         return (f"Check: {'; '.join(kinks)} (PyTorch's convention: {', '.join(where)} not compared; "
-                f"the other entries agree)" if all(c.agrees for c in f.checks) else "Check: " + verdict(worst))
-    if all(c.agrees for c in f.checks):
+                f"the other entries agree)" if all(c.agrees for c in checks) else "Check: " + verdict(worst))
+    if all(c.agrees for c in checks):
         return (f"Check: every entry agrees with a numerical derivative of J (largest relative error "
                 f"{worst.relative_error:.2g}, {worst.method}).")
     return "Check: " + verdict(worst)
@@ -225,11 +231,12 @@ def as_dict(f: MatrixForm) -> dict:
                   "backward": [{"text": eq_text(e), "latex": eq_tex(e).replace("&", "")} for e in f.backward],
                   "why": [text for text, _ in f.why]},
     }
-    if f.checks:
-        out["check"] = {"agrees": all(c.agrees for c in f.checks),
-                        "numeric": [[c.numeric for c in row] for row in _rows(f.checks, f.shape[1])],
-                        "relative_error": max((c.relative_error for c in f.checks if not c.kinks), default=None)}
-        kinks = sorted({k for c in f.checks for k in c.kinks})
+    checks = [c for c in f.checks if c is not None]  # an entry past the work cap: numeric null
+    if checks:
+        out["check"] = {"agrees": all(c.agrees for c in checks),
+                        "numeric": [[c.numeric if c else None for c in row] for row in _rows(f.checks, f.shape[1])],
+                        "relative_error": max((c.relative_error for c in checks if not c.kinks), default=None)}
+        kinks = sorted({k for c in checks for k in c.kinks})
         if kinks:
             out["check"]["not_differentiable"] = kinks
     return out

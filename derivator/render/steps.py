@@ -98,7 +98,7 @@ def work(r: Report) -> Work:
             rhs.append(d.deltas_nested[v])
         deltas.append(Eq(delta_symbol(v), rhs, fused_note=step.fused_note))
     too_large = not result_fits or len(fits) < len(d.steps)
-    result: list = [_result(d)]
+    result: list = [result_in_deltas(d)]
     local = _local(d)
     if result_fits:
         result.append(d.nested)
@@ -175,7 +175,7 @@ def recursion(step) -> Prod:
     return ONE.then(step.prime, *inner.factors)
 
 
-def _result(d: Derivation) -> Prod:
+def result_in_deltas(d: Derivation) -> Prod:
     """The derivative in deltas: Σ over uses of δ_v times what multiplies it."""
     if d.kind == "preactivation":
         return Prod((delta_symbol(d.wrt[2:]),)) if d.wrt[2:] in d.steps else Prod((sympy.S.Zero,))
