@@ -44,7 +44,7 @@ from derivator.numbers.batch import batch_values
 from derivator.symbolic.derive import derive
 
 DIGITS = 60  # the matrix recursion's precision; a sigmoid saturates float64 long before this
-WHOLE = re.compile(r"([WbU])(\d+)\Z")  # U{l}: a recurrent layer's weights from its own previous step
+WHOLE = re.compile(r"([WbUK])(\d+)\Z")  # U{l}: a recurrent layer's weights from its own previous step
 
 
 @dataclass(repr=False)

@@ -12,7 +12,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from derivator.errors import long_name, unknown
 from derivator.graph import order, rules
 from derivator.graph.network import Edge, Network, Node, Pos, matrix_entries, symbol
-from derivator.load import formula, groups, layers, recurrence
+from derivator.load import conv, formula, groups, layers, recurrence
 from derivator.load.fields import FRACTION, article, fail, fraction, number, show
 from derivator.load.sections import Sections
 from derivator.load.yamlfile import Document, container_pos, key_pos, value_pos
@@ -44,6 +44,7 @@ class Reader(Sections):
         self.steps: int | None = None  # `steps:`: the network is unrolled through time (CONTRACT section 6)
         self.loss_steps = "all"
         self.initial: list[str] = []  # the names delayed edges read, whose step 0 is the initial state
+        self.grids: dict[str, Any] = {}  # grid inputs by name (CONTRACT section 7): a graph.grids.Grid each
 
     def network(self) -> Network:
         doc = self.doc
@@ -84,7 +85,7 @@ class Reader(Sections):
         targets = [n for n, (k, _) in self.kinds.items() if k == "target"]
         data = []
         if "data" in doc:
-            data = layers.samples(self, [*inputs, *targets], loss.type if loss else None)
+            data = layers.samples(self, [*self.ungridded(inputs), *targets], loss.type if loss else None)
             if self.steps is None:  # through time, once the targets are unrolled (recurrence.unroll)
                 layers.check_targets(loss, data, doc["data"])
             copies = self.steps or 1
@@ -144,16 +145,29 @@ class Reader(Sections):
         else:
             raw_seq = raw
         if isinstance(raw, CommentedMap):
-            names = [self.declare(k, "input", key_pos(raw, k)) for k in raw]
+            names = []
+            for k in raw:
+                if isinstance(raw[k], CommentedMap):  # a grid input: {I: {shape: [4, 4]}} (CONTRACT section 7)
+                    names += self.grid(k, raw[k], key_pos(raw, k))
+                else:
+                    names.append(self.declare(k, "input", key_pos(raw, k)))
             defaults = {}
             for k in raw:
-                if raw[k] is not None:
+                if raw[k] is not None and not isinstance(raw[k], CommentedMap):
                     defaults.update(self.entry(k, raw[k], value_pos(raw, k), f"value of input '{k}'"))
             return names, defaults
         if not isinstance(raw, list) or not raw:
             fail("'inputs' must be a list of names or a map of names to values", pos)
         return [self.declare(n, "input", value_pos(raw_seq, i) if raw_seq is not None else pos)
                 for i, n in enumerate(raw)], {}
+
+    def grid(self, name: str, body: CommentedMap, pos: Pos) -> list[str]:
+        """A grid input's entries, each an input of its own; the grid's name gives them values in `at:` and data."""
+        self.declare(name, "grid input", pos)
+        self.grids[name] = grid = conv.grid_input(name, body, value_pos(self.doc["inputs"], name))
+        if self.steps is not None:
+            fail("grid inputs and 'steps:' do not go together in this version", pos)
+        return [self.declare(n, "input", pos) for n in grid.names()]
 
     def nodes(self) -> dict[str, Node]:
         raw = self.doc["nodes"]
@@ -291,8 +305,8 @@ class Reader(Sections):
             if per_step is not None:
                 recurrence.give(self, values, per_step, name, key_pos(raw, name))
                 continue
-            if name in matrices:
-                entries = layers.matrix(raw[name], matrices[name], name, value_pos(raw, name))
+            if name in matrices or name in self.grids:
+                entries = self.whole(name, raw[name], matrices, value_pos(raw, name))
                 twice = [e for e in entries if e in values]
                 if twice:
                     fail(f"'{name}' gives {twice[0]} again, after '{self.at_keys.get(twice[0], twice[0])}'; "
@@ -308,7 +322,25 @@ class Reader(Sections):
             values[name] = number(raw[name], value_pos(raw, name), f"value of '{name}'")
         return values
 
+    def ungridded(self, inputs: list[str]) -> list[str]:
+        """The inputs as a sample gives them: a grid input by its name, not entry by entry."""
+        entries = {e: g for g, grid in self.grids.items() for e in grid.names()}
+        return list(dict.fromkeys(entries.get(n, n) for n in inputs))
+
+    def whole(self, name: str, raw: Any, matrices: dict, pos: Pos) -> dict[str, float]:
+        """A whole matrix, kernel or grid input given at once."""
+        if name in self.grids:
+            grid = self.grids[name]
+            return conv.values(raw, grid.declared, grid.names(), name, pos)
+        lay = next((lay for lay in self.layers if f"K{lay.index}" == name), None)
+        if lay is not None:  # a kernel: [F][C][kh][kw], leading sizes of 1 may be left out
+            return conv.values(raw, (lay.filters, lay.source.channels, *lay.kernel),
+                               [e for row in matrices[name] for e in row], name, pos)
+        return layers.matrix(raw, matrices[name], name, pos)
+
     def entry(self, name: str, raw: Any, pos: Pos, what: str) -> dict:
         """The values one key gives an input or target: one number, or with `steps:` one per step."""
+        if name in self.grids:
+            return self.whole(name, raw, {}, pos)
         per_step = None if self.steps is None else recurrence.entries(self, name, raw, pos)
         return per_step if per_step is not None else {name: number(raw, pos, what)}
