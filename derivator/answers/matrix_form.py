@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import sympy
 
 from derivator import arguments
-from derivator.answers import matrix_time
+from derivator.answers import matrix_conv, matrix_time
 from derivator.answers.display import Displayed
 from derivator.answers.gradient import gradient
 from derivator.answers.matrix_tokens import (
@@ -68,6 +68,8 @@ class MatrixForm(Displayed):
     # With --check, each entry's, row by row; None for an entry left out when checking every entry would
     # pass the work cap (gradient.MAX_CHECK_WORK): an evenly spaced subset is checked, and the output says so.
     checks: list[checking.Check | None] = field(default_factory=list)
+    maps: list = field(default_factory=list)  # a conv layer's: matrix_conv.Map each (dZ, pooled dA, dA[l-1])
+    last: int = 0  # the output layer's index
 
     @property
     def shape(self) -> list[int]:
@@ -80,7 +82,7 @@ class MatrixForm(Displayed):
 
     @property
     def failed(self) -> bool:
-        return not self.agrees or any(not c.agrees for c in self.checked)
+        return not self.agrees or any(not c.agrees for c in self.checked) or any(not m.agrees for m in self.maps)
 
     @property
     def checked(self) -> list[checking.Check]:
@@ -110,12 +112,20 @@ def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, che
     if net.loss is None:
         raise DerivatorError("--matrix derives a loss; this file has none")
     layer = int(WHOLE.match(name).group(2))
+    grids = any(lay.kind != "dense" for lay in net.layers)
+    if grids:
+        matrix_conv.check_layers(net, layer, kind=name[0])
     values = checking.point(net, at)
     checking.require(derive(net, entries[0][0], "loss"), values)
     # The other route: the scalar delta recursion over the graph, every entry from one sweep.
     scalar = gradient(net, [e for row in entries for e in row], "loss", values, check, tolerance, name, entries)
-    kind = name[0]
-    if net.recurrence is not None:  # through time (CONTRACT section 6): every gradient a sum over the steps
+    kind, maps = name[0], []
+    if grids:  # the convolution form (CONTRACT section 7): the rules over the grids, and their maps
+        parts = matrix_conv.equations(net, kind, layer, _output_delta(net), _prime)
+        forward, backward, result, why, loss = parts.forward, parts.backward, parts.result, parts.why, loss_line(net)
+        computed, found = matrix_conv.conv_values(net, values, kind, layer)
+        maps = matrix_conv.maps(net, values, found, layer)
+    elif net.recurrence is not None:  # through time (CONTRACT section 6): every gradient a sum over the steps
         why = _why(net, "W" if kind == "U" else kind, layer)
         forward, backward, result, why, loss = matrix_time.equations(net, kind, layer, _output_delta(net), _prime,
                                                                      why, loss_line(net))
@@ -131,7 +141,7 @@ def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, che
     return MatrixForm(name, layer, entries, forward, backward, result, why, loss, computed, scalar.values,
                       all(ok for ok, _ in errors),
                       max(rel for _, rel in errors), samples, {k: v for k, v in values.items() if k in net.params},
-                      checks)
+                      checks, maps, len(net.layers))
 
 
 # -- the equations -------------------------------------------------------------------------------

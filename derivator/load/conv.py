@@ -168,16 +168,18 @@ def _pool_node(name: str, lay: GridLayer, parents: list[str]) -> Node:
 
 
 def values(raw: Any, shape: tuple[int, ...], names: list[str], name: str, pos: Pos) -> dict[str, float]:
-    """A grid's or a kernel's values as nested lists of `shape` (leading sizes of 1 may be left out),
-    as the values of its entries, `names` in row-major order."""
-    dims = _depth(raw)
+    """A grid's or a kernel's values as nested lists of `shape`, as the values of its entries (`names` in
+    row-major order). An axis of size 1 may be left out (a one-channel kernel as [F][kh][kw]): it does not
+    change the order of the entries."""
+    dims, ones = _depth(raw), [i for i, n in enumerate(shape) if n == 1]
     drop = len(shape) - dims
-    if drop < 0 or any(n != 1 for n in shape[:drop]):
-        fail(f"'{name}' must be nested lists of shape {list(shape)}"
-             + (f" (or {list(shape[drop:])})" if 0 < drop < len(shape) and all(n == 1 for n in shape[:drop]) else "")
+    if drop < 0 or drop > len(ones):
+        short = [n for n in shape if n != 1]
+        fail(f"'{name}' must be nested lists of shape {list(shape)}" + (f" (or {short})" if ones else "")
              + f", not {dims} level{'s' * (dims != 1)} deep", pos)
+    kept = tuple(n for i, n in enumerate(shape) if i not in ones[:drop])
     flat: list[float] = []
-    _flatten(raw, shape[drop:], flat, name, pos, [])
+    _flatten(raw, kept, flat, name, pos, [])
     return dict(zip(names, flat, strict=True))
 
 

@@ -20,6 +20,9 @@ from derivator.load.yamlfile import Document, container_pos, key_pos, value_pos
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 MAX_NODES = 5000
 MAX_EDGES = 20000
+# A conv layer's edges are its kernel's entries at every position, tied, and its windows' reads: a 28x28
+# image through 4 filters of 3x3 is 24,336 of them, so a network with a grid input may have more.
+MAX_GRID_EDGES = 50000
 # Names the printed formulas use as functions, or that the command line gives a meaning.
 RESERVED = {*formula.FUNCTIONS, *keyword.kwlist, *keyword.softkwlist, "Abs", "Heaviside",
             "Piecewise", "Max", "Min", "sign", "leaky_relu", "leaky_step", "loss", "all"}
@@ -66,7 +69,8 @@ class Reader(Sections):
             fail("'description' must be text", value_pos(doc, "description"))
         inputs, defaults = self.inputs()
         if "layers" in doc:
-            nodes, edges, outputs, self.layers = layers.build(self, inputs, MAX_NODES, MAX_EDGES)
+            nodes, edges, outputs, self.layers = layers.build(self, inputs, MAX_NODES,
+                                                                MAX_GRID_EDGES if self.grids else MAX_EDGES)
         else:
             nodes = self.nodes()
             edges = self.edges(inputs, nodes) if doc.get("edges") is not None or not self.formulas else []
