@@ -92,8 +92,8 @@ def equations(net: Network, kind: str, layer: int, output: list[Eq], prime) -> C
                 backward.append(Eq([Mat("dZ", n)], [Mat("dA", n), HADAMARD, *factor], f"g'(Z[{n}]) entry by entry"))
             else:
                 backward.append(Eq([Mat("dZ", n)], [Mat("dA", n)], "the identity passes it on"))
-    backward.append(Eq([Mat("dA", layer - 1)], [Mat("dZ", layer), CONVOLVE, Op("rot180(", r"\operatorname{rot180}\left("),
-                                                   Mat("K", layer), CLOSE],
+    flipped = [Mat("dZ", layer), CONVOLVE, Op("rot180(", r"\operatorname{rot180}\left("), Mat("K", layer), CLOSE]
+    backward.append(Eq([Mat("dA", layer - 1)], flipped,
                        "full convolution with the flipped kernel: each input entry gathers every kernel entry "
                        "that read it"))
     average = [AVERAGE] if net.reduction == "mean" else []
@@ -159,8 +159,8 @@ def _why(net: Network, kind: str, layer: int) -> list[tuple[str, str]]:
               f"those kernel entries times the deltas: a full convolution of dZ[{n}] with the kernel flipped by 180°.")
     third = "1/m comes from the average over the samples; each dZ is one sample's." if net.reduction == "mean" else \
         "There is no 1/m: with reduction: sum each sample enters with weight 1."
-    return [(t, t.replace("⋆", r"$\star$").replace("∂", r"$\partial$").replace("Σ", r"$\sum$").replace("°", r"$^\circ$"))
-            for t in (text, second, third)]
+    tex = {"⋆": r"$\star$", "∂": r"$\partial$", "Σ": r"$\sum$", "°": r"$^\circ$"}
+    return [(t, "".join(tex.get(ch, ch) for ch in t)) for t in (text, second, third)]
 
 
 def maps(net: Network, values: dict[str, float], computed: dict, layer: int) -> list[Map]:

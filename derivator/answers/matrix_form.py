@@ -137,10 +137,13 @@ def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, che
     errors = [checking.close(a, s, tolerance) for ra, rs in zip(computed, scalar.values, strict=True)
               for a, s in zip(ra, rs, strict=True)]
     checks = [r.check for r in scalar.rows] if check else []
+    # A conv network has thousands of weights: the point shows the layer's own kernel and biases.
+    shown = {e for name_ in (f"K{layer}", f"b{layer}") for row in net.matrices().get(name_, []) for e in row} \
+        if grids else set(net.params)
     samples = len(net.samples) or 1
     return MatrixForm(name, layer, entries, forward, backward, result, why, loss, computed, scalar.values,
                       all(ok for ok, _ in errors),
-                      max(rel for _, rel in errors), samples, {k: v for k, v in values.items() if k in net.params},
+                      max(rel for _, rel in errors), samples, {k: v for k, v in values.items() if k in shown},
                       checks, maps, len(net.layers))
 
 

@@ -134,10 +134,11 @@ def first_attains(args: tuple, i: int, sign: int) -> sympy.Expr:
     a = args[i]
     # Between distinct plain symbols (a max pooling window) no step can evaluate, and asking SymPy's
     # assumptions whether it does costs a millisecond a step: 28x28 pooling has thousands.
-    plain = all(b.is_Symbol for b in args)
-    steps = [sympy.Heaviside(sign * (a - b), 0 if j < i else 1, evaluate=not plain) for j, b in enumerate(args)
-             if j != i]
-    return sympy.Mul(*steps)
+    if all(b.is_Symbol for b in args) and len(set(args)) == len(args):
+        # (built as SymPy's Function would with evaluate=False, without its checks)
+        return sympy.Mul(*[sympy.Basic.__new__(sympy.Heaviside, sign * (a - b), sympy.S.Zero if j < i
+                                               else sympy.S.One) for j, b in enumerate(args) if j != i])
+    return sympy.Mul(*[sympy.Heaviside(sign * (a - b), 0 if j < i else 1) for j, b in enumerate(args) if j != i])
 
 
 class maximum(sympy.Function):  # noqa: N801

@@ -30,7 +30,7 @@ Map = dict  # (channel, position) -> value
 class ConvRules(Rules):
     """Rules for every layer with an activation (a pool layer has none)."""
 
-    def __init__(self, net: Network):  # noqa: D107 - Rules without the assumption that every layer has one
+    def __init__(self, net: Network):
         acts = [lay for lay in net.layers if lay.activation is not None]
         self.softmax = [lay.activation is not None and lay.activation.name == SOFTMAX for lay in net.layers]
         unitwise = [lay for lay in acts if lay.activation.name != SOFTMAX]

@@ -6,7 +6,6 @@ Customised the SymPy way, by `_print_<Class>` methods on printer subclasses.
 from __future__ import annotations
 
 import functools
-
 import re
 from collections.abc import Callable
 
