@@ -51,7 +51,7 @@ def expand_grids(spec: dict) -> dict:
             k = _sizes(cfg["kernel"] if conv else cfg["size"], dims)
             stride = _sizes(cfg.get("stride", 1 if conv else k), dims)
             pad = _sizes(cfg.get("padding", 0), dims)
-            out = [(n + 2 * p - kk) // s + 1 for n, kk, s, p in zip(spatial, k, stride, pad)]
+            out = [(n + 2 * p - kk) // s + 1 for n, kk, s, p in zip(spatial, k, stride, pad, strict=True)]
             filters = int(cfg.get("filters", 1)) if conv else channels
             if conv:
                 kernels[f"K{l}"] = [_name(f"K{l}", (f, c, *o)) for f in range(filters) for c in range(channels)
@@ -63,8 +63,8 @@ def expand_grids(spec: dict) -> dict:
                     new[f, pos] = name
                     reads = []
                     for o in itertools.product(*map(range, k)):
-                        src = tuple(p * s - pd + oo for p, s, pd, oo in zip(pos, stride, pad, o))
-                        if all(0 <= x < n for x, n in zip(src, spatial)):
+                        src = tuple(p * s - pd + oo for p, s, pd, oo in zip(pos, stride, pad, o, strict=True))
+                        if all(0 <= x < n for x, n in zip(src, spatial, strict=True)):
                             reads.append((o, src))
                     if conv:
                         node = {"activation": layer.get("activation", "identity")}

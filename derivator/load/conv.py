@@ -38,8 +38,9 @@ def grid_input(name: str, body: CommentedMap, pos: Pos) -> Grid:
     where = value_pos(body, "shape") if "shape" in body else pos
     if not isinstance(raw, CommentedSeq) or not 1 <= len(raw) <= 3 or \
             any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in raw):
+        given = f"[{', '.join(show(n) for n in raw)}]" if isinstance(raw, CommentedSeq) else show(raw)
         fail(f"the shape of grid input '{name}' is [N], [H, W] or [C, H, W], whole numbers of at least 1, "
-             f"not {show(raw)}", where)
+             f"not {given}", where)
     shape = [int(n) for n in raw]
     total = 1
     for n in shape:
@@ -193,7 +194,7 @@ def _depth(raw: Any) -> int:
 def _flatten(raw: Any, shape: tuple[int, ...], out: list[float], name: str, pos: Pos, index: list[int]) -> None:
     where = f"'{name}'" + (f" at {tuple(i + 1 for i in index)}" if index else "")
     if not isinstance(raw, CommentedSeq) or len(raw) != shape[0]:
-        size = f"{len(raw)} items" if isinstance(raw, CommentedSeq) else show(raw)
+        size = f"{len(raw)} item{'s' * (len(raw) != 1)}" if isinstance(raw, CommentedSeq) else show(raw)
         fail(f"{where} must be a list of {shape[0]} {'numbers' if len(shape) == 1 else 'lists'}, not {size}", pos)
     for k, item in enumerate(raw):
         p = value_pos(raw, k)
