@@ -108,7 +108,8 @@ def gradient(net: Network, names: list[str] | None = None, of: str | None = None
     points = checking.samples(net, values)
     first = derive(net, names[0], of, b)  # its needed values are every parameter's, all upstream
     missing = [n for n in dict.fromkeys([*checking.needed(first), *names]) if n not in points[0]]
-    shown = {k: v for k, v in points[0].items() if k in net.params or not net.samples}
+    params = set(net.params)
+    shown = {k: v for k, v in points[0].items() if k in params or not net.samples}
     g = Gradient(net, of, name, _rows(net, names, b), b, shown, missing, layout=layout,
                  samples=len(net.samples))
     if check or not missing:
