@@ -28,7 +28,27 @@ def _flatten(value) -> list[float]:
     return [value]
 
 
+def _layer_norm(l: int, layer: dict, previous: list[str], nodes: dict, edges: list) -> list[str]:
+    """Normalised over the layer's units, as the contract writes it: z, μ, σ² (biased), ẑ, then gamma ẑ + beta."""
+    n, eps = int(layer["units"]), float(layer.get("epsilon", 1e-5))
+    zs = [f"h{l}_{j}" for j in range(1, n + 1)]
+    for j, z in enumerate(zs, 1):
+        nodes[z] = {"activation": "identity"}
+        edges.extend([src, z, f"W{l}_{j}_{k}"] for k, src in enumerate(previous, start=1))
+    nodes[f"mu{l}"] = {"formula": f"({' + '.join(zs)}) / {n}"}
+    nodes[f"var{l}"] = {"formula": "(" + " + ".join(f"({z} - mu{l})^2" for z in zs) + f") / {n}"}
+    out = []
+    for j, z in enumerate(zs, 1):
+        nodes[f"zhat{l}_{j}"] = {"formula": f"({z} - mu{l}) / sqrt(var{l} + {eps!r})"}
+        nodes[f"a{l}_{j}"] = {"activation": layer.get("activation", "identity"), "bias": f"beta{l}_{j}"}
+        edges.append([f"zhat{l}_{j}", f"a{l}_{j}", f"gamma{l}_{j}"])
+        out.append(f"a{l}_{j}")
+    return out
+
+
 def expand_grids(spec: dict) -> dict:
+    if not isinstance(spec["inputs"], dict) or not any(isinstance(v, dict) for v in spec["inputs"].values()):
+        return _plain_inputs(spec)
     (grid_name, body), = spec["inputs"].items()
     shape = list(body["shape"])
     channels, spatial = (shape[0], shape[1:]) if len(shape) == 3 else (1, shape)
@@ -86,6 +106,9 @@ def expand_grids(spec: dict) -> dict:
             continue
         previous = flat if flat is not None else [source[c, pos] for c in range(channels)
                                                    for pos in itertools.product(*map(range, spatial))]
+        if layer.get("layer_norm"):
+            flat = _layer_norm(l, layer, previous, nodes, edges)
+            continue
         current = []
         for j in range(1, int(layer["units"]) + 1):
             name = f"a{l}_{j}"
@@ -119,4 +142,30 @@ def expand_at(at: dict, grid: str, inputs: list[str], kernels: dict[str, list[st
 
 
 def has_grids(spec: dict) -> bool:
-    return "layers" in spec and any("conv" in layer or "pool" in layer for layer in spec["layers"])
+    return "layers" in spec and any("conv" in layer or "pool" in layer or layer.get("layer_norm")
+                                    for layer in spec["layers"])
+
+
+def _plain_inputs(spec: dict) -> dict:
+    """Dense and normalised layers over plain inputs."""
+    from refengine import expand_point
+    nodes: dict = {}
+    edges: list = []
+    previous = list(spec["inputs"])
+    for l, layer in enumerate(spec["layers"], start=1):
+        if layer.get("layer_norm"):
+            previous = _layer_norm(l, layer, previous, nodes, edges)
+            continue
+        current = []
+        for j in range(1, int(layer["units"]) + 1):
+            node = {"activation": layer.get("activation", "identity")}
+            if layer.get("bias", True):
+                node["bias"] = f"b{l}_{j}"
+            nodes[f"a{l}_{j}"] = node
+            edges += [[src, f"a{l}_{j}", f"W{l}_{j}_{k}"] for k, src in enumerate(previous, start=1)]
+            current.append(f"a{l}_{j}")
+        previous = current
+    out = {key: value for key, value in spec.items() if key not in ("layers", "at")}
+    out.update(nodes=nodes, edges=edges, output=previous if len(previous) > 1 else previous[0],
+               at=expand_point(spec.get("at")))
+    return out

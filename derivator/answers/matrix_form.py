@@ -44,7 +44,7 @@ from derivator.numbers.batch import batch_values
 from derivator.symbolic.derive import derive
 
 DIGITS = 60  # the matrix recursion's precision; a sigmoid saturates float64 long before this
-WHOLE = re.compile(r"([WbUK])(\d+)\Z")  # U{l}: a recurrent layer's weights from its own previous step
+WHOLE = re.compile(r"([WbUK]|gamma|beta)(\d+)\Z")  # U{l}: a recurrent layer's weights from its own previous step
 
 
 @dataclass(repr=False)
@@ -113,6 +113,9 @@ def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, che
         raise DerivatorError("--matrix derives a loss; this file has none")
     layer = int(WHOLE.match(name).group(2))
     grids = any(lay.kind != "dense" for lay in net.layers)
+    if any(lay.norm for lay in net.layers if lay.kind == "dense"):
+        raise DerivatorError("--matrix: a layer_norm layer's stages are not written as a matrix form here; "
+                             f"--wrt {name} without --matrix gives every entry by the delta recursion")
     if grids:
         matrix_conv.check_layers(net, layer, kind=name[0])
     values = checking.point(net, at)

@@ -78,6 +78,7 @@ class Layer:
     pos: Pos
     recurrent: bool = False  # weights U{l}_j_k from unit k of this layer at the previous step
     kind = "dense"  # a conv or pool layer is a graph.grids.GridLayer
+    norm: str = ""  # "layer" for layer_norm: true (its stages h, mu, var, zhat before the units)
 
     @property
     def nodes(self) -> list[str]:
@@ -98,8 +99,11 @@ def matrix_entries(layers: list[Layer], inputs: int) -> dict[str, list[list[str]
             previous = layer.units
             continue
         out[f"W{n}"] = [[f"W{n}_{j}_{k}" for k in range(1, previous + 1)] for j in range(1, layer.units + 1)]
-        if layer.bias:
+        if layer.bias and not layer.norm:
             out[f"b{n}"] = [[f"b{n}_{j}"] for j in range(1, layer.units + 1)]
+        if layer.norm:
+            out[f"gamma{n}"] = [[f"gamma{n}_{j}"] for j in range(1, layer.units + 1)]
+            out[f"beta{n}"] = [[f"beta{n}_{j}"] for j in range(1, layer.units + 1)]
         if layer.recurrent:
             out[f"U{n}"] = [[f"U{n}_{j}_{k}" for k in range(1, layer.units + 1)] for j in range(1, layer.units + 1)]
         previous = layer.units

@@ -15,12 +15,12 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from derivator.errors import unknown
 from derivator.graph import rules
 from derivator.graph.network import Edge, Layer, Node, Pos, symbol
-from derivator.load import conv
+from derivator.load import conv, norm
 from derivator.load.fields import fail, number, show
 from derivator.load.yamlfile import key_pos, value_pos
 
 LAYER_KEYS = ["units", "activation", *(key for key, _, _ in rules.OPTIONS.values()), "bias",  # slope, alpha
-              "recurrent", "conv", "pool"]
+              "recurrent", "conv", "pool", "layer_norm", "batch_norm", "epsilon"]
 # Every number over data runs the network once per sample, and the exact ones in mpmath at two
 # precisions (some 0.12 ms a step here for `--matrix --check`, the most work of any command): samples x
 # (edges + nodes) is capped, so that every command finishes within some 10 s of CPU time. Reading a
@@ -60,6 +60,12 @@ def build(reader, inputs: list[str], max_nodes: int, max_edges: int):
         if len(nodes) + layer.units > max_nodes or len(edges) + weights > max_edges:
             fail(f"layer {i} makes the network larger than {max_nodes} nodes or {max_edges} weights",
                  value_pos(body, "units"))
+        if norm.wants(body):  # its stages h, mu, var, zhat, then the units (CONTRACT section 7)
+            layer.norm = "layer"
+            norm.wire(reader, layer, body, previous, nodes, edges)
+            layers.append(layer)
+            previous = layer.nodes
+            continue
         for j, name in enumerate(layer.nodes, 1):
             reader.declare(name, "node", layer.pos)
             for k, src in enumerate(previous, 1):
@@ -118,7 +124,7 @@ def matrix(raw: Any, entries: list[list[str]], name: str, pos: Pos) -> dict[str,
     rows, cols = len(entries), len(entries[0])
     what = "one per unit of the layer"
     before = "of the layer itself, at the previous step" if name.startswith("U") else "of the layer before, or input"
-    if name.startswith("b"):
+    if name.startswith(("b", "gamma")):  # a vector: b{l}, and a normalised layer's gamma{l} and beta{l}
         if not isinstance(raw, CommentedSeq) or len(raw) != rows:
             fail(f"'{name}' must be a list of {rows} number{'s' * (rows != 1)} ({what}), not {_size(raw)}", pos)
         return {entries[j][0]: number(v, value_pos(raw, j), f"entry {j + 1} of '{name}'") for j, v in enumerate(raw)}

@@ -12,8 +12,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from derivator.errors import long_name, unknown
 from derivator.graph import order, rules
 from derivator.graph.network import Edge, Network, Node, Pos, matrix_entries, symbol
-from derivator.load import conv, formula, groups, layers, recurrence
+from derivator.load import formula, groups, layers, recurrence
 from derivator.load.fields import FRACTION, article, fail, fraction, number, show
+from derivator.load.grid_inputs import GridInputs
 from derivator.load.sections import Sections
 from derivator.load.yamlfile import Document, container_pos, key_pos, value_pos
 
@@ -32,7 +33,7 @@ OPTION_KEYS = [key for key, _, _ in rules.OPTIONS.values()]  # slope, alpha
 NODE_KEYS = ["activation", "bias", *OPTION_KEYS, "formula", "group"]
 
 
-class Reader(Sections):
+class Reader(Sections, GridInputs):
     """Walks the parsed document, building the network and naming each problem's position."""
 
     def __init__(self, document: Document):
@@ -164,14 +165,6 @@ class Reader(Sections):
             fail("'inputs' must be a list of names or a map of names to values", pos)
         return [self.declare(n, "input", value_pos(raw_seq, i) if raw_seq is not None else pos)
                 for i, n in enumerate(raw)], {}
-
-    def grid(self, name: str, body: CommentedMap, pos: Pos) -> list[str]:
-        """A grid input's entries, each an input of its own; the grid's name gives them values in `at:` and data."""
-        self.declare(name, "grid input", pos)
-        self.grids[name] = grid = conv.grid_input(name, body, value_pos(self.doc["inputs"], name))
-        if self.steps is not None:
-            fail("grid inputs and 'steps:' do not go together in this version", pos)
-        return [self.declare(n, "input", pos) for n in grid.names()]
 
     def nodes(self) -> dict[str, Node]:
         raw = self.doc["nodes"]
@@ -325,22 +318,6 @@ class Reader(Sections):
                 fail(unknown("name in 'at'", str(name), [*allowed, *matrices]) + hint, key_pos(raw, name))
             values[name] = number(raw[name], value_pos(raw, name), f"value of '{name}'")
         return values
-
-    def ungridded(self, inputs: list[str]) -> list[str]:
-        """The inputs as a sample gives them: a grid input by its name, not entry by entry."""
-        entries = {e: g for g, grid in self.grids.items() for e in grid.names()}
-        return list(dict.fromkeys(entries.get(n, n) for n in inputs))
-
-    def whole(self, name: str, raw: Any, matrices: dict, pos: Pos) -> dict[str, float]:
-        """A whole matrix, kernel or grid input given at once."""
-        if name in self.grids:
-            grid = self.grids[name]
-            return conv.values(raw, grid.declared, grid.names(), name, pos)
-        lay = next((lay for lay in self.layers if f"K{lay.index}" == name), None)
-        if lay is not None:  # a kernel: [F][C][kh][kw], leading sizes of 1 may be left out
-            return conv.values(raw, (lay.filters, lay.source.channels, *lay.kernel),
-                               [e for row in matrices[name] for e in row], name, pos)
-        return layers.matrix(raw, matrices[name], name, pos)
 
     def entry(self, name: str, raw: Any, pos: Pos, what: str) -> dict:
         """The values one key gives an input or target: one number, or with `steps:` one per step."""
