@@ -144,23 +144,34 @@ def _why_back(above) -> str:
 
 
 def _why(net: Network, kind: str, layer: int) -> list[tuple[str, str]]:
-    lay = net.layers[layer - 1]
-    n = layer
+    """Why the kernel's gradient is a cross-correlation and dA[l-1] a full convolution, as text and LaTeX."""
+    lay, n, p = net.layers[layer - 1], layer, layer - 1
     if kind == "b":
-        text = (f"b[{n}]_f is added at every position of filter f's map, so ∂Z[{n}]_f,r,c/∂b[{n}]_f = 1 everywhere and "
-                f"its derivative adds up the whole delta map dZ[{n}]_f.")
-        return [(text, text.replace("∂", r"$\partial$"))]
-    idx = "r+i-1, c+j-1" if lay.stride == (1, 1) or lay.stride == (1,) else "s(r-1)+i, s(c-1)+j"
-    text = (f"K[{n}]_f,c,i,j is one weight shared by every position of filter f's map (tied): Z[{n}]_f,r,c has the "
-            f"term K[{n}]_f,c,i,j A[{n - 1}]_c,{idx}, so its derivative sums that input over every position the "
-            f"kernel entry touches, weighted by the delta there: Σ_r,c dZ[{n}]_f,r,c A[{n - 1}]_c,{idx}, "
-            f"which is the valid cross-correlation dZ[{n}]_f ⋆ A[{n - 1}]_c.")
-    second = (f"Going down, each entry of A[{n - 1}] met the kernel at every offset that read it, so its delta gathers "
-              f"those kernel entries times the deltas: a full convolution of dZ[{n}] with the kernel flipped by 180°.")
+        return [(f"b[{n}]_f is added at every position of filter f's map, so ∂Z[{n}]_f,r,c/∂b[{n}]_f = 1 "
+                 f"everywhere and its derivative adds up the whole delta map dZ[{n}]_f.",
+                 rf"$b^{{[{n}]}}_f$ is added at every position of filter $f$'s map, so "
+                 rf"$\partial Z^{{[{n}]}}_{{f,r,c}} / \partial b^{{[{n}]}}_f = 1$ everywhere and its derivative adds "
+                 rf"up the whole delta map $dZ^{{[{n}]}}_f$.")]
+    unit = all(s == 1 for s in lay.stride) and not any(lay.padding)
+    idx = "r+i-1, c+j-1" if unit else "s(r-1)+i-p, s(c-1)+j-p"
+    tidx = idx.replace(", ", ",")
+    first = (f"K[{n}]_f,c,i,j is one weight shared by every position of filter f's map (tied): Z[{n}]_f,r,c has the "
+             f"term K[{n}]_f,c,i,j A[{p}]_c,{idx}, so its derivative sums that input over every position the "
+             f"kernel entry touches, weighted by the delta there: Σ_r,c dZ[{n}]_f,r,c A[{p}]_c,{idx}, "
+             f"which is the valid cross-correlation dZ[{n}]_f ⋆ A[{p}]_c.",
+             rf"$K^{{[{n}]}}_{{f,c,i,j}}$ is one weight shared by every position of filter $f$'s map (tied): "
+             rf"$Z^{{[{n}]}}_{{f,r,c}}$ has the term $K^{{[{n}]}}_{{f,c,i,j}} A^{{[{p}]}}_{{c,{tidx}}}$, so its "
+             rf"derivative sums that input over every position the kernel entry touches, weighted by the delta "
+             rf"there: $\sum_{{r,c}} dZ^{{[{n}]}}_{{f,r,c}} A^{{[{p}]}}_{{c,{tidx}}}$, the valid "
+             rf"cross-correlation $dZ^{{[{n}]}}_f \star A^{{[{p}]}}_c$.")
+    second = (f"Going down, each entry of A[{p}] met the kernel at every offset that read it, so its delta gathers "
+              f"those kernel entries times the deltas: a full convolution of dZ[{n}] with the kernel flipped by 180°.",
+              rf"Going down, each entry of $A^{{[{p}]}}$ met the kernel at every offset that read it, so its delta "
+              rf"gathers those kernel entries times the deltas: a full convolution of $dZ^{{[{n}]}}$ with the kernel "
+              rf"flipped by $180^\circ$.")
     third = "1/m comes from the average over the samples; each dZ is one sample's." if net.reduction == "mean" else \
         "There is no 1/m: with reduction: sum each sample enters with weight 1."
-    tex = {"⋆": r"$\star$", "∂": r"$\partial$", "Σ": r"$\sum$", "°": r"$^\circ$"}
-    return [(t, "".join(tex.get(ch, ch) for ch in t)) for t in (text, second, third)]
+    return [first, second, (third, third.replace("1/m", "$1/m$"))]
 
 
 def maps(net: Network, values: dict[str, float], computed: dict, layer: int) -> list[Map]:
