@@ -14,12 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import mpmath
-
 from derivator.answers.matrix_tokens import AVERAGE, CLOSE, HADAMARD, OPEN, PLUS, SUM, Elementwise, Eq, Mat, Op
 from derivator.errors import DerivatorError
 from derivator.graph.network import Network
-from derivator.numbers import checking, sweep
+from derivator.numbers import checking
 from derivator.numbers.batch_conv import conv_values
 
 STAR = Op(" ⋆ ", r" \star ")  # valid cross-correlation
@@ -174,15 +172,18 @@ def _why(net: Network, kind: str, layer: int) -> list[tuple[str, str]]:
     return [first, second, (third, third.replace("1/m", "$1/m$"))]
 
 
-def maps(net: Network, values: dict[str, float], computed: dict, layer: int) -> list[Map]:
-    """The first sample's maps, each beside the scalar delta recursion's values of the same entries."""
-    c = sweep.compiled(net, "loss")
+def maps(net: Network, values: dict[str, float], computed: dict, layer: int, worked) -> list[Map]:
+    """The first sample's maps, each beside the scalar delta recursion's values of the same entries: the
+    deltas of its pass (`worked`, at the first sample), and for the input image Σ_k w δ_k over its edges."""
+    deltas = dict(worked.deltas) if worked is not None else {}
     sample = checking.samples(net, values)[0]
-    with mpmath.workdps(40):
-        state = c.forward(sample, precise=True)
-        grads = c.backward(state, precise=True)
-        deltas = {k: float(v) for k, v in c.deltas.items()}
-    grads = {k: float(v) for k, v in grads.items()}
+    grads: dict[str, float] = {}
+    if layer == 1 and deltas:
+        inputs = set(net.inputs)
+        for e in net.edges:
+            if e.src in inputs and e.dst in deltas:
+                w = sample[e.weight.name] if e.weight.is_Symbol else float(e.weight)
+                grads[e.src] = grads.get(e.src, 0.0) + w * deltas[e.dst]
     out = []
     for name in sorted(computed, key=lambda k: -int(k[2:])):
         n = int(name[2:])

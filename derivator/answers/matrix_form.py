@@ -127,7 +127,7 @@ def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, che
         parts = matrix_conv.equations(net, kind, layer, _output_delta(net), _prime)
         forward, backward, result, why, loss = parts.forward, parts.backward, parts.result, parts.why, loss_line(net)
         computed, found = matrix_conv.conv_values(net, values, kind, layer)
-        maps = matrix_conv.maps(net, values, found, layer)
+        maps = matrix_conv.maps(net, values, found, layer, scalar.worked)
     elif net.recurrence is not None:  # through time (CONTRACT section 6): every gradient a sum over the steps
         why = _why(net, "W" if kind == "U" else kind, layer)
         forward, backward, result, why, loss = matrix_time.equations(net, kind, layer, _output_delta(net), _prime,
