@@ -21,8 +21,9 @@ FORMULAS = SPEC_FORMULAS
 def names_of(net, spec):
     """Every name to differentiate by; a formula node (CONTRACT section 4) has no z_NODE."""
     formula_nodes = {n for n, body in (spec.get("nodes") or {}).items() if "formula" in body}
+    formula_nodes |= {n for n, node in net.nodes.items() if node.is_formula}  # pooling units (section 7)
     return [*net.inputs, *net.params, *net.nodes,  # through time, h@2 is a copy of the file's node h
-            *("z_" + n for n in net.nodes if n.split("@")[0] not in formula_nodes)]
+            *("z_" + n for n in net.nodes if n.split("@")[0] not in formula_nodes and n not in formula_nodes)]
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.name)

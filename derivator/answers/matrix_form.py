@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import sympy
 
 from derivator import arguments
-from derivator.answers import matrix_time
+from derivator.answers import matrix_conv, matrix_time
 from derivator.answers.display import Displayed
 from derivator.answers.gradient import gradient
 from derivator.answers.matrix_tokens import (
@@ -44,7 +44,7 @@ from derivator.numbers.batch import batch_values
 from derivator.symbolic.derive import derive
 
 DIGITS = 60  # the matrix recursion's precision; a sigmoid saturates float64 long before this
-WHOLE = re.compile(r"([WbU])(\d+)\Z")  # U{l}: a recurrent layer's weights from its own previous step
+WHOLE = re.compile(r"([WbUK]|gamma|beta)(\d+)\Z")  # U{l}: a recurrent layer's weights from its own previous step
 
 
 @dataclass(repr=False)
@@ -68,6 +68,8 @@ class MatrixForm(Displayed):
     # With --check, each entry's, row by row; None for an entry left out when checking every entry would
     # pass the work cap (gradient.MAX_CHECK_WORK): an evenly spaced subset is checked, and the output says so.
     checks: list[checking.Check | None] = field(default_factory=list)
+    maps: list = field(default_factory=list)  # a conv layer's: matrix_conv.Map each (dZ, pooled dA, dA[l-1])
+    last: int = 0  # the output layer's index
 
     @property
     def shape(self) -> list[int]:
@@ -80,7 +82,7 @@ class MatrixForm(Displayed):
 
     @property
     def failed(self) -> bool:
-        return not self.agrees or any(not c.agrees for c in self.checked)
+        return not self.agrees or any(not c.agrees for c in self.checked) or any(not m.agrees for m in self.maps)
 
     @property
     def checked(self) -> list[checking.Check]:
@@ -110,12 +112,23 @@ def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, che
     if net.loss is None:
         raise DerivatorError("--matrix derives a loss; this file has none")
     layer = int(WHOLE.match(name).group(2))
+    grids = any(lay.kind != "dense" for lay in net.layers)
+    if any(lay.norm for lay in net.layers if lay.kind == "dense"):
+        raise DerivatorError("--matrix: a layer_norm layer's stages are not written as a matrix form here; "
+                             f"--wrt {name} without --matrix gives every entry by the delta recursion")
+    if grids:
+        matrix_conv.check_layers(net, layer, kind=name[0])
     values = checking.point(net, at)
     checking.require(derive(net, entries[0][0], "loss"), values)
     # The other route: the scalar delta recursion over the graph, every entry from one sweep.
     scalar = gradient(net, [e for row in entries for e in row], "loss", values, check, tolerance, name, entries)
-    kind = name[0]
-    if net.recurrence is not None:  # through time (CONTRACT section 6): every gradient a sum over the steps
+    kind, maps = name[0], []
+    if grids:  # the convolution form (CONTRACT section 7): the rules over the grids, and their maps
+        parts = matrix_conv.equations(net, kind, layer, _output_delta(net), _prime)
+        forward, backward, result, why, loss = parts.forward, parts.backward, parts.result, parts.why, loss_line(net)
+        computed, found = matrix_conv.conv_values(net, values, kind, layer)
+        maps = matrix_conv.maps(net, values, found, layer, scalar.worked)
+    elif net.recurrence is not None:  # through time (CONTRACT section 6): every gradient a sum over the steps
         why = _why(net, "W" if kind == "U" else kind, layer)
         forward, backward, result, why, loss = matrix_time.equations(net, kind, layer, _output_delta(net), _prime,
                                                                      why, loss_line(net))
@@ -127,11 +140,14 @@ def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, che
     errors = [checking.close(a, s, tolerance) for ra, rs in zip(computed, scalar.values, strict=True)
               for a, s in zip(ra, rs, strict=True)]
     checks = [r.check for r in scalar.rows] if check else []  # None for an entry past the work cap
+    # A conv network has thousands of weights: the point shows the layer's own kernel and biases.
+    shown = {e for name_ in (f"K{layer}", f"b{layer}") for row in net.matrices().get(name_, []) for e in row} \
+        if grids else set(net.params)
     samples = len(net.samples) or 1
     return MatrixForm(name, layer, entries, forward, backward, result, why, loss, computed, scalar.values,
                       all(ok for ok, _ in errors),
-                      max(rel for _, rel in errors), samples, {k: v for k, v in values.items() if k in net.params},
-                      checks)
+                      max(rel for _, rel in errors), samples, {k: v for k, v in values.items() if k in shown},
+                      checks, maps, len(net.layers))
 
 
 # -- the equations -------------------------------------------------------------------------------

@@ -77,6 +77,8 @@ class Layer:
     bias: bool
     pos: Pos
     recurrent: bool = False  # weights U{l}_j_k from unit k of this layer at the previous step
+    kind = "dense"  # a conv or pool layer is a graph.grids.GridLayer
+    norm: str = ""  # "layer" for layer_norm: true (its stages h, mu, var, zhat before the units)
 
     @property
     def nodes(self) -> list[str]:
@@ -89,9 +91,19 @@ def matrix_entries(layers: list[Layer], inputs: int) -> dict[str, list[list[str]
     previous = inputs
     for layer in layers:
         n = layer.index
+        if getattr(layer, "kind", "dense") != "dense":  # a conv layer: its kernel K{n} and one bias per filter
+            if layer.kind == "conv":
+                out[f"K{n}"] = layer.kernel_names()
+                if layer.bias:
+                    out[f"b{n}"] = [[f"b{n}_{f}"] for f in range(1, layer.filters + 1)]
+            previous = layer.units
+            continue
         out[f"W{n}"] = [[f"W{n}_{j}_{k}" for k in range(1, previous + 1)] for j in range(1, layer.units + 1)]
-        if layer.bias:
+        if layer.bias and not layer.norm:
             out[f"b{n}"] = [[f"b{n}_{j}"] for j in range(1, layer.units + 1)]
+        if layer.norm:
+            out[f"gamma{n}"] = [[f"gamma{n}_{j}"] for j in range(1, layer.units + 1)]
+            out[f"beta{n}"] = [[f"beta{n}_{j}"] for j in range(1, layer.units + 1)]
         if layer.recurrent:
             out[f"U{n}"] = [[f"U{n}_{j}_{k}" for k in range(1, layer.units + 1)] for j in range(1, layer.units + 1)]
         previous = layer.units

@@ -50,7 +50,7 @@ def topological(net: Network) -> list[str]:
         unit = [n, *net.siblings(n)]
         if n in placed or any(indegree[m] > 0 for m in unit):
             continue  # the group's last member to be ready places it
-        members = [m for m in net.nodes if m in unit]  # in the file's order
+        members = [m for m in net.nodes if m in unit] if len(unit) > 1 else unit  # in the file's order
         order += members
         placed.update(members)
         for m in members:

@@ -23,6 +23,7 @@ import sympy
 from derivator.graph import equations, rules
 from derivator.graph.network import Network, symbol, z_symbol
 from derivator.graph.order import ancestors
+from derivator.graph.primitives import maximum, minimum
 
 Expr = sympy.Expr
 
@@ -101,7 +102,7 @@ def _make(net: Network, of: str) -> Plan:
         node = net.nodes[v]
         if node.is_formula:
             for s in node.reads:
-                add(s, Link(v, sympy.diff(node.formula, symbol(s)), f"formula of {v}"))
+                add(s, Link(v, _local(node.formula, symbol(s)), f"formula of {v}"))
         elif node.bias.is_Symbol:
             add(node.bias.name, Link(v, sympy.S.One, f"bias of {v}"))
     direct = loss_grads(net) if of == "loss" else {of: sympy.S.One}
@@ -123,6 +124,15 @@ def _make(net: Network, of: str) -> Plan:
                  if not links.get(v) and not net.nodes[v].is_formula and (v in fused or v not in groups)
                  and (net.loss.type, net.nodes[v].activation.name) in rules.FUSED_NOTES}
     return Plan(net, of, order, links, direct, fused, prime, penalty, notes, groups)
+
+
+def _local(formula: Expr, s: sympy.Symbol) -> Expr:
+    """∂formula/∂s: SymPy's diff, except for a max or min of distinct plain symbols (a pooling window),
+    whose derivative by one of them is its primitive's own rule, without diff's dispatch over every argument."""
+    args = formula.args
+    if isinstance(formula, (maximum, minimum)) and all(a.is_Symbol for a in args) and len(set(args)) == len(args):
+        return formula.fdiff(args.index(s) + 1)
+    return sympy.diff(formula, s)
 
 
 def _group(net: Network, v: str) -> Group:

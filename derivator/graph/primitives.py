@@ -134,8 +134,12 @@ def first_attains(args: tuple, i: int, sign: int) -> sympy.Expr:
     At a tie the first argument that attains it takes the derivative, as max pooling does: args[i]
     must beat the earlier ones strictly (H(0) = 0) and the later ones at least (H(0) = 1)."""
     a = args[i]
-    steps = [sympy.Heaviside(sign * (a - b), 0 if j < i else 1) for j, b in enumerate(args) if j != i]
-    return sympy.Mul(*steps)
+    # Between distinct plain symbols (a max pooling window) no step can evaluate, and asking SymPy's
+    # assumptions whether it does costs a millisecond a step: 28x28 pooling has thousands.
+    if all(b.is_Symbol for b in args) and len(set(args)) == len(args):  # built as evaluate=False would, unchecked
+        return sympy.Mul(*[sympy.Basic.__new__(sympy.Heaviside, sign * (a - b), sympy.S.Zero if j < i
+                                               else sympy.S.One) for j, b in enumerate(args) if j != i])
+    return sympy.Mul(*[sympy.Heaviside(sign * (a - b), 0 if j < i else 1) for j, b in enumerate(args) if j != i])
 
 
 class maximum(sympy.Function):  # noqa: N801

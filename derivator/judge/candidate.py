@@ -22,7 +22,7 @@ from derivator.errors import DerivatorError, long_name, shown
 from derivator.graph import equations
 from derivator.graph.network import Network, symbol, z_symbol
 from derivator.graph.timesteps import ident
-from derivator.judge import points
+from derivator.judge import kinkfree, points
 from derivator.load import formula
 from derivator.numbers import checking, saturation
 from derivator.numbers.evaluate import GOOD_DIGITS, PRECISIONS, UndefinedError, value
@@ -240,6 +240,7 @@ def _pair(d: Derivation, expr: sympy.Expr, point: dict[str, float], arguments: l
             except (UndefinedError, KeyError):
                 return last
         here.trusted = max(lost) <= digits - GOOD_DIGITS
+        here.kink = here.kink and kinkfree.matters([expr, d.result], env)
         if here.kink:
             return here
         if here.trusted and (_close(here.c, here.t) or (last is not None and last.trusted and _close(here.c, last.c)

@@ -15,11 +15,12 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from derivator.errors import unknown
 from derivator.graph import rules
 from derivator.graph.network import Edge, Layer, Node, Pos, symbol
+from derivator.load import conv, norm
 from derivator.load.fields import fail, number, show
 from derivator.load.yamlfile import key_pos, value_pos
 
 LAYER_KEYS = ["units", "activation", *(key for key, _, _ in rules.OPTIONS.values()), "bias",  # slope, alpha
-              "recurrent"]
+              "recurrent", "conv", "pool", "layer_norm", "batch_norm", "epsilon"]
 # Every number over data runs the network once per sample, and the exact ones in mpmath at two
 # precisions (some 0.12 ms a step here for `--matrix --check`, the most work of any command): samples x
 # (edges + nodes) is capped, so that every command finishes within some 10 s of CPU time. Reading a
@@ -38,12 +39,33 @@ def build(reader, inputs: list[str], max_nodes: int, max_edges: int):
     edges: list[Edge] = []
     layers: list[Layer] = []
     previous = inputs
+    # A conv or pool layer reads a grid: the file's one grid input (and no other input), or the layer before.
+    grid = next(iter(reader.grids.values())) if len(reader.grids) == 1 and len(inputs) == \
+        next(iter(reader.grids.values())).size else None
     for i, body in enumerate(raw, 1):
+        if conv.is_grid_layer(body):
+            layer = conv.layer(reader, i, body, value_pos(raw, i - 1), grid)
+            units, reads = layer.size()  # counted before any node is made: a filter count has no other bound
+            if len(nodes) + units > max_nodes or len(edges) + reads > max_edges:
+                fail(f"layer {i} makes the network larger than {max_nodes:,} nodes or {max_edges:,} weights "
+                     f"({len(nodes) + units:,} nodes, up to {len(edges) + reads:,} weights and window entries)",
+                     value_pos(raw, i - 1))
+            conv.wire(reader, layer, nodes, edges)
+            layers.append(layer)
+            previous, grid = layer.nodes, layer.out
+            continue
+        grid = None  # a dense layer flattens what it gets, in row-major order (channel, row, column)
         layer = _layer(reader, i, body, value_pos(raw, i - 1))
         weights = layer.units * (len(previous) + layer.units * layer.recurrent)
         if len(nodes) + layer.units > max_nodes or len(edges) + weights > max_edges:
             fail(f"layer {i} makes the network larger than {max_nodes} nodes or {max_edges} weights",
                  value_pos(body, "units"))
+        if norm.wants(body):  # its stages h, mu, var, zhat, then the units (CONTRACT section 7)
+            layer.norm = "layer"
+            norm.wire(reader, layer, body, previous, nodes, edges)
+            layers.append(layer)
+            previous = layer.nodes
+            continue
         for j, name in enumerate(layer.nodes, 1):
             reader.declare(name, "node", layer.pos)
             for k, src in enumerate(previous, 1):
@@ -65,7 +87,7 @@ def check_names(kinds: dict, matrices: dict) -> None:
     """W1, b2, ... name whole matrices in a layers file (`at:`, --wrt): no input or target may take them."""
     for name, (kind, pos) in kinds.items():
         if name in matrices:
-            what = {"W": "weight matrix", "U": "recurrent weight matrix"}.get(name[0], "bias vector")
+            what = {"W": "weight matrix", "U": "recurrent weight matrix", "K": "kernel"}.get(name[0], "bias vector")
             fail(f"'{name}' names the {what} of layer {name[1:]} in a 'layers' file; choose another {kind} name", pos)
 
 
@@ -102,7 +124,7 @@ def matrix(raw: Any, entries: list[list[str]], name: str, pos: Pos) -> dict[str,
     rows, cols = len(entries), len(entries[0])
     what = "one per unit of the layer"
     before = "of the layer itself, at the previous step" if name.startswith("U") else "of the layer before, or input"
-    if name.startswith("b"):
+    if name.startswith(("b", "gamma")):  # a vector: b{l}, and a normalised layer's gamma{l} and beta{l}
         if not isinstance(raw, CommentedSeq) or len(raw) != rows:
             fail(f"'{name}' must be a list of {rows} number{'s' * (rows != 1)} ({what}), not {_size(raw)}", pos)
         return {entries[j][0]: number(v, value_pos(raw, j), f"entry {j + 1} of '{name}'") for j, v in enumerate(raw)}

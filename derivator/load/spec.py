@@ -14,12 +14,16 @@ from derivator.graph import order, rules
 from derivator.graph.network import Edge, Network, Node, Pos, matrix_entries, symbol
 from derivator.load import formula, groups, layers, recurrence
 from derivator.load.fields import FRACTION, article, fail, fraction, number, show
+from derivator.load.grid_inputs import GridInputs
 from derivator.load.sections import Sections
 from derivator.load.yamlfile import Document, container_pos, key_pos, value_pos
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 MAX_NODES = 5000
 MAX_EDGES = 20000
+# A conv layer's edges are its kernel's entries at every position, tied, and its windows' reads: a 28x28
+# image through 4 filters of 3x3 is 24,336 of them, so a network with a grid input may have more.
+MAX_GRID_EDGES = 50000
 # Names the printed formulas use as functions, or that the command line gives a meaning.
 RESERVED = {*formula.FUNCTIONS, *keyword.kwlist, *keyword.softkwlist, "Abs", "Heaviside",
             "Piecewise", "Max", "Min", "sign", "leaky_relu", "leaky_step", "loss", "all"}
@@ -29,7 +33,7 @@ OPTION_KEYS = [key for key, _, _ in rules.OPTIONS.values()]  # slope, alpha
 NODE_KEYS = ["activation", "bias", *OPTION_KEYS, "formula", "group"]
 
 
-class Reader(Sections):
+class Reader(Sections, GridInputs):
     """Walks the parsed document, building the network and naming each problem's position."""
 
     def __init__(self, document: Document):
@@ -44,6 +48,7 @@ class Reader(Sections):
         self.steps: int | None = None  # `steps:`: the network is unrolled through time (CONTRACT section 6)
         self.loss_steps = "all"
         self.initial: list[str] = []  # the names delayed edges read, whose step 0 is the initial state
+        self.grids: dict[str, Any] = {}  # grid inputs by name (CONTRACT section 7): a graph.grids.Grid each
 
     def network(self) -> Network:
         doc = self.doc
@@ -65,7 +70,8 @@ class Reader(Sections):
             fail("'description' must be text", value_pos(doc, "description"))
         inputs, defaults = self.inputs()
         if "layers" in doc:
-            nodes, edges, outputs, self.layers = layers.build(self, inputs, MAX_NODES, MAX_EDGES)
+            nodes, edges, outputs, self.layers = layers.build(self, inputs, MAX_NODES,
+                                                                MAX_GRID_EDGES if self.grids else MAX_EDGES)
         else:
             nodes = self.nodes()
             edges = self.edges(inputs, nodes) if doc.get("edges") is not None or not self.formulas else []
@@ -84,7 +90,7 @@ class Reader(Sections):
         targets = [n for n, (k, _) in self.kinds.items() if k == "target"]
         data = []
         if "data" in doc:
-            data = layers.samples(self, [*inputs, *targets], loss.type if loss else None)
+            data = layers.samples(self, [*self.ungridded(inputs), *targets], loss.type if loss else None)
             if self.steps is None:  # through time, once the targets are unrolled (recurrence.unroll)
                 layers.check_targets(loss, data, doc["data"])
             copies = self.steps or 1
@@ -144,10 +150,15 @@ class Reader(Sections):
         else:
             raw_seq = raw
         if isinstance(raw, CommentedMap):
-            names = [self.declare(k, "input", key_pos(raw, k)) for k in raw]
+            names = []
+            for k in raw:
+                if isinstance(raw[k], CommentedMap):  # a grid input: {I: {shape: [4, 4]}} (CONTRACT section 7)
+                    names += self.grid(k, raw[k], key_pos(raw, k))
+                else:
+                    names.append(self.declare(k, "input", key_pos(raw, k)))
             defaults = {}
             for k in raw:
-                if raw[k] is not None:
+                if raw[k] is not None and not isinstance(raw[k], CommentedMap):
                     defaults.update(self.entry(k, raw[k], value_pos(raw, k), f"value of input '{k}'"))
             return names, defaults
         if not isinstance(raw, list) or not raw:
@@ -291,8 +302,8 @@ class Reader(Sections):
             if per_step is not None:
                 recurrence.give(self, values, per_step, name, key_pos(raw, name))
                 continue
-            if name in matrices:
-                entries = layers.matrix(raw[name], matrices[name], name, value_pos(raw, name))
+            if name in matrices or name in self.grids:
+                entries = self.whole(name, raw[name], matrices, value_pos(raw, name))
                 twice = [e for e in entries if e in values]
                 if twice:
                     fail(f"'{name}' gives {twice[0]} again, after '{self.at_keys.get(twice[0], twice[0])}'; "
@@ -310,5 +321,7 @@ class Reader(Sections):
 
     def entry(self, name: str, raw: Any, pos: Pos, what: str) -> dict:
         """The values one key gives an input or target: one number, or with `steps:` one per step."""
+        if name in self.grids:
+            return self.whole(name, raw, {}, pos)
         per_step = None if self.steps is None else recurrence.entries(self, name, raw, pos)
         return per_step if per_step is not None else {name: number(raw, pos, what)}

@@ -64,8 +64,8 @@ def needed(d: Derivation) -> list[str]:
             node = d.net.nodes[n]
             if node.is_formula:
                 names += sorted(s.name for s in node.formula.free_symbols if s.name in d.net.params)
-            names += [str(s) for s in node.bias.free_symbols]
-            names += [str(s) for e in d.net.parents[n] for s in e.weight.free_symbols]
+            names += [s.name for s in node.bias.free_symbols]  # (str() would build a printer for each)
+            names += [s.name for e in d.net.parents[n] for s in e.weight.free_symbols]
     if d.of == "loss":
         names += [str(s) for t in d.net.loss.targets for s in t.free_symbols]
         names += sorted(s.name for s in d.net.penalty.free_symbols)

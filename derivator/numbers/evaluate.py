@@ -32,6 +32,15 @@ _STEPS = (sympy.Heaviside, sympy.sign, prim.leaky_step)
 _PIECES = (sympy.Abs, prim.relu, prim.leaky_relu, prim.elu, prim.maximum, prim.minimum)
 
 
+class Env(dict):
+    """Symbols' (and some subexpressions') values, with the subexpressions kept apart once: `value` reads
+    them for every expression it evaluates, and an env of a convolution has tens of thousands of symbols."""
+
+    def __init__(self, values):
+        super().__init__(values)
+        self.parts = {k: v for k, v in self.items() if not k.is_Symbol}
+
+
 class UndefinedError(ArithmeticError):
     """The expression has no finite value here (log of 0, overflow in float64, 0/0, ...)."""
 
@@ -54,7 +63,9 @@ def value(expr: sympy.Expr, env: Mapping[sympy.Symbol, float], precise: bool = F
     table = MP if precise else FLOAT
     num = mpmath.mpf if precise else float
     # `env` may also give whole subexpressions (a saturated unit's 1 - o, computed from z): they win.
-    memo: dict[sympy.Expr, object] = {k: num(v) for k, v in env.items() if not k.is_Symbol}
+    parts = getattr(env, "parts", None)  # an Env knows its subexpressions: a large env is not scanned per call
+    memo: dict[sympy.Expr, object] = {k: num(v) for k, v in (env.items() if parts is None else parts.items())
+                                      if not k.is_Symbol}
     track = precise and lost is not None
     err: dict[sympy.Expr, float] = dict.fromkeys(memo, 0.0) if track else {}
 

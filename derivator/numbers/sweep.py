@@ -26,7 +26,7 @@ from derivator.graph.plan import plan
 from derivator.graph.plan import target as p_target
 from derivator.graph.rules import X
 from derivator.numbers import softmax
-from derivator.numbers.evaluate import FLOAT, MP, UndefinedError, short, undefined, value
+from derivator.numbers.evaluate import FLOAT, MP, Env, UndefinedError, short, undefined, value
 
 OUT, PRE = sympy.Symbol("o", real=True), sympy.Symbol("z", real=True)  # in an activation's derivative
 CONSTANT, PARAMETER, VALUE, FORMULA = range(4)  # how a link's local derivative is found
@@ -220,7 +220,7 @@ class Compiled:
         """Every parameter's (and input's) derivative of the target, from one reverse sweep after `state`."""
         num = mpmath.mpf if precise else float
         vals = state.values
-        env = self.env(state.o, state.z, vals)  # with each unit's 1 - o from z, for fused deltas and losses
+        env = Env(self.env(state.o, state.z, vals))  # with each unit's 1 - o from z, for fused deltas and losses
         delta: list = [None] * len(self.names)
         lost: list | None = [] if precise else None  # digits the deltas' own rules lost (o - y at σ(500), y = 1)
 

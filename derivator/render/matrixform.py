@@ -6,6 +6,7 @@ import sympy
 from sympy.printing.precedence import PRECEDENCE
 
 from derivator.answers.matrix_form import Elementwise, Eq, Mat, MatrixForm, Token
+from derivator.render import convmaps
 from derivator.render.breaking import PREAMBLE, align, aligned
 from derivator.render.jsonout import dumps
 from derivator.render.latex import sci, text_tex
@@ -110,7 +111,7 @@ def eq_tex(eq: Eq) -> str:
 
 
 def loss_tex(f: MatrixForm) -> str:
-    last = len(f.forward) // 2
+    last = f.last or len(f.forward) // 2
     return rf"J &= \frac{{1}}{{m}} \sum_{{s=1}}^{{m}} \mathcal{{L}}\left(A^{{[{last}](s)}}, Y^{{(s)}}\right)"
 
 
@@ -125,9 +126,10 @@ def values_tex(rows: list[list[float]]) -> str:
 
 
 def comparison(f: MatrixForm) -> str:
-    square = f.name.startswith(("W", "U"))  # W and U have two indices, b one
+    square = f.name.startswith(("W", "U"))  # W and U have two indices, b one, a kernel K four (or three)
+    indices = "_f_c_i_j" if len(f.entries[0][0].split("_")) == 5 else "_f_c_i"
     entry = f.entries[0][0].rsplit("_", 2 if square else 1)[0]
-    names = f"{entry}_j_k" if square else f"{entry}_j"
+    names = f"{f.name}{indices}" if f.name.startswith("K") else f"{entry}_j_k" if square else f"{entry}_j"
     if f.agrees:
         return (f"Element by element: agrees. Each entry equals the scalar derivative ∂J/∂{names} of the "
                 f"delta recursion (largest relative difference {f.largest_difference:.2g}).")
@@ -166,7 +168,9 @@ def _subset(f: MatrixForm) -> str:
 def render_matrix_text(f: MatrixForm) -> str:
     lines = [f"Matrix form over the batch: column s of each matrix is sample s, m = {f.samples}; A[0] = X, "
              "the inputs.", "", "Forward pass:"]
-    for z, a in zip(f.forward[::2], f.forward[1::2], strict=True):
+    if f.maps:  # the convolution form: a pooling layer has one equation, so one a line
+        lines += [f"  {eq_text(eq)}" + (f"    ({eq.note})" if eq.note else "") for eq in f.forward]
+    for z, a in zip(f.forward[::2], f.forward[1::2], strict=True) if not f.maps else ():
         lines.append(f"  {eq_text(z).ljust(28)}  {eq_text(a)}")
     lines += [f"  {f.loss}", "", "Backward pass (dZ[l] = ∂L/∂Z[l], one column per sample, before the "
               "average):"]
@@ -175,7 +179,7 @@ def render_matrix_text(f: MatrixForm) -> str:
               "", "Why:", *[f"  - {text}" for text, _ in f.why], ""]
     at = ", ".join(f"{k} = {v:.15g}" for k, v in f.point.items())
     lines += [f"At {at}, over the {f.samples} sample{'s' * (f.samples != 1)}:",
-              f"  {tokens_text(f.result.lhs)} =", *values_text(f.values), comparison(f)]
+              f"  {tokens_text(f.result.lhs)} =", *values_text(f.values), comparison(f), *convmaps.text_lines(f)]
     if checks_text(f):
         lines.append(checks_text(f))
     return "\n".join(lines) + "\n"
@@ -189,7 +193,7 @@ def tex_parts(f: MatrixForm) -> dict[str, list[str]]:
     """The rows of each part, for align* (with \\intertext) here and separate blocks in Markdown."""
     return {"forward": [eq_tex(eq) for eq in f.forward] + [loss_tex(f)],
             "backward": [eq_tex(eq) + note_tex(eq) for eq in f.backward],
-            "result": [eq_tex(f.result) + note_tex(f.result), rf"&= {values_tex(f.values)}"]}
+            "result": [eq_tex(f.result) + note_tex(f.result), rf"&= {values_tex(f.values)}", *convmaps.tex_rows(f)]}
 
 
 FORWARD_TEX = r"Forward pass, column $s$ of each matrix is sample $s$, $A^{[0]} = X$"
@@ -243,6 +247,8 @@ def as_dict(f: MatrixForm) -> dict:
                   "backward": [{"text": eq_text(e), "latex": eq_tex(e).replace("&", "")} for e in f.backward],
                   "why": [text for text, _ in f.why]},
     }
+    if f.maps:
+        out["maps"] = convmaps.as_json(f)
     if f.checked:
         # `numeric` is null for an entry left out of a checked subset; `checked` counts those that were not.
         out["check"] = {"agrees": all(c.agrees for c in f.checked),

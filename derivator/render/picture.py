@@ -16,6 +16,7 @@ from derivator.graph import order
 from derivator.graph.network import Network
 from derivator.graph.plan import plan
 from derivator.graph.timesteps import at, base, step
+from derivator.render import grid_picture
 from derivator.render.output import Outputs, write_now
 
 HIGHLIGHT, MUTED = "#c0392b", "#b8b8b8"
@@ -65,8 +66,13 @@ def layout(net: Network, wrt: str, of: str, values: dict[str, float] | None = No
         top = MARGIN + 40 + (tallest - len(names)) * ROW / 2
         for i, n in enumerate(names):
             positions[n] = (MARGIN + col * COLUMN, top + i * ROW)
-    _clear(positions, [(a, b) for a, b, _ in arrows if a in positions and b in positions]
-           + ([(o, "loss") for o in net.outputs] if of == "loss" else []))
+    if any(lay.kind != "dense" for lay in net.layers):  # grids drawn as grids (CONTRACT section 7)
+        positions = grid_picture.positions(net, set(shown), of, MARGIN, MARGIN + 40)
+        arrows = [(a, b, "") for a, b, _ in arrows]  # hundreds of weights: the title names what the edges carry
+        columns = {int((max(x for x, _ in positions.values()) - MARGIN) / COLUMN): []}
+    else:
+        _clear(positions, [(a, b) for a, b, _ in arrows if a in positions and b in positions]
+               + ([(o, "loss") for o in net.outputs] if of == "loss" else []))
     height = max(height, max(y for _, y in positions.values()) + MARGIN)
     starts, entry = _entry(net, wrt, of)
     on_path = order.between(net, starts, sinks)
@@ -78,8 +84,9 @@ def layout(net: Network, wrt: str, of: str, values: dict[str, float] | None = No
     if of == "loss":
         edges += [(o, "loss", "", o in on_path) for o in net.outputs]
     marked = on_path | ({"loss"} if of == "loss" and on_path else set()) | {s for s, _ in entry}
-    title = f"∂{of}/∂{wrt}: the paths from {wrt} to the {'loss' if of == 'loss' else 'target ' + of}"
-    width = 2 * MARGIN + max(columns) * COLUMN
+    title = f"∂{of}/∂{wrt}: the paths from {wrt} to the {'loss' if of == 'loss' else 'target ' + of}" + \
+        grid_picture.caption(net)
+    width = max(2 * MARGIN + max(columns) * COLUMN, max(x for x, _ in positions.values()) + MARGIN)
     return Picture(positions, edges, marked, values or {}, title, width, height)
 
 
@@ -274,4 +281,9 @@ def tikz(p: Picture) -> str:
         lines.append(rf"  \draw[{'strong' if strong else 'muted'}, dashed] ({ids[src]}) {path} "
                      rf"node[midway, above, font=\scriptsize] {{{_tex(label)}}} ({ids[dst]});")
     lines += [r"\end{tikzpicture}", r"\end{document}"]
+    if p.width * scale > 16:  # wider than the page (a grid of a conv network): scaled to its width
+        lines[lines.index(r"\begin{tikzpicture}[x=1cm, y=-1cm,")] = \
+            r"\resizebox{\textwidth}{!}{\begin{tikzpicture}[x=1cm, y=-1cm,"
+        lines[lines.index(r"\end{tikzpicture}")] = r"\end{tikzpicture}}"
+        lines.insert(1, r"\usepackage{graphicx}")
     return "\n".join(lines) + "\n"

@@ -74,8 +74,13 @@ def forward(w: Work) -> list[str]:
     """z and o side by side, one node a line (a formula node has its value alone), each with its value."""
     cells = [[f"{side(eq.lhs)} = {side(eq.rhs[0])}" + (f" = {num(eq.value)}" if eq.value is not None else "")
               for eq in row] for row in w.forward]
-    width = max((len(c[0]) for c in cells if len(c) > 1), default=0)
+    # Aligned on the z column, but not on a line past 120 characters (a dense layer over a 26x26 map would
+    # pad every other line to its 14,000).
+    width = max((len(c[0]) for c in cells if len(c) > 1 and len(c[0]) <= ALIGN_UP_TO), default=0)
     return [f"  {c[0].ljust(width)}    {c[1]}" if len(c) > 1 else f"  {c[0]}" for c in cells]
+
+
+ALIGN_UP_TO = 120
 
 
 def header(w: Work) -> str:

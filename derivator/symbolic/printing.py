@@ -5,6 +5,7 @@ Customised the SymPy way, by `_print_<Class>` methods on printer subclasses.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -235,7 +236,14 @@ def nested_code(p: Prod) -> str:
 
 def nested_text(p: Prod) -> str:
     """The teacher's notation: O(1 - O)(w4 h2(1 - h2) w2 + w5 h3(1 - h3) w3) h1(1 - h1) I."""
-    return nested(p, TeacherPrinter().doprint, juxtapose, lambda s: f"({s})")
+    return nested(p, _teacher_factor, juxtapose, lambda s: f"({s})")
+
+
+@functools.lru_cache(maxsize=50_000)
+def _teacher_factor(expr: sympy.Expr) -> str:
+    """One factor, printed once: a table of 6,760 weights of one dense layer repeats each output's delta
+    676 times, and a sum costs SymPy's printer a millisecond to order."""
+    return TeacherPrinter().doprint(expr)
 
 
 def nested_tex(p: Prod) -> str:
