@@ -144,6 +144,15 @@ def test_the_5gb_helper_example_through_the_command():
     assert r.exit_code == 2 and "fold to more than 400 digits" in r.stderr, describe(r)
 
 
+def test_a_large_number_to_a_fine_fractional_power_is_refused_at_once():
+    """Found by a 20-minute fuzz run: SymPy looks for a perfect 5·10^15th power of a 60-digit integer."""
+    big = "9" * 60
+    r = run([STORY4, "--wrt", "w1", "--candidate", f"(-(({big})**(0.9999999999999999)))"], 5.0)
+    assert_clean(r)
+    assert r.exit_code == 2 and "fractional power with a denominator over 1,000" in r.stderr, describe(r)
+    assert run([STORY4, "--wrt", "w1", "--candidate", "2**0.125*w1"], 5.0).exit_code == 1  # 1/8: folded
+
+
 # -- 19: a literal that underflows says so --------------------------------------------------------
 @pytest.mark.parametrize("text, col", [("x/1e-400", 3), ("log(2e-500)", 5), ("x + 5.5e-999", 5)])
 def test_a_literal_that_underflows_to_zero_is_named(text, col):

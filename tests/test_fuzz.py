@@ -506,7 +506,7 @@ def test_a_candidate_made_wrong_never_agrees(case, data):
     event(f"{kind}: {'agrees' if v.agrees else 'inconclusive' if v.inconclusive else 'does not agree'}")
     if kind == "right":
         assert v.agrees or v.inconclusive, (str(cand), v.method, v.pairs[:3])
-    elif kind in ("scale", "sign", "perturb") and all(t == 0 for _, t in v.pairs):
+    elif kind in ("scale", "sign", "perturb") and v.pairs and all(t == 0 for _, t in v.pairs):
         assert v.agrees  # 0 wherever the loss admits its targets (1 - y with one softmax target, y = 1): so is 2·0
     else:
         assert not v.agrees, (kind, str(cand), v.method)

@@ -28,6 +28,7 @@ GROWING = (sympy.exp, FUNCTIONS["sigmoid"], FUNCTIONS["softplus"])  # tiny or hu
 
 __all__ = ["FUNCTIONS", "MAX_DEPTH", "MAX_LENGTH", "FormulaError", "Helper", "define", "parse"]
 
+MAX_ROOT = 1_000  # a number's root of a larger degree is not folded (see `power`)
 MAX_EXPONENT = 256  # largest |n| in a constant exponent x**n
 MAX_DIGITS = 60  # digits in one integer literal
 # Digits of a folded constant's numerator and of its denominator (1e-300 is 1/10^300, 301 digits):
@@ -194,6 +195,11 @@ class _Builder:
             self.fail(node, TOWER)
         if base == 0 and exponent.is_Number and exponent < 0:
             self.fail(node, "division by zero")
+        if base.is_Rational and exponent.is_Rational and exponent.q > MAX_ROOT:
+            # SymPy folds a number's root by looking for perfect powers: the 5·10^15th root of a 60-digit
+            # integer (to the power 0.9999999999999999) takes it hours.
+            self.fail(node, f"a number to a fractional power with a denominator over {MAX_ROOT:,} is not folded; "
+                            "round the exponent")
         return self.defined(node, sympy.Pow(base, exponent))
 
     def bounded(self, node: ast.AST, value: sympy.Expr) -> sympy.Expr:
