@@ -92,6 +92,28 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+MAX_CANDIDATE_BYTES = 64_000  # far above any hand derivation; the formula's own caps apply after
+
+
+def candidate_text(candidate: str | None, path: str | None) -> str | None:
+    """`--candidate EXPR`, or the text of `--candidate-file PATH` (bounded, UTF-8, trailing space dropped)."""
+    if path is None:
+        return candidate
+    if candidate is not None:
+        raise DerivatorError("give --candidate or --candidate-file, not both")
+    try:
+        with open(path, "rb") as f:  # no more than the cap and one byte: /dev/zero is a "file" too
+            data = f.read(MAX_CANDIDATE_BYTES + 1)
+    except OSError as e:
+        raise DerivatorError(f"--candidate-file: cannot read '{path}': {e.strerror or e}") from None
+    if len(data) > MAX_CANDIDATE_BYTES:
+        raise DerivatorError(f"--candidate-file: '{path}' is larger than {MAX_CANDIDATE_BYTES} bytes")
+    try:
+        return data.decode("utf-8-sig").rstrip()
+    except UnicodeDecodeError as e:
+        raise DerivatorError(f"--candidate-file: '{path}' is not UTF-8 text (byte {e.start + 1})") from None
+
+
 class BadInput(click.ClickException):
     """A DerivatorError, already formatted as `FILE:LINE:COL: error: MESSAGE`."""
 
@@ -124,6 +146,8 @@ def parse_tolerance(text: str) -> float:
 @click.option("--standalone", is_flag=True, help="With --format latex: a complete document.")
 @click.option("--candidate", cls=Once, metavar="EXPR",
               help="Your own answer, to compare: node names, z_NODE, helpers; O(1-O) w4 h2 is fine.")
+@click.option("--candidate-file", cls=Once, metavar="PATH",
+              help="Read --candidate from a file (UTF-8), e.g. LaTeX pasted from notes.")
 @click.option("--define", multiple=True, metavar="'f(x)=EXPR'",
               help="A helper for --candidate, e.g. 'd(x)=s(x)*(1-s(x))'; repeatable, in order.")
 @click.option("--matrix", is_flag=True, help="With a layers file and --wrt W2 (a whole matrix): the matrix form.")
@@ -133,7 +157,8 @@ def parse_tolerance(text: str) -> float:
               help="One step of gradient descent on every parameter, with learning rate RATE.")
 @click.option("--plot", cls=Once, metavar="OUT.png", help="Plot the target near the point with its tangent line.")
 @click.version_option(__version__, "--version", message="derive (derivator) %(version)s")
-def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, rate, plot):
+def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, candidate_file, define, matrix, draw, rate,
+           plot):
     """Derive d TARGET / d NAME for the network in FILE, show the work, and check it.
 
     \b
@@ -149,6 +174,7 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, defi
     (one line on stderr: derive: error: internal error (...); please report it).
     """
     try:
+        candidate = candidate_text(candidate, candidate_file)
         status = _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot,
                          rate)
     except DerivatorError as e:

@@ -10,7 +10,6 @@ at the point and at random points around it, since a learner may write sigmoid(z
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass, field
 
 import mpmath
@@ -19,12 +18,12 @@ import sympy
 from derivator.errors import DerivatorError
 from derivator.graph import equations
 from derivator.graph.network import Network, symbol, z_symbol
+from derivator.judge import reading
 from derivator.load import formula
 from derivator.numbers import checking
 from derivator.numbers.evaluate import UndefinedError, value
 from derivator.symbolic.derive import Derivation
 
-DEFINITION = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*\(([^()]*)\)\s*=(.*)\Z", re.S)
 RANDOM_POINTS = 20  # besides the point itself, as the issue asks
 SEED = 20261122  # fixed: the same verdict every run
 AGREE = 1e-9  # relative, at PRECISE digits: far above rounding, far below any real difference
@@ -56,33 +55,14 @@ def names_for(net: Network) -> dict[str, sympy.Expr]:
 
 
 def helpers(net: Network, definitions: list[str]) -> dict[str, formula.Helper]:
-    """Parse `--define 'f(x)=EXPR'` in order; each may use the ones before it."""
-    out: dict[str, formula.Helper] = {}
-    taken = names_for(net)
-    for text in definitions:
-        m = DEFINITION.match(text)
-        if not m:
-            raise DerivatorError(f"--define expects 'f(x)=EXPR', got '{text}'")
-        name, params = m.group(1), [p.strip() for p in m.group(2).split(",")]
-        if name in taken or name in formula.FUNCTIONS or name in out:
-            raise DerivatorError(f"--define {name}: '{name}' is already a name of the network, a function "
-                                 "or a helper defined before")
-        if not all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", p) for p in params) or len(set(params)) != len(params):
-            raise DerivatorError(f"--define {name}: the parameters must be distinct names, got '{m.group(2)}'")
-        try:
-            out[name] = formula.define(params, m.group(3), taken, out)
-        except formula.FormulaError as e:
-            raise DerivatorError(f"--define {name}: {e.message} (column {m.start(3) + (e.col or 1)})") from None
-    return out
+    """Parse `--define 'f(x)=EXPR'` in order; each may use the ones before it (LaTeX too)."""
+    return reading.helpers(names_for(net), definitions)
 
 
 def parse(net: Network, text: str, definitions: list[str] | None = None) -> sympy.Expr:
-    """The candidate as a SymPy expression in the network's symbols."""
+    """The candidate as a SymPy expression in the network's symbols (in the tool's syntax or LaTeX)."""
     defined = helpers(net, definitions or [])
-    try:
-        expr = formula.parse(text, names_for(net), defined, what="candidate", implicit=True)
-    except formula.FormulaError as e:
-        raise DerivatorError(f"--candidate: {e.message} (column {e.col})") from None
+    expr = reading.candidate(text, names_for(net), defined)
     if equations.tree_size(expr) > MAX_CANDIDATE_SIZE:
         raise DerivatorError(f"--candidate: too large once its helpers are applied (more than "
                              f"{MAX_CANDIDATE_SIZE} parts written out)")
