@@ -6,6 +6,7 @@
     r.value, r.check.agrees
 """
 
+from derivator import render  # noqa: F401 - registers the answers' Jupyter forms (_repr_latex_)
 from derivator.answers.gradient import gradient
 from derivator.answers.matrix_form import matrix_form
 from derivator.answers.report import report

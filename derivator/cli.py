@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import math
+import os
 import sys
 import time
 
@@ -11,13 +13,15 @@ import click
 from derivator.answers import matrix_form
 from derivator.answers.descent import descend, parse_rate
 from derivator.answers.gradient import gradient
+from derivator.answers.jacobian import jacobian as jacobian_of
 from derivator.answers.report import Report, report
-from derivator.errors import DerivatorError
+from derivator.errors import DerivatorError, long_name, shown
 from derivator.graph.equations import resolve_of
-from derivator.load.fields import fraction
+from derivator.load.fields import fraction, positive
 from derivator.load.files import load
 from derivator.numbers import checking
 from derivator.render import FORMATS, choose, picture, python, render, require
+from derivator.render.output import Outputs
 from derivator.symbolic.derive import derive as derive_one
 from derivator.version import __version__
 
@@ -32,16 +36,18 @@ def parse_at(items: tuple[str, ...]) -> dict[str, float]:
     for item in items:
         name, sep, text = item.partition("=")
         if not sep or not name.strip():
-            raise DerivatorError(f"--at expects NAME=VALUE, got '{item}'")
+            raise DerivatorError(f"--at expects NAME=VALUE, got '{shown(item)}'")
+        if long_name(name.strip()):
+            raise DerivatorError(f"--at: {long_name(name.strip())}")
         try:
             exact = fraction(text)
             v = float(exact) if exact is not None else float(text)
         except DerivatorError as e:
             raise DerivatorError(f"--at {name.strip()}: {e.message}") from None
         except (ValueError, OverflowError):
-            raise DerivatorError(f"--at {name.strip()}: '{text}' is not a number") from None
+            raise DerivatorError(f"--at {name.strip()}: '{shown(text)}' is not a number") from None
         if not math.isfinite(v):
-            raise DerivatorError(f"--at {name.strip()}: the value must be finite, not '{text}'")
+            raise DerivatorError(f"--at {name.strip()}: the value must be finite, not '{shown(text)}'")
         values[name.strip()] = v
     return values
 
@@ -121,11 +127,8 @@ class BadInput(click.ClickException):
 
 
 def parse_tolerance(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (value > 0 and math.isfinite(value)):
+    value = positive(text)
+    if value is None:
         raise DerivatorError(f"--tolerance must be a positive number, not '{text}'")
     return value
 
@@ -134,7 +137,8 @@ def parse_tolerance(text: str) -> float:
                context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.argument("file")
 @click.option("--wrt", cls=Once, metavar="NAME",
-              help="A parameter, an input, a node (its output) or z_NODE (its pre-activation).")
+              help="A parameter, an input, a node (its output) or z_NODE (its pre-activation); with --jacobian, "
+                   "several separated by commas.")
 @click.option("--of", "of", cls=Once, metavar="TARGET", help="'loss' (default with a loss) or a node name.")
 @click.option("--at", "at", multiple=True, metavar="NAME=VALUE",
               help="A value at the point; repeatable; overrides the file's 'at:' name by name.")
@@ -151,14 +155,16 @@ def parse_tolerance(text: str) -> float:
 @click.option("--define", multiple=True, metavar="'f(x)=EXPR'",
               help="A helper for --candidate, e.g. 'd(x)=s(x)*(1-s(x))'; repeatable, in order.")
 @click.option("--matrix", is_flag=True, help="With a layers file and --wrt W2 (a whole matrix): the matrix form.")
+@click.option("--jacobian", is_flag=True,
+              help="The matrix d of_i / d wrt_j: --of and --wrt name several, by commas (a2, z_a2: a layer's).")
 @click.option("--draw", cls=Once, metavar="OUT.svg|OUT.tex",
               help="Draw the network with the paths from --wrt marked.")
 @click.option("--step", "rate", cls=Once, metavar="RATE",
               help="One step of gradient descent on every parameter, with learning rate RATE.")
 @click.option("--plot", cls=Once, metavar="OUT.png", help="Plot the target near the point with its tangent line.")
 @click.version_option(__version__, "--version", message="derive (derivator) %(version)s")
-def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, candidate_file, define, matrix, draw, rate,
-           plot):
+def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, candidate_file, define, matrix, jacobian,
+           draw, rate, plot):
     """Derive d TARGET / d NAME for the network in FILE, show the work, and check it.
 
     \b
@@ -167,6 +173,7 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, cand
       derive specs/story4_desmos_check.yaml --wrt w1 --format latex --standalone > notes.tex
       derive specs/story4_desmos_check.yaml --wrt w1 --define 's(x)=1/(1+exp(-x))'
         --define 'd(x)=s(x)*(1-s(x))' --candidate 'd(z_O)*(d(z_h2)*d(z_h1)*I + d(z_h3)*d(z_h1)*I)'
+      derive specs/softmax_jacobian.yaml --jacobian --of p1,p2,p3 --wrt z_p1,z_p2,z_p3 --check
 
     \b
     Exit status: 0 success, 1 a check or the candidate disagrees, 2 bad usage or a bad file
@@ -175,6 +182,10 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, cand
     """
     try:
         candidate = candidate_text(candidate, candidate_file)
+        if jacobian:
+            return _jacobian(file, wrt, of, at, check, tolerance, fmt, standalone,
+                             {"--candidate": candidate is not None, "--define": bool(define), "--matrix": matrix,
+                              "--draw": draw is not None, "--step": rate is not None, "--plot": plot is not None})
         status = _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot,
                          rate)
     except DerivatorError as e:
@@ -210,14 +221,50 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
             raise DerivatorError("--step goes with one derivative or --wrt all, not --matrix")
         answer.step = descend(net, resolve_of(net, of), rate, parse_at(at))
     values = checking.point(net, parse_at(at)) if plot or draw else {}
-    if plot:
-        if not isinstance(answer, Report):
-            raise DerivatorError("--plot draws one derivative: name one parameter, input or node with --wrt")
-        from derivator.render.plot import write  # matplotlib is imported only when a plot is asked for
-        write(answer, values, plot)
-    if draw:
-        picture.write(net, wrt if wrt != "all" else net.params[0], resolve_of(net, of), values, draw)
-    click.echo(render(answer, fmt, standalone), nl=False)
+    with Outputs() as files:  # renamed into place once stdout is written; on any failure, no file at all
+        if plot:
+            if not isinstance(answer, Report):
+                raise DerivatorError("--plot draws one derivative: name one parameter, input or node with --wrt")
+            from derivator.render.plot import write  # matplotlib is imported only when a plot is asked for
+            write(answer, values, plot, files)
+        if draw:
+            picture.write(net, wrt if wrt != "all" else net.params[0], resolve_of(net, of), values, draw, files)
+        emit(render(answer, fmt, standalone))
+        files.commit()
+    return EXIT_DISAGREES if answer.failed else 0
+
+
+def emit(text: str) -> None:
+    """Print the answer. A write that fails (a full disk, a closed pipe) is one error line, exit status 2:
+    the output is lost, which the user must hear of, and no bug of ours."""
+    try:
+        click.echo(text, nl=False)
+        sys.stdout.flush()
+    except OSError as e:
+        _drop_stdout()
+        raise DerivatorError(f"cannot write the output to stdout: {e.strerror or e}") from None
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's own flush at exit does not fail again with a traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass  # not a real file (a test's runner): nothing is flushed at exit
+
+
+def _jacobian(file, wrt, of, at, check, tolerance, fmt, standalone, others: dict[str, bool]) -> int:
+    """`--jacobian`: every ∂of_i/∂wrt_j, --of and --wrt each a comma list."""
+    choose(fmt, standalone)
+    require(fmt, "Jacobian", flag="--jacobian")
+    for flag, given in others.items():
+        if given:
+            raise DerivatorError(f"--jacobian gives a matrix of derivatives; {flag} does not apply to it")
+    tolerance = parse_tolerance(tolerance)
+    answer = jacobian_of(load(file), of, wrt, parse_at(at), check, tolerance)
+    emit(render(answer, fmt, standalone))
     return EXIT_DISAGREES if answer.failed else 0
 
 
@@ -233,7 +280,7 @@ def _python(net, file, wrt, of, check, candidate, matrix, rate) -> int:
     names = list(net.params) if wrt == "all" else [n for row in whole for n in row] if whole else [wrt]
     if wrt != "all" and not whole:
         derive_one(net, wrt, of)  # the same errors as any other format for a bad --wrt
-    click.echo(python.module(net, names, of, file), nl=False)
+    emit(python.module(net, names, of, file))
     return 0
 
 

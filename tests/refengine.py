@@ -21,6 +21,11 @@ abs'(0) = 0. ``penalty:`` (a formula in parameters) and ``regularization: {l2: �
 target, after the reduction over samples: they apply when the target is the loss, or, in a file
 without a loss, an output node.
 
+Section 5: nodes with ``activation: softmax`` and the same ``group:`` (one default group) share one
+softmax, p_j = exp(z_j) / Σ_k exp(z_k) over their pre-activations, computed with the largest z shifted
+out; a softmax layer is one group. ``categorical_cross_entropy`` is -Σ y_i log o_i, with log p_j taken
+as z_j - log Σ exp(z_k) for a softmax unit, so that logits of ±1000 stay finite.
+
 Layer specs (``inputs`` + ``layers``) are turned into the nodes + edges form by ``expand_layers``,
 matrix-valued points into scalar ones by ``expand_point``, and ``evaluate_batch`` reduces the
 target and its parameter gradients over the samples of ``data:`` (``loss.reduction``: ``mean``, the
@@ -493,9 +498,26 @@ def _penalty(spec: dict, leaf: _Leaves, kinks: list | None) -> Value | None:
     return out
 
 
-def _loss(spec: dict, outs: list[Value], ys: list[Value], formulas: dict) -> Value:
+def _log_of(p: Value, log_p: Value) -> Value:
+    """log p with the value of log_p (finite where p underflows to 0): the derivative flows to p as 1/p,
+    or, where p is 0, along log_p's own graph through the z's (the same for every z and parameter)."""
+    via = p if p.data > 0 else log_p
+    out = Value(log_p.data, (via,))
+
+    def _backward() -> None:
+        via.grad += out.grad / p.data if p.data > 0 else out.grad
+    out._backward = _backward
+    return out
+
+
+def _loss(spec: dict, outs: list[Value], ys: list[Value], formulas: dict, logs: list | None = None) -> Value:
     loss = spec["loss"]
     kind = loss if isinstance(loss, str) else loss.get("type", "formula")
+    if kind == "categorical_cross_entropy":  # -Σ y_i log o_i, with log p from the softmax where it is one
+        out = const(0.0)
+        for o, y, lp in zip(outs, ys, logs or [None] * len(outs), strict=True):
+            out = out - y * (_log_of(o, lp) if lp is not None else o.apply(math.log, lambda x: 1.0 / x))
+        return out
     if kind == "cross_entropy":  # -sum y_i log softmax(o)_i = sum(y) * lse(o) - sum y_i o_i
         m = max(o.data for o in outs)  # a constant shift, for a stable log-sum-exp
         total = const(0.0)
@@ -564,9 +586,38 @@ def evaluate(spec: dict, point: dict[str, float], of: str | None = None,
     allowed = parameter_names(spec)
     z: dict[str, Value] = {}
     o: dict[str, Value] = {name: leaf[name] for name in input_names}
+    logs: dict[str, Value] = {}  # log p of each softmax unit, computed without taking log of p
 
     def operand(x: object) -> Value:
         return const(x) if _number(x) else leaf(x)
+
+    def weighted_sum(v: str, path: tuple) -> Value:
+        total = const(0.0)
+        for src, w in incoming[v]:
+            total = total + operand(w) * build(src, (*path, v))
+        if nodes[v].get("bias") is not None:
+            total = total + operand(nodes[v]["bias"])
+        z[v] = total
+        return total
+
+    def softmax_group(v: str, path: tuple) -> Value:
+        """Every member of v's group (same ``group:``, default one group): p_j = exp(z_j - m) / Σ exp(z_k - m)
+        with m the largest z, a constant shift; log p_j = z_j - m - log Σ exp(z_k - m) is kept for the loss."""
+        name = nodes[v].get("group", "softmax")
+        members = [n for n, b in nodes.items()
+                   if b.get("activation") == "softmax" and b.get("group", "softmax") == name]
+        zs = [weighted_sum(m, (*path, v)) for m in members]
+        top = max(t.data for t in zs)
+        shifted = [t + const(-top) for t in zs]
+        exps = [t.apply(math.exp, math.exp) for t in shifted]
+        total = const(0.0)
+        for e in exps:
+            total = total + e
+        log_total = total.apply(math.log, lambda x: 1.0 / x)
+        for m, t, e in zip(members, shifted, exps, strict=True):
+            o[m] = e / total
+            logs[m] = t - log_total
+        return o[v]
 
     def build(v: str, path: tuple = ()) -> Value:
         if v in o:
@@ -583,12 +634,9 @@ def evaluate(spec: dict, point: dict[str, float], of: str | None = None,
             # A node of its own even when the formula is a bare name (q = x): its gradient is not x's.
             o[v] = build_formula(trees[v], env, kinks, v).apply(lambda t: t, lambda t: 1.0)
             return o[v]
-        total = const(0.0)
-        for src, w in incoming[v]:
-            total = total + operand(w) * build(src, (*path, v))
-        if nodes[v].get("bias") is not None:
-            total = total + operand(nodes[v]["bias"])
-        z[v] = total
+        if nodes[v].get("activation") == "softmax":
+            return softmax_group(v, path)
+        total = weighted_sum(v, path)
         activation = _activation(nodes[v], formulas)
         if len(activation) == 1:
             o[v] = build_formula(activation[0], {"x": total}.__getitem__, kinks, v).apply(lambda t: t, lambda t: 1.0)
@@ -610,7 +658,7 @@ def evaluate(spec: dict, point: dict[str, float], of: str | None = None,
         if len(target) != len(outputs):
             raise ValueError(f"{len(outputs)} outputs but {len(target)} targets")
         ys = [const(t) if _number(t) else const(leaf.values[t]) for t in target]  # targets: constants
-        result = _loss(spec, [o[n] for n in outputs], ys, formulas)
+        result = _loss(spec, [o[n] for n in outputs], ys, formulas, [logs.get(n) for n in outputs])
     elif of.startswith("z_") and of[2:] in z:
         result = z[of[2:]]
     elif of.startswith("z_") and of[2:] in trees:
@@ -672,6 +720,8 @@ def expand_layers(spec: dict) -> dict:
         for j in range(1, units + 1):
             name = f"a{l}_{j}"
             body = {"activation": layer.get("activation", "identity")}
+            if body["activation"] == "softmax":
+                body["group"] = f"layer {l}"  # a softmax layer is one group
             if "slope" in layer:
                 body["slope"] = layer["slope"]
             if layer.get("bias", True):
@@ -703,7 +753,11 @@ def evaluate_batch(spec: dict, point: dict, of: str | None = None, formulas: dic
     plus the penalty and the regularization once. Returns (J, {name: dJ/dname}) for every name that
     is not given by the samples, that is parameters and any input or target fixed across the batch;
     node and ``z_`` derivatives are per sample and left out. ``point`` may hold matrix values
-    (expanded like ``at``). Without ``data`` this is :func:`evaluate` itself."""
+    (expanded like ``at``). Without ``data`` this is :func:`evaluate` itself. A spec with ``steps:``
+    (CONTRACT section 6) is unrolled first, by ``refunroll``, names ``h@t`` in and out."""
+    if "steps" in spec:
+        from refunroll import evaluate_through_time
+        return evaluate_through_time(spec, point, of, formulas, kinks, evaluate_batch)
     spec = expand_layers(spec)
     point = expand_point(point)
     data = spec.get("data")

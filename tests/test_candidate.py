@@ -70,6 +70,13 @@ def test_story5_missing_factor_two_is_a_constant_factor():
            "(multiply it by 2)." in v.diagnosis
 
 
+def test_a_zero_candidate_misses_every_path_and_has_no_extra_term():
+    v = verdict("story4_desmos_check.yaml", "w1", "0")
+    assert "The candidate is 0 where the derivative is not." in v.diagnosis
+    assert sum("is missing" in s for s in v.diagnosis) == 2
+    assert not any("extra" in s for s in v.diagnosis), v.diagnosis
+
+
 # -- a corpus of typical mistakes, each with the diagnosis it must get ----------------------------
 @pytest.mark.parametrize("spec, wrt, cand, expected", [
     # forgotten activation derivative of a hidden node
@@ -205,6 +212,7 @@ def test_standalone_document_with_a_candidate_compiles(tmp_path):
 
 
 def test_json_stays_strict_when_the_candidate_overflows_a_float():
-    r = run(STORY4, "--wrt", "w1", "--candidate", "exp(1000)", "--format", "json")
+    # e^800 passes float64 but not the cap on folded constants (e^±921, about 1e±400)
+    r = run(STORY4, "--wrt", "w1", "--candidate", "exp(800)", "--format", "json")
     assert "Infinity" not in r.stdout
     assert json.loads(r.stdout)["candidate"]["value"] is None

@@ -94,7 +94,7 @@ def test_saturated_tanh_layer_is_finite_and_checks(w):
 
 
 def test_data_times_network_is_capped_with_a_position(tmp_path):
-    # 120 samples over 2 -> 64 -> 64 -> 2 is 120 x (4,352 + 130) steps per pass: over the 500,000 cap.
+    # 120 samples over 2 -> 64 -> 64 -> 2 is 120 x (4,352 + 130) steps per pass: over the 50,000 cap.
     samples = "".join(f"  - {{x1: {i / 120}, x2: 0.5, y: {i % 2}}}\n" for i in range(120))
     text = ("inputs: [x1, x2]\nlayers:\n  - {units: 64, activation: tanh}\n  - {units: 64, activation: tanh}\n"
             "  - {units: 2}\nloss: {type: cross_entropy, target: [y1, y2]}\ndata:\n" + samples)
@@ -102,7 +102,7 @@ def test_data_times_network_is_capped_with_a_position(tmp_path):
     r = run(tmp_path, text, "--wrt", "W1_1_1")
     assert r.exit_code == 2
     assert r.stderr.startswith(f"{tmp_path / 'net.yaml'}:8:3: error: 120 samples over 4352 weights and 130 nodes")
-    assert "the cap is 500,000" in r.stderr
+    assert "the cap is 50,000" in r.stderr
 
 
 def test_checking_many_parameters_checks_an_even_subset_and_says_so(monkeypatch):

@@ -351,3 +351,146 @@ def test_specs_at_extreme_points(data):
     event(f"exit {r.exit_code}")
     assert_clean(r, fmt)
     assert r.exit_code != 1, r.stdout[-3000:]
+
+
+# -- e. verdicts: kinks where a kinked primitive sits, and candidates that are wrong only elsewhere ---
+KINKED_PIECES = ["relu(x)", "abs(x)", "max(x, 2*x)", "min(x, -x)", "max(x, x^2)", "relu(-x)", "min(x, 0)", "x"]
+
+
+def kinked_formulas():
+    """Formulas in x each of whose kinked primitives has its kink at x = 0: smooth there (relu(x)^2,
+    x/(1+abs(x)), relu(x) - relu(-x)) or not (relu(x), abs(x)*sin(x) + relu(x))."""
+    leaves = st.sampled_from(KINKED_PIECES) | st.sampled_from(["1", "2", "0.5"])
+    return st.recursive(leaves, lambda c: st.one_of(
+        st.tuples(c, st.sampled_from(["+", "-", "*"]), c).map(lambda t: f"({t[0]}){t[1]}({t[2]})"),
+        st.tuples(st.sampled_from(["sin", "tanh", "sigmoid", "exp"]), c).map(lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(c, st.sampled_from(["2", "3"])).map(lambda t: f"({t[0]})^{t[1]}"),
+        c.map(lambda s: f"({s})/(1 + abs(x))"),
+    ), max_leaves=5)
+
+
+KINK_NET = """\
+inputs: [I]
+nodes:
+  h: {activation: ACT}
+  O: {activation: sigmoid}
+edges:
+  - [I, h, w1]
+  - [h, O, w2]
+output: O
+LOSS
+at: {I: 1, w1: 0, w2: 0.7, y: 0.3}
+"""
+
+
+@seed(SEED)
+@FUZZ
+@given(f=kinked_formulas(), where=st.sampled_from(["activation", "loss", "penalty"]),
+       flags=st.sampled_from([["--wrt", "w1", "--check"], ["--wrt", "all", "--check"], ["--wrt", "I", "--check"]]))
+def test_a_kinked_primitive_at_its_kink_never_makes_a_false_disagreement(tmp_path_factory, f, where, flags):
+    """At x = 0 every kinked primitive of f sits on its kink. --check names a kink (where the target
+    really has one) or compares (where it is smooth), and the derivative's value is the target's slope
+    there: it never DISAGREES."""
+    act = f if where == "activation" else "identity"
+    loss = {"activation": "loss: {type: squared_error, target: y}",
+            "loss": "loss: {type: formula, target: y, formula: " + json.dumps(re.sub(r"\bx\b", "(o - y)", f)) + "}",
+            "penalty": "loss: {type: squared_error, target: y}\nparameters: {c: 0}\npenalty: "
+                       + json.dumps(re.sub(r"\bx\b", "c", f))}[where]
+    text = KINK_NET.replace("ACT", json.dumps(act)).replace("LOSS", loss)
+    if where == "loss":
+        text = text.replace("w1: 0, w2: 0.7", "w1: 0.3, w2: 1").replace("O: {activation: sigmoid}", "O: {}")
+    path = tmp_path_factory.mktemp("kink") / "net.yaml"
+    path.write_text(text)
+    args = [*flags] if where != "penalty" else [flags[0], "c" if flags[1] != "all" else "all", "--check"]
+    r = run([str(path), *args])
+    event(f"exit {r.exit_code}; {'kink' if 'not differentiable' in r.stdout else 'smooth'}")
+    assert_clean(r)
+    assert r.exit_code != 1, r.stdout[-3000:]
+
+
+SPEC_NETS = [p for p in SPEC_FILES if "\nlayers:" not in p.read_text()]
+
+
+@functools.cache
+def _derivation(name: str, wrt: str):
+    from derivator.symbolic.derive import derive
+    return derive(spec_net(name), wrt)
+
+
+@st.composite
+def spec_derivatives(draw):
+    """A spec, a parameter or input, and its point, with the parameters scaled out to saturation."""
+    path = draw(st.sampled_from(SPEC_NETS))
+    net = spec_net(path.name)
+    wrt = draw(st.sampled_from(list(net.params) if net.samples else [*net.params, *net.inputs]))
+    scale = draw(st.sampled_from([1, 1, 10, 60]))
+    from derivator.numbers import checking
+    point = checking.samples(net, checking.point(net, {p: v * scale for p, v in net.at.items() if p in net.params}))
+    return _derivation(path.name, wrt), point[0]
+
+
+@st.composite
+def random_derivatives(draw):
+    """A random network of tests/netgen.py (relu and leaky relu units among its activations), a
+    parameter or input, and its point."""
+    from derivator.numbers import checking
+    from derivator.symbolic.derive import derive
+    from tests.netgen import networks
+
+    spec, of = draw(networks(max_nodes=4))
+    net = derivator.loads(json.dumps(spec))
+    wrt = draw(st.sampled_from([*net.params, *net.inputs]))
+    return derive(net, wrt, of), checking.point(net)
+
+
+def _muls(e, out):
+    if e.is_Mul and any(a.is_Symbol for a in e.args):
+        out.append(e)
+    for a in e.args:
+        _muls(a, out)
+    return out
+
+
+@seed(SEED)
+@FUZZ
+@given(case=spec_derivatives() | random_derivatives(), data=st.data())
+def test_a_candidate_made_wrong_never_agrees(case, data):
+    """The right derivative with a factor perturbed, scaled, negated, a weight or a step dropped, or a
+    small term added must never agree, saturated or not; written with activations of z instead of node values,
+    it must never be rejected."""
+    from derivator.graph.network import symbol, z_symbol
+    from derivator.graph.primitives import leaky_step
+    from derivator.judge.candidate import judge
+
+    d, point = case
+    true = d.result
+    kind = data.draw(st.sampled_from(["right", "scale", "sign", "perturb", "drop", "add", "unstep"]), "mutation")
+    muls = _muls(true, [])
+    cand = {"right": true, "scale": 2 * true, "sign": -true, "perturb": true * (1 + sympy.Rational(1, 10**6))}.get(kind)
+    if kind == "add":
+        if not d.net.params:
+            return
+        cand = true + sympy.Rational(1, 1000) * symbol(data.draw(st.sampled_from(sorted(d.net.params)), "p"))
+    if kind == "drop":
+        if not muls:
+            return
+        m = data.draw(st.sampled_from(muls), "factor")
+        w = data.draw(st.sampled_from([a for a in m.args if a.is_Symbol]), "weight")
+        cand = true.xreplace({m: m / w})
+    if kind == "unstep":  # a relu's or a max's step forgotten: equal on one side of its kink only
+        steps = sorted(true.atoms(sympy.Heaviside, leaky_step), key=sympy.default_sort_key)
+        if not steps:
+            return
+        cand = true.xreplace({data.draw(st.sampled_from(steps), "step"): sympy.S.One})
+    if kind == "right":  # node values written as their activations of z: sigmoid(z_O) for O, and so on
+        cand = true.xreplace({symbol(n): node.activation.f(z_symbol(n)) for n, node in d.net.nodes.items()
+                              if not node.is_formula and node.group is None and symbol(n) in true.free_symbols})
+    if kind != "right" and true == 0:
+        return
+    with bounded(BOUND, f"judge({kind})"):
+        v = judge(d, cand, point)
+    event(f"{kind}: {'agrees' if v.agrees else 'inconclusive' if v.inconclusive else 'does not agree'}")
+    if kind == "right":
+        assert v.agrees or v.inconclusive, (str(cand), v.method, v.pairs[:3])
+    else:
+        assert not v.agrees, (kind, str(cand), v.method)

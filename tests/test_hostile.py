@@ -92,7 +92,10 @@ OVER_CAPS = [
     pytest.param("inputs: [I]\nnodes:\n" + "".join(f"  h{i}: {{}}\n" for i in range(5001))
                  + "edges:\n  - [I, h0, w1]\noutput: h0\n",
                  "{path}:3:3: error: more than 5000 nodes", id="5001-nodes"),
-    pytest.param(layers_with_samples(10_001), "{path}:7:3: error: more than 10000 samples", id="10001-samples"),
+    pytest.param("inputs: [I]\nnodes:\n  O: {}\nedges:\n  - [I, O, " + "w" * 120_000 + "]\noutput: O\n",
+                 "{path}:5:12: error: parameter name 'wwwwwwwwwwwwwwwwwwwwwwww...' is 120,000 characters long; names "
+                 "have at most 64", id="120000-character-name"),
+    pytest.param(layers_with_samples(5_001), "{path}:7:3: error: more than 5000 samples", id="5001-samples"),
 ]
 
 

@@ -6,13 +6,13 @@ with the new weights, so a learner sees the step lower it (or, at too large a ra
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from derivator.answers.gradient import gradient
 from derivator.errors import DerivatorError
 from derivator.graph.network import Network
+from derivator.load.fields import positive
 from derivator.numbers import checking
 from derivator.numbers.worked import worked
 
@@ -31,11 +31,8 @@ class Descent:
 
 
 def parse_rate(text: str) -> float:
-    try:
-        rate = float(text)
-    except ValueError:
-        rate = math.nan
-    if not (rate > 0 and math.isfinite(rate)):
+    rate = positive(text)
+    if rate is None:
         raise DerivatorError(f"--step takes a learning rate, a positive number, not '{text}'")
     return rate
 

@@ -17,56 +17,34 @@ from dataclasses import dataclass, field
 
 import sympy
 
+from derivator import arguments
+from derivator.answers import matrix_time
 from derivator.answers.display import Displayed
 from derivator.answers.gradient import gradient
+from derivator.answers.matrix_tokens import (
+    AVERAGE,
+    CLOSE,
+    HADAMARD,
+    MINUS,
+    OPEN,
+    PLUS,
+    SUM,
+    Elementwise,
+    Eq,
+    Mat,
+    Op,
+    Token,
+)
 from derivator.errors import DerivatorError, unknown
 from derivator.graph.network import Network
 from derivator.graph.plan import output_rule
-from derivator.numbers import checking
+from derivator.graph.rules import SOFTMAX
+from derivator.numbers import batch_time, checking
 from derivator.numbers.batch import batch_values
 from derivator.symbolic.derive import derive
 
 DIGITS = 60  # the matrix recursion's precision; a sigmoid saturates float64 long before this
-WHOLE = re.compile(r"([Wb])(\d+)\Z")
-
-
-@dataclass(frozen=True)
-class Mat:
-    """A matrix of the batch: W[l], b[l], Z[l], A[l], dZ[l], dA[l], Y or P, maybe transposed."""
-
-    letter: str
-    layer: int | None = None
-    t: bool = False
-
-
-@dataclass(frozen=True)
-class Op:
-    """An operator or bracket, written differently in text and in LaTeX."""
-
-    text: str
-    latex: str
-
-
-@dataclass(frozen=True)
-class Elementwise:
-    """A formula applied entry by entry, in the matrices' symbols (sigmoid' = A ⊙ (1 - A))."""
-
-    expr: sympy.Expr
-
-
-Token = Mat | Op | Elementwise
-HADAMARD = Op(" ⊙ ", r" \odot ")
-PLUS, MINUS = Op(" + ", " + "), Op(" - ", " - ")
-OPEN, CLOSE = Op("(", r"\left("), Op(")", r"\right)")
-AVERAGE = Op("(1/m) ", r"\frac{1}{m} ")
-SUM = Op("Σₛ ", r"\sum_{s=1}^{m} ")
-
-
-@dataclass
-class Eq:
-    lhs: list[Token]
-    rhs: list[Token]
-    note: str = ""
+WHOLE = re.compile(r"([WbU])(\d+)\Z")  # U{l}: a recurrent layer's weights from its own previous step
 
 
 @dataclass(repr=False)
@@ -87,7 +65,9 @@ class MatrixForm(Displayed):
     largest_difference: float  # the largest relative difference between the two
     samples: int
     point: dict[str, float]
-    checks: list[checking.Check] = field(default_factory=list)  # with --check, each entry's
+    # With --check, each entry's, row by row; None for an entry left out when checking every entry would
+    # pass the work cap (gradient.MAX_CHECK_WORK): an evenly spaced subset is checked, and the output says so.
+    checks: list[checking.Check | None] = field(default_factory=list)
 
     @property
     def shape(self) -> list[int]:
@@ -100,7 +80,12 @@ class MatrixForm(Displayed):
 
     @property
     def failed(self) -> bool:
-        return not self.agrees or any(not c.agrees for c in self.checks)
+        return not self.agrees or any(not c.agrees for c in self.checked)
+
+    @property
+    def checked(self) -> list[checking.Check]:
+        """The checks that were made, without the entries left out."""
+        return [c for c in self.checks if c is not None]
 
 
 
@@ -109,15 +94,19 @@ def whole(net: Network, name: str) -> list[list[str]] | None:
     return net.matrices().get(name) if net.layers and WHOLE.match(name) else None
 
 
+@arguments.public
 def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, check: bool = False,
                 tolerance: float = checking.RELATIVE_TOLERANCE) -> MatrixForm:
     """Derive d J / d W[l] (or b[l]) in matrix form, compute it, and compare it entry by entry."""
+    net, name = arguments.network(net), arguments.name(name, "the matrix")
+    at, tolerance = arguments.point(at), arguments.tolerance(tolerance)
     if not net.layers:
         raise DerivatorError("--matrix needs a 'layers:' file (dense layers, with W1, b1, ... as matrices)")
     entries = whole(net, name)
     if entries is None:
         raise DerivatorError("--matrix: " + unknown("matrix", name, list(net.matrices())) +
-                             "; --matrix derives a whole W{l} or b{l}")
+                             "; --matrix derives a whole W{l} or b{l}" + (", or U{l} of a recurrent layer"
+                                                                          if net.recurrence is not None else ""))
     if net.loss is None:
         raise DerivatorError("--matrix derives a loss; this file has none")
     layer = int(WHOLE.match(name).group(2))
@@ -125,22 +114,42 @@ def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, che
     checking.require(derive(net, entries[0][0], "loss"), values)
     # The other route: the scalar delta recursion over the graph, every entry from one sweep.
     scalar = gradient(net, [e for row in entries for e in row], "loss", values, check, tolerance, name, entries)
-    computed = batch_values(net, values, name[0], layer)
+    kind = name[0]
+    if net.recurrence is not None:  # through time (CONTRACT section 6): every gradient a sum over the steps
+        why = _why(net, "W" if kind == "U" else kind, layer)
+        forward, backward, result, why, loss = matrix_time.equations(net, kind, layer, _output_delta(net), _prime,
+                                                                     why, loss_line(net))
+        computed = batch_time.values(net, values, kind, layer)
+    else:
+        forward, backward, result = _forward(net), _backward(net, layer), _result(net, kind, layer)
+        why, loss = _why(net, kind, layer), loss_line(net)
+        computed = batch_values(net, values, kind, layer)
     errors = [checking.close(a, s, tolerance) for ra, rs in zip(computed, scalar.values, strict=True)
               for a, s in zip(ra, rs, strict=True)]
     checks = [r.check for r in scalar.rows] if check else []
     samples = len(net.samples) or 1
-    return MatrixForm(name, layer, entries, _forward(net), _backward(net, layer), _result(net, name[0], layer),
-                      _why(net, name[0], layer), loss_line(net), computed, scalar.values, all(ok for ok, _ in errors),
+    return MatrixForm(name, layer, entries, forward, backward, result, why, loss, computed, scalar.values,
+                      all(ok for ok, _ in errors),
                       max(rel for _, rel in errors), samples, {k: v for k, v in values.items() if k in net.params},
                       checks)
 
 
 # -- the equations -------------------------------------------------------------------------------
 
-def _activation_expr(net: Network, layer: int) -> Elementwise:
+def _activation(net: Network, layer: int) -> list[Token]:
     act = net.layers[layer - 1].activation
-    return Elementwise(act.f(_sym("Z", layer)))
+    if act.name == SOFTMAX:  # one group per column: A = exp(Z) / Σ_rows exp(Z)
+        return [Op("softmax(", r"\operatorname{softmax}\left("), Mat("Z", layer), CLOSE]
+    return [Elementwise(act.f(_sym("Z", layer)))]
+
+
+def _softmax_back(layer: int) -> list[Token]:
+    """dZ = A ⊙ (dA - 1 1ᵀ(A ⊙ dA)): each column's (diag(p) - p pᵀ) dA, the column sums spread over rows."""
+    a, da = Mat("A", layer), Mat("dA", layer)
+    return [a, HADAMARD, OPEN, da, MINUS, Op("1 1ᵀ", r"\mathbf{1}\mathbf{1}^{T}"), OPEN, a, HADAMARD, da, CLOSE, CLOSE]
+
+
+SOFTMAX_NOTE = "a softmax layer: each column's Jacobian diag(p) - p pᵀ times dA"
 
 
 def _sym(letter: str, layer: int | None = None) -> sympy.Symbol:
@@ -154,7 +163,7 @@ def _forward(net: Network) -> list[Eq]:
         n = layer.index
         z = [Mat("W", n), Mat("A", n - 1)] + ([PLUS, Mat("b", n)] if layer.bias else [])
         eqs.append(Eq([Mat("Z", n)], z))
-        eqs.append(Eq([Mat("A", n)], [_activation_expr(net, n)]))
+        eqs.append(Eq([Mat("A", n)], _activation(net, n)))
     return eqs
 
 
@@ -176,10 +185,14 @@ def _output_delta(net: Network) -> list[Eq]:
         eqs = [Eq([Mat("P")], [Op("softmax(", r"\operatorname{softmax}\left("), Mat("A", last), CLOSE],
                   "the softmax of each column")]
         grad = [Mat("P"), MINUS, Mat("Y")]
+        if act.name == SOFTMAX:
+            return [*eqs, Eq([Mat("dA", last)], grad), Eq([Mat("dZ", last)], _softmax_back(last), SOFTMAX_NOTE)]
         if act.name == "identity":
             return [*eqs, Eq([Mat("dZ", last)], grad, "softmax with cross-entropy: the identity output passes it on")]
         return [*eqs, Eq([Mat("dZ", last)], [OPEN, *grad, CLOSE, HADAMARD, *_factor(_prime(net, last))])]
     eqs = [Eq([Mat("dA", last)], [Elementwise(grad)], f"∂L/∂A[{last}] of the {_loss_name(loss.type)}")]
+    if act.name == SOFTMAX:
+        return [*eqs, Eq([Mat("dZ", last)], _softmax_back(last), SOFTMAX_NOTE)]
     prime = _prime(net, last)
     if prime == 1:
         return [*eqs, Eq([Mat("dZ", last)], [Mat("dA", last)], "the identity output passes it on")]
@@ -195,6 +208,10 @@ def _backward(net: Network, down_to: int) -> list[Eq]:
     eqs = _output_delta(net)
     for n in range(len(net.layers) - 1, down_to - 1, -1):
         rhs: list[Token] = [OPEN, Mat("W", n + 1, t=True), Mat("dZ", n + 1), CLOSE]
+        if net.layers[n - 1].activation.name == SOFTMAX:
+            eqs += [Eq([Mat("dA", n)], rhs[1:-1], f"back through W[{n + 1}]"),
+                    Eq([Mat("dZ", n)], _softmax_back(n), SOFTMAX_NOTE)]
+            continue
         prime = _prime(net, n)
         if prime != 1:
             rhs += [HADAMARD, *_factor(prime)]
@@ -203,7 +220,8 @@ def _backward(net: Network, down_to: int) -> list[Eq]:
 
 
 def _loss_name(kind: str) -> str:
-    return {"binary_cross_entropy": "binary cross-entropy", "cross_entropy": "softmax cross-entropy"}.get(
+    return {"binary_cross_entropy": "binary cross-entropy", "cross_entropy": "softmax cross-entropy",
+            "categorical_cross_entropy": "categorical cross-entropy"}.get(
         kind, kind.replace("_", " "))
 
 
@@ -258,7 +276,7 @@ def _sentence(*parts: str | tuple[str, str]) -> tuple[str, str]:
 def _why(net: Network, kind: str, layer: int) -> list[tuple[str, str]]:
     """Story 3's question, as text and LaTeX: why A[l-1] appears, and where 1/m comes from."""
     n, prev = layer, layer - 1
-    units, inputs = net.layers[n - 1].units, (net.layers[n - 2].units if n > 1 else len(net.inputs))
+    units, inputs = net.layers[n - 1].units, len(net.matrices()[f"W{n}"][0])
     x = " (= X, the inputs)" if n == 1 else ""
     if kind == "W":
         first = _sentence(

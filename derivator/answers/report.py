@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import sympy
 
+from derivator import arguments
 from derivator.answers.descent import Descent
 from derivator.answers.display import Displayed
 from derivator.errors import DerivatorError
@@ -61,10 +62,15 @@ class Report(Displayed):
             (self.candidate is not None and not self.candidate.agrees)
 
 
+@arguments.public
 def report(net: Network, wrt: str, of: str | None = None, at: Mapping[str, float] | None = None,
            check: bool = False, tolerance: float = checking.RELATIVE_TOLERANCE,
            candidate: str | None = None, definitions: Sequence[str] = (), pass_: Backward | None = None) -> Report:
     """Derive d(of)/d(wrt); evaluate it where the point is known; check it, and a candidate, when asked."""
+    at, tolerance = arguments.point(at), arguments.tolerance(tolerance)
+    if candidate is not None:
+        arguments.text(candidate, "candidate")
+    definitions = arguments.texts(definitions, "definitions")
     d = derive(net, wrt, of, pass_)
     if net.samples and d.kind != "parameter":
         raise DerivatorError(f"--wrt {wrt}: with 'data', every input and node takes a value per sample; "
@@ -83,7 +89,7 @@ def report(net: Network, wrt: str, of: str | None = None, at: Mapping[str, float
     if candidate is not None:
         # Shown on one line: a candidate from --candidate-file may span several.
         verdict = judge(d, parse(net, candidate, list(definitions)), first, source=" ".join(candidate.split()))
-        if not verdict.agrees:
+        if not verdict.agrees and not verdict.inconclusive:  # an inconclusive verdict says why itself
             verdict.diagnosis = diagnose(d, verdict.expr, verdict, first)
     numbers = worked(net, d.of, values) if not missing else None
     return Report(d, used, value, result, expanded, missing, verdict, len(net.samples), worked=numbers)

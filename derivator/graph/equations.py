@@ -22,9 +22,14 @@ def preactivation(net: Network, node: str) -> Expr:
     return sympy.Add(*[e.weight * symbol(e.src) for e in net.parents[node]], net.nodes[node].bias)
 
 
-def activation(net: Network, node: str) -> Expr:
-    """o_v = f(z_v), with z_v as its symbol."""
-    return net.nodes[node].activation.f(z_symbol(node))
+def activation(net: Network, node: str, z: dict[str, Expr] | None = None) -> Expr:
+    """o_v = f(z_v), with z_v as its symbol (or as `z` gives it); a softmax unit's is
+    exp(z_v) / Σ_k exp(z_k) over its group."""
+    z = z or {}
+    group = net.groups.get(net.nodes[node].group)
+    if group is not None:
+        return rules.softmax_of([z.get(m, z_symbol(m)) for m in group], group.index(node))
+    return net.nodes[node].activation.f(z.get(node, z_symbol(node)))
 
 
 def target(net: Network, of: str) -> Expr:
@@ -75,10 +80,18 @@ def forward(net: Network) -> dict[sympy.Symbol, Expr]:
         if net.nodes[node].is_formula:
             table[symbol(node)] = net.nodes[node].formula.xreplace(table)
             continue
-        z = preactivation(net, node).xreplace(table)
-        table[z_symbol(node)] = z
-        table[symbol(node)] = net.nodes[node].activation.f(z)
+        table[z_symbol(node)] = preactivation(net, node).xreplace(table)
+        for v in _ready(net, node):  # a softmax group's outputs once its last z is known
+            table[symbol(v)] = activation(net, v, {m: table[z_symbol(m)] for m in [v, *net.siblings(v)]})
     return table
+
+
+def _ready(net: Network, node: str) -> list[str]:
+    """The nodes whose output is known once `node`'s z is: itself, or its whole group after its last member."""
+    group = net.groups.get(net.nodes[node].group)
+    if group is None:
+        return [node]
+    return group if node == group[-1] else []
 
 
 def expand(expr: Expr, table: dict[sympy.Symbol, Expr]) -> Expr:
@@ -86,14 +99,15 @@ def expand(expr: Expr, table: dict[sympy.Symbol, Expr]) -> Expr:
     return expr.xreplace(table)
 
 
-def tree_size(expr: Expr, leaves: dict[sympy.Symbol, int] | None = None) -> int:
+def tree_size(expr: Expr, leaves: dict[sympy.Symbol, int] | None = None, memo: dict[Expr, int] | None = None) -> int:
     """How many nodes the expression has when printed as a tree, sharing nothing.
 
     `leaves` gives the printed size of symbols that stand for larger expressions, so the size of
-    `expand(expr)` is known before building or printing it. Memoised: linear in the distinct parts.
+    `expand(expr)` is known before building or printing it. Memoised: linear in the distinct parts;
+    a `memo` kept by the caller (without `leaves`) makes the next call cost only the new parts.
     """
     leaves = leaves or {}
-    memo: dict[Expr, int] = {}
+    memo = {} if memo is None else memo
 
     def size(e: Expr) -> int:
         if e in memo:
@@ -112,7 +126,7 @@ def forward_sizes(net: Network) -> dict[sympy.Symbol, int]:
         if net.nodes[node].is_formula:
             sizes[symbol(node)] = tree_size(net.nodes[node].formula, sizes)
             continue
-        z = tree_size(preactivation(net, node), sizes)
-        sizes[z_symbol(node)] = z
-        sizes[symbol(node)] = tree_size(activation(net, node), {z_symbol(node): z})
+        sizes[z_symbol(node)] = tree_size(preactivation(net, node), sizes)
+        for v in _ready(net, node):
+            sizes[symbol(v)] = tree_size(activation(net, v), sizes)
     return sizes

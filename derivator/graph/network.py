@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import sympy
 
-from derivator.graph.rules import Activation, PointLoss
+from derivator.graph.rules import SOFTMAX_LOSS, SUMS_TO_ONE, Activation, PointLoss
 
 
 @cache
@@ -41,6 +42,7 @@ class Node:
     formula: sympy.Expr | None = None  # a formula node's local function, in its parents and parameters
     formula_text: str = ""
     reads: tuple[str, ...] = ()  # the names a formula node's formula names: parents first, then parameters
+    group: str | None = None  # a softmax unit's group: p_j = exp(z_j) / Σ_k exp(z_k) over its members
 
     @property
     def is_formula(self) -> bool:
@@ -53,6 +55,7 @@ class Edge:
     dst: str
     weight: sympy.Expr  # a number or a parameter's symbol
     pos: Pos
+    delay: int = 0  # 1 for an edge from the previous step (CONTRACT section 6); only in the folded network
 
 
 @dataclass
@@ -73,6 +76,7 @@ class Layer:
     activation: Activation
     bias: bool
     pos: Pos
+    recurrent: bool = False  # weights U{l}_j_k from unit k of this layer at the previous step
 
     @property
     def nodes(self) -> list[str]:
@@ -88,6 +92,8 @@ def matrix_entries(layers: list[Layer], inputs: int) -> dict[str, list[list[str]
         out[f"W{n}"] = [[f"W{n}_{j}_{k}" for k in range(1, previous + 1)] for j in range(1, layer.units + 1)]
         if layer.bias:
             out[f"b{n}"] = [[f"b{n}_{j}"] for j in range(1, layer.units + 1)]
+        if layer.recurrent:
+            out[f"U{n}"] = [[f"U{n}_{j}_{k}" for k in range(1, layer.units + 1)] for j in range(1, layer.units + 1)]
         previous = layer.units
     return out
 
@@ -111,6 +117,7 @@ class Network:
     penalty: sympy.Expr = sympy.S.Zero  # `penalty:` and `regularization:`, in parameters; added once to J
     penalty_text: str = ""  # as the file writes it, for display
     reduction: str = "mean"  # over the samples of `data:`: J = (1/m) Σ loss, or Σ loss with "sum"
+    recurrence: Any = None  # a timesteps.Recurrence when the file has `steps:` (this network is then unrolled)
 
     def __post_init__(self) -> None:
         self.parents: dict[str, list[Edge]] = {n: [] for n in self.nodes}
@@ -120,6 +127,11 @@ class Network:
             self.children[e.src].append(e)
         # Who reads whom, for every kind of node: a neuron its edges' sources, a formula node the
         # inputs and nodes its formula names.
+        # A softmax group's members, in node order: each member's output reads every member's z.
+        self.groups: dict[str, list[str]] = {}
+        for n, node in self.nodes.items():
+            if node.group is not None:
+                self.groups.setdefault(node.group, []).append(n)
         self.sources: dict[str, list[str]] = {n: [e.src for e in self.parents[n]] for n in self.nodes}
         self.users: dict[str, list[str]] = {n: [e.dst for e in self.children[n]] for n in self.children}
         for n, node in self.nodes.items():
@@ -128,13 +140,31 @@ class Network:
                 for s in self.sources[n]:
                     self.users[s].append(n)
 
+    def siblings(self, node: str) -> list[str]:
+        """The other members of a softmax unit's group (none for any other node)."""
+        group = self.nodes[node].group if node in self.nodes else None
+        return [m for m in self.groups[group] if m != node] if group is not None else []
+
+    def target_groups(self) -> list[list[sympy.Expr]]:
+        """The targets that must each sum to 1 for δ = p - y: all of softmax cross-entropy's, and the
+        categorical one's per softmax group (so one group per step through time)."""
+        if self.loss is None or self.loss.type not in SUMS_TO_ONE:
+            return []
+        if self.loss.type == SOFTMAX_LOSS:
+            return [list(self.loss.targets)]
+        by: dict[str | None, list[sympy.Expr]] = {}
+        for o, t in zip(self.outputs, self.loss.targets, strict=True):
+            by.setdefault(self.nodes[o].group if o in self.nodes else None, []).append(t)
+        return list(by.values())
+
     def combine(self, xs: list):
         """The target over the samples from each sample's value: their mean, or with `reduction: sum` their sum."""
         return math.fsum(xs) / (len(xs) if self.reduction == "mean" else 1)
 
     def matrices(self) -> dict[str, list[list[str]]]:
         """For a `layers:` file, each whole matrix by name (W1, b1, ...) with its entries' names."""
-        return matrix_entries(self.layers, len(self.inputs))
+        inputs = self.recurrence.folded.inputs if self.recurrence is not None else self.inputs  # x1, not x1@t
+        return matrix_entries(self.layers, len(inputs))
 
     @property
     def names(self) -> list[str]:

@@ -8,7 +8,8 @@ from derivator.graph.network import Network
 
 def check(net: Network) -> Network:
     """Order the nodes topologically; reject cycles and nodes off every input-to-output path."""
-    order = _topological(net)
+    _check_groups(net)
+    order = topological(net)
     net.nodes = {n: net.nodes[n] for n in order}
     net.__post_init__()
     fed = descendants(net, net.inputs)
@@ -22,32 +23,57 @@ def check(net: Network) -> Network:
     return net
 
 
-def _topological(net: Network) -> list[str]:
-    """Kahn's algorithm over nodes; what is left over contains a cycle, reported as its path."""
+def _check_groups(net: Network) -> None:
+    """No softmax unit may depend on a member of its own group: each member's output needs every
+    member's pre-activation first."""
+    for group, members in net.groups.items():
+        for m in members:
+            reached = descendants(net, [m], groups=False) - {m}
+            other = next((k for k in members if k in reached), None)
+            if other is not None:
+                edge = next((e for e in net.parents[other] if e.src == m), None)
+                pos = edge.pos if edge is not None else net.nodes[other].pos
+                raise DerivatorError(f"softmax node '{other}' depends on '{m}' of its own group '{group}': a "
+                                     "group's outputs need all its pre-activations first; put them in different "
+                                     "groups", pos.line, pos.col)
+
+
+def topological(net: Network) -> list[str]:
+    """Kahn's algorithm over nodes, a softmax group placed whole once all its members are ready;
+    what is left over contains a cycle, reported as its path."""
     indegree = {n: sum(s in net.nodes for s in net.sources[n]) for n in net.nodes}
     ready = [n for n in net.nodes if indegree[n] == 0]
-    order = []
+    order: list[str] = []
+    placed: set[str] = set()
     while ready:
         n = ready.pop(0)
-        order.append(n)
-        for user in net.users[n]:
-            indegree[user] -= 1
-            if indegree[user] == 0:
-                ready.append(user)
+        unit = [n, *net.siblings(n)]
+        if n in placed or any(indegree[m] > 0 for m in unit):
+            continue  # the group's last member to be ready places it
+        members = [m for m in net.nodes if m in unit]  # in the file's order
+        order += members
+        placed.update(members)
+        for m in members:
+            for user in net.users[m]:
+                indegree[user] -= 1
+                if indegree[user] == 0:
+                    ready.append(user)
     if len(order) < len(net.nodes):
-        cycle = _find_cycle(net, [n for n in net.nodes if indegree[n] > 0])
+        cycle = _find_cycle(net, [n for n in net.nodes if indegree[n] > 0], [n for n in net.nodes if n not in placed])
         edge = next((e for e in net.parents[cycle[1]] if e.src == cycle[0]), None)
         pos = edge.pos if edge is not None else net.nodes[cycle[1]].pos  # a formula node reads its parent
         raise DerivatorError("cycle " + " -> ".join(cycle), pos.line, pos.col)
     return order
 
 
-def _find_cycle(net: Network, left: list[str]) -> list[str]:
-    """Walk parents among the leftover nodes until one repeats; every leftover node has one."""
-    remaining = set(left)
+def _find_cycle(net: Network, left: list[str], unplaced: list[str]) -> list[str]:
+    """Walk parents among the nodes not placed until one repeats; each has one, or a group member
+    waiting has one (a member is placed with its group)."""
+    remaining = set(unplaced)
     path, index = [left[0]], {left[0]: 0}
     while True:
-        parent = next(s for s in net.sources[path[-1]] if s in remaining)
+        n = path[-1]
+        parent = next(s for m in [n, *net.siblings(n)] for s in net.sources[m] if s in remaining)
         if parent in index:
             cycle = [*path[index[parent]:], parent]
             return cycle[::-1]
@@ -55,11 +81,13 @@ def _find_cycle(net: Network, left: list[str]) -> list[str]:
         path.append(parent)
 
 
-def descendants(net: Network, start: list[str]) -> set[str]:
-    """Every name reachable from `start` along edges, `start` included."""
+def descendants(net: Network, start: list[str], groups: bool = True) -> set[str]:
+    """Every name reachable from `start` along edges, `start` included; a softmax unit reaches its
+    group's other members (its z enters their outputs) unless `groups` is False."""
     seen, stack = set(start), list(start)
     while stack:
-        for user in net.users.get(stack.pop(), []):
+        n = stack.pop()
+        for user in [*net.users.get(n, []), *(net.siblings(n) if groups else [])]:
             if user not in seen:
                 seen.add(user)
                 stack.append(user)
@@ -67,10 +95,11 @@ def descendants(net: Network, start: list[str]) -> set[str]:
 
 
 def ancestors(net: Network, start: list[str]) -> set[str]:
-    """Every name from which `start` is reachable, `start` included."""
+    """Every name from which `start` is reachable, `start` included (a softmax unit's group with it)."""
     seen, stack = set(start), list(start)
     while stack:
-        for source in net.sources.get(stack.pop(), []):
+        n = stack.pop()
+        for source in [*net.sources.get(n, []), *net.siblings(n)]:
             if source not in seen:
                 seen.add(source)
                 stack.append(source)

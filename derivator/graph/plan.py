@@ -6,6 +6,8 @@ by SymPy's `diff` of that one small formula, such as ∂(q z)/∂q = z). Then, f
 
     ∂T/∂o_v = ∂T/∂o_v directly (the loss's derivative)  +  Σ over links (v → k) δ_k · local
     δ_v     = ∂T/∂o_v · f'(z_v) for a neuron, ∂T/∂o_v for a formula node (or a fused form: o - y)
+    δ_k     = Σ_j ∂T/∂p_j · ∂p_j/∂z_k for a softmax group's unit, ∂p_j/∂z_k = p_j(δ_jk - p_k):
+              p_k (g_k - Σ_j g_j p_j) with g_j = ∂T/∂p_j, so every g_j of the group comes first
     ∂T/∂p   = Σ over links (p → k) δ_k · local  (+ the penalty's derivative)
 
 The symbolic derivation, the compiled numeric sweep, the generated module and the matrix form all
@@ -35,6 +37,15 @@ class Link:
     source: str | None = None  # for an edge's weight: the edge's source u (the local is o_u)
 
 
+@dataclass(frozen=True)
+class Group:
+    """A softmax group: its members in forward order, and the local derivative ∂p_j/∂z_k of each pair."""
+
+    name: str
+    members: tuple[str, ...]
+    local: dict[tuple[str, str], Expr]  # (j, k) -> p_j(δ_jk - p_k), in node values
+
+
 @dataclass
 class Plan:
     net: Network
@@ -46,6 +57,7 @@ class Plan:
     prime: dict[str, Expr]  # f'(z_v) in node values, for the neurons
     penalty: dict[str, Expr] = field(default_factory=dict)  # ∂penalty/∂p, for the parameters it names
     notes: dict[str, str] = field(default_factory=dict)  # outputs whose delta an identity simplifies: which
+    groups: dict[str, Group] = field(default_factory=dict)  # each softmax unit the target depends on -> its group
 
     @property
     def sinks(self) -> list[str]:
@@ -93,11 +105,14 @@ def _make(net: Network, of: str) -> Plan:
         elif node.bias.is_Symbol:
             add(node.bias.name, Link(v, sympy.S.One, f"bias of {v}"))
     direct = loss_grads(net) if of == "loss" else {of: sympy.S.One}
-    prime = {v: net.nodes[v].activation.prime(symbol(v), z_symbol(v)) for v in order if not net.nodes[v].is_formula}
+    groups = {v: _group(net, v) for v in order if net.nodes[v].group is not None}
+    prime = {v: net.nodes[v].activation.prime(symbol(v), z_symbol(v)) for v in order
+             if not net.nodes[v].is_formula and v not in groups}
     fused = {}
     for v in direct if of == "loss" else []:
         f = _fused(net, v)
-        if f is not None and not links.get(v):  # an output read by nothing else
+        # An output read by nothing else; a softmax unit only when its whole group is so.
+        if f is not None and not any(links.get(m) or m not in direct for m in [v, *net.siblings(v)]):
             fused[v] = f
     penalty, notes = {}, {}
     if of == "loss":
@@ -105,9 +120,16 @@ def _make(net: Network, of: str) -> Plan:
         # The identity that simplifies an output's delta: sigmoid + BCE is o - y (fused), and
         # softmax + cross-entropy gives ∂L/∂o = p - y directly, so an identity output passes it on.
         notes = {v: rules.FUSED_NOTES[net.loss.type, net.nodes[v].activation.name] for v in direct
-                 if not links.get(v) and not net.nodes[v].is_formula
+                 if not links.get(v) and not net.nodes[v].is_formula and (v in fused or v not in groups)
                  and (net.loss.type, net.nodes[v].activation.name) in rules.FUSED_NOTES}
-    return Plan(net, of, order, links, direct, fused, prime, penalty, notes)
+    return Plan(net, of, order, links, direct, fused, prime, penalty, notes, groups)
+
+
+def _group(net: Network, v: str) -> Group:
+    name = net.nodes[v].group
+    members = tuple(net.groups[name])
+    local = {(j, k): rules.softmax_local(symbol(j), symbol(k), j == k) for j in members for k in members}
+    return Group(name, members, local)
 
 
 def loss_grads(net: Network) -> dict[str, Expr]:

@@ -37,8 +37,10 @@ class Activation:
 
 ACTIVATIONS: dict[str, Activation] = {
     "identity": Activation("identity", lambda z: z, lambda o, z: S.One),
-    "sigmoid": Activation("sigmoid", sigmoid, lambda o, z: o * (1 - o), complements=lambda o, z: {1 - o: sigmoid(-z)}),
-    "tanh": Activation("tanh", tanh, lambda o, z: 1 - o**2, complements=lambda o, z: {1 - o**2: sympy.sech(z)**2}),
+    "sigmoid": Activation("sigmoid", sigmoid, lambda o, z: o * (1 - o),
+                          complements=lambda o, z: {1 - o: sigmoid(-z), log(o): -softplus(-z)}),
+    "tanh": Activation("tanh", tanh, lambda o, z: 1 - o**2, complements=lambda o, z: {
+        1 - o**2: sympy.sech(z)**2, 1 - o: 2 * sigmoid(-2 * z), 1 + o: 2 * sigmoid(2 * z)}),
     "relu": Activation("relu", relu, lambda o, z: Heaviside(z, 0)),
     "softplus": Activation("softplus", softplus, lambda o, z: 1 - exp(-o),
                            complements=lambda o, z: {1 - exp(-o): sigmoid(z)}),
@@ -46,6 +48,10 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 ACTIVATIONS["swish"] = Activation("swish", lambda z: z * sigmoid(z),
                                   lambda o, z: sigmoid(z) * (1 + z * (1 - sigmoid(z))))
+# A softmax unit's output is a function of its whole group's pre-activations, p_j = exp(z_j) / Σ_k exp(z_k),
+# so it has no f(z) of its own: its rule is the group's (`softmax_local`, `softmax_delta` below).
+ACTIVATIONS["softmax"] = Activation("softmax", lambda z: _group_only(), lambda o, z: _group_only())
+SOFTMAX = "softmax"
 ALIASES = {"linear": "identity"}
 DEFAULT_LEAKY_SLOPE = sympy.Rational(1, 100)
 
@@ -57,6 +63,20 @@ OPTIONS: dict[str, tuple[str, Expr, Callable[[Expr], Activation]]] = {
                    lambda s: Activation("leaky_relu", lambda z: leaky_relu(z, s), lambda o, z: leaky_step(z, s))),
     "elu": ("alpha", S.One, lambda a: Activation("elu", lambda z: elu(z, a), lambda o, z: elu_step(z, a))),
 }
+
+
+def _group_only():
+    raise TypeError("a softmax unit's value and derivative belong to its group (rules.softmax_*)")
+
+
+def softmax_of(zs: list[Expr], j: int) -> Expr:
+    """p_j = exp(z_j) / Σ_k exp(z_k) over a group's pre-activations."""
+    return exp(zs[j]) / sympy.Add(*[exp(z) for z in zs])
+
+
+def softmax_local(pj: Expr, pk: Expr, same: bool) -> Expr:
+    """∂p_j/∂z_k = p_j(δ_jk - p_k), in node values."""
+    return pj * (1 - pk) if same else -pj * pk
 
 
 def leaky(slope: Expr = DEFAULT_LEAKY_SLOPE) -> Activation:
@@ -95,13 +115,21 @@ LOSSES: dict[str, PointLoss] = {
     "binary_cross_entropy": PointLoss(lambda o, y: -(y * log(o) + (1 - y) * log(1 - o)),
                                       lambda o, y: (o - y) / (o * (1 - o)),
                                       fused={"sigmoid": lambda o, y: o - y}),
+    # On probabilities, the outputs of one softmax group: with targets summing to 1 the group's
+    # Jacobian cancels the 1/p, and each delta is p - y.
+    "categorical_cross_entropy": PointLoss(lambda o, y: -y * log(o), lambda o, y: -y / o,
+                                           fused={"softmax": lambda o, y: o - y}),
 }
 SOFTMAX_LOSS = "cross_entropy"  # over all outputs at once; see `cross_entropy` below
 # Why an output's delta is short, by (loss, output activation): printed beside that delta.
 FUSED_NOTES = {
     ("binary_cross_entropy", "sigmoid"): "binary cross-entropy after a sigmoid: σ' cancels",
     (SOFTMAX_LOSS, "identity"): "cross-entropy after a softmax: the softmax's Jacobian cancels, δ = p - y",
+    ("categorical_cross_entropy", SOFTMAX): "categorical cross-entropy after a softmax group: "
+                                           "the group's Jacobian cancels the 1/p, δ = p - y",
 }
+# Losses whose targets must sum to 1 (one-hot or probabilities), for p - y to be the delta.
+SUMS_TO_ONE = {SOFTMAX_LOSS, "categorical_cross_entropy"}
 LOSS_TYPES = [*LOSSES, SOFTMAX_LOSS, "formula"]
 
 

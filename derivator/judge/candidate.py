@@ -4,12 +4,14 @@ The candidate may use every name of the network (a node's name is its output, `z
 pre-activation), helpers from `--define 'd(x)=s(x)*(1-s(x))'`, the formula functions, `σ`, `·`,
 `×`, `−`, `^`, and products written by juxtaposition. It agrees when it equals the derivative as a
 function: first a cheap exact test (node values as free symbols, expanded), then high-precision values
-at the point and at random points around it, since a learner may write sigmoid(z) where we write O.
+at the point and at points spread around it and across every kink (judge/points.py), since a learner
+may write sigmoid(z) where we write O. Values agree relatively, never within an absolute floor; a
+value that cancelled away at every precision tried is no evidence, and too little evidence is an
+inconclusive verdict, not an agreement.
 """
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 
 import mpmath
@@ -18,16 +20,16 @@ import sympy
 from derivator.errors import DerivatorError
 from derivator.graph import equations
 from derivator.graph.network import Network, symbol, z_symbol
-from derivator.judge import reading
+from derivator.graph.timesteps import ident
+from derivator.judge import points, reading
 from derivator.load import formula
-from derivator.numbers import checking
-from derivator.numbers.evaluate import UndefinedError, value
+from derivator.numbers import checking, saturation
+from derivator.numbers.evaluate import GOOD_DIGITS, PRECISIONS, UndefinedError, value
 from derivator.symbolic.derive import Derivation
 
 RANDOM_POINTS = 20  # besides the point itself, as the issue asks
-SEED = 20261122  # fixed: the same verdict every run
+MIN_POINTS = 10  # points compared (both defined, digits left, off every kink) for an agreement
 AGREE = 1e-9  # relative, at PRECISE digits: far above rounding, far below any real difference
-DIGITS = 40
 MAX_EXACT_SIZE = 400  # expression-tree nodes; past this the exact test is skipped
 MAX_CANDIDATE_SIZE = 20_000  # expression-tree nodes written out: printing and rewriting stay quick
 MAX_EXPANDED_TERMS = 2000  # nor is anything expanded that would have more terms than this
@@ -45,12 +47,19 @@ class Verdict:
     source: str = ""  # as the learner wrote it
     in_node_values: sympy.Expr | None = None  # sigmoid(z_h) and 1/(1+exp(-z_h)) written as h
     diagnosis: list[str] = field(default_factory=list)
+    inconclusive: bool = False  # too few points to tell (agrees is then False too)
+
+    @property
+    def word(self) -> str:
+        """The verdict in the sentence 'the candidate ...'."""
+        return "cannot be judged: inconclusive" if self.inconclusive else \
+            "agrees" if self.agrees else "does NOT agree"
 
 
 def names_for(net: Network) -> dict[str, sympy.Expr]:
     """Every name a candidate may use: inputs, parameters, targets, nodes and z_NODE."""
-    names = {n: symbol(n) for n in [*net.names, *net.nodes]}
-    names.update({f"z_{n}": z_symbol(n) for n, node in net.nodes.items() if not node.is_formula})
+    names = {ident(n): symbol(n) for n in [*net.names, *net.nodes]}
+    names.update({f"z_{ident(n)}": z_symbol(n) for n, node in net.nodes.items() if not node.is_formula})
     return names
 
 
@@ -62,7 +71,7 @@ def helpers(net: Network, definitions: list[str]) -> dict[str, formula.Helper]:
 def parse(net: Network, text: str, definitions: list[str] | None = None) -> sympy.Expr:
     """The candidate as a SymPy expression in the network's symbols (in the tool's syntax or LaTeX)."""
     defined = helpers(net, definitions or [])
-    expr = reading.candidate(text, names_for(net), defined)
+    expr = reading.candidate(text, names_for(net), defined, steps=net.recurrence is not None)
     if equations.tree_size(expr) > MAX_CANDIDATE_SIZE:
         raise DerivatorError(f"--candidate: too large once its helpers are applied (more than "
                              f"{MAX_CANDIDATE_SIZE} parts written out)")
@@ -71,8 +80,12 @@ def parse(net: Network, text: str, definitions: list[str] | None = None) -> symp
 
 def node_values(d: Derivation, expr: sympy.Expr) -> sympy.Expr:
     """The candidate with each node's own function of z_v written as v, for display and matching."""
+    for members in d.net.groups.values():  # exp(z_j)/Σ_k exp(z_k), wherever the product puts its factors
+        total, stand_in = sympy.Add(*[sympy.exp(z_symbol(m)) for m in members]), sympy.Dummy("S")
+        expr = expr.xreplace({total: stand_in}).xreplace({sympy.exp(z_symbol(m)): symbol(m) * stand_in
+                                                          for m in members}).xreplace({stand_in: total})
     for v, node in d.net.nodes.items():
-        if node.is_formula:
+        if node.is_formula or node.group is not None:
             continue
         z, o = z_symbol(v), symbol(v)
         table = {node.activation.f(z): o}
@@ -84,24 +97,41 @@ def node_values(d: Derivation, expr: sympy.Expr) -> sympy.Expr:
 
 def judge(d: Derivation, expr: sympy.Expr, point: dict[str, float], source: str = "") -> Verdict:
     """Compare the candidate with the derivative, exactly where cheap, else by values."""
-    values = [_complete(d, point), *_random_points(d, point)]
-    pairs = []
-    for p in values:
-        pair = _values(d, expr, p)
-        if pair is not None:
-            pairs.append(pair)
-        if len(pairs) > RANDOM_POINTS:
+    numeric = saturation.safe(expr)  # 1 - σ(u) as σ(-u): the forms the tool's own numbers use
+    arguments = points.sign_arguments(d.result, numeric)
+    base = points.complete(d, point)
+    pairs, digits, given, tried = [], set(), None, 0
+    around = points.points(d, arguments, base)
+    enough = RANDOM_POINTS + 1 + len(around) - points.SPREAD  # every kink's sides, and the spread's first
+    for i, p in enumerate([base, *around]):
+        pair = _pair(d, numeric, p, arguments)
+        tried += 1
+        if i == 0:
+            given = pair
+        if pair is None or pair.kink or not pair.trusted:
+            continue  # undefined, at a kink, or cancelled at every precision: no evidence
+        pairs.append((pair.c, pair.t))
+        digits.add(pair.digits)
+        if len(pairs) >= enough:
             break
-    at_point = pairs[0] if pairs and all(n in point for n in checking.needed(d)) else None
+    at_point = given if given is not None and all(n in point for n in checking.needed(d)) else None
     exact = _exactly_equal(d.result, expr)
-    if exact:
-        agrees, method = True, "equal as expressions in node values"
-    else:
-        agrees = bool(pairs) and all(_close(c, t) for c, t in pairs)
-        method = f"values compared at {len(pairs)} points, {DIGITS} digits"
-    cand, true = (float(at_point[0]), float(at_point[1])) if at_point else (None, None)
-    ratio = float(at_point[0] / at_point[1]) if at_point and at_point[1] != 0 else None
-    return Verdict(agrees, cand, true, ratio, pairs, method, expr, source, node_values(d, expr))
+    agrees, inconclusive = exact, False
+    if not exact:
+        agrees = all(_close(c, t) for c, t in pairs)
+        inconclusive = agrees and len(pairs) < MIN_POINTS
+        agrees = agrees and not inconclusive
+    span = f"{min(digits)} to {max(digits)}" if len(digits) > 1 else f"{min(digits, default=PRECISIONS[0])}"
+    method = ("equal as expressions in node values" if exact
+              else f"values compared at {len(pairs)} point{'s' * (len(pairs) != 1)}, {span} digits")
+    cand, true = (float(at_point.c), float(at_point.t)) if at_point else (None, None)
+    ratio = float(at_point.c / at_point.t) if at_point and at_point.t != 0 else None
+    v = Verdict(agrees, cand, true, ratio, pairs, method, expr, source, node_values(d, expr), inconclusive=inconclusive)
+    if inconclusive:
+        v.diagnosis = [f"The candidate and the derivative could be compared at only {len(pairs)} of {tried} points "
+                       "(elsewhere one of them has no value, its digits cancel at every precision, or a kink is "
+                       f"too close); at least {MIN_POINTS} are needed to tell whether they are equal as functions."]
+    return v
 
 
 def expansion_size(e: sympy.Expr) -> int:
@@ -141,62 +171,42 @@ def _exactly_equal(true: sympy.Expr, cand: sympy.Expr) -> bool:
     return sympy.expand(true - cand) == 0
 
 
-def _values(d: Derivation, expr: sympy.Expr, point: dict[str, float]):
+@dataclass
+class _Pair:
+    c: object  # the candidate, in mpmath
+    t: object  # the derivative
+    digits: int  # the precision that decided
+    kink: bool  # a sign argument on its kink: conventions may differ there, so no evidence
+    trusted: bool  # both kept enough digits (nothing cancelled away)
+
+
+def _pair(d: Derivation, expr: sympy.Expr, point: dict[str, float], arguments: list) -> _Pair | None:
     """(candidate, derivative) at a complete point, through one forward pass; None where undefined.
 
-    Kept as mpmath numbers (exp(exp(exp(...))) is finite there but inf as a float). Where the two
-    differ, the precision rises: a saturated unit's x(1 - x) cancels at 40 digits, not at 400."""
-    pair = None
-    for digits in checking.PRECISE_DIGITS[:3]:
+    Kept as mpmath numbers (exp(exp(exp(...))) is finite there but inf as a float). The precision
+    rises while a value has too few digits left (1 - O(1 - O) at a saturated unit) or the two differ,
+    until they agree or the same difference stands at two precisions."""
+    last = None
+    for digits in PRECISIONS[:3]:
         with mpmath.workdps(digits):
             try:
                 env = checking.forward(d, point, precise=True, target=False).env
-                pair = value(expr, env, precise=True), value(d.result, env, precise=True)
+                lost: list[float] = []
+                here = _Pair(value(expr, env, True, lost), value(d.result, env, True, lost), digits,
+                             points.at_kink(arguments, env), False)
             except (UndefinedError, KeyError):
-                return pair
-            if _close(*pair):
-                return pair
-    return pair
-
-
-def _complete(d: Derivation, point: dict[str, float]) -> dict[str, float]:
-    """Every name a value, so that a candidate using any name can be evaluated."""
-    rng = random.Random(SEED)
-    values = {n: point.get(n, round(rng.uniform(-1, 1), 3)) for n in d.net.names}
-    targets = [str(t) for t in d.net.loss.targets if t.is_Symbol] if d.net.loss else []
-    if any(t not in point for t in targets):
-        values.update(_targets(d, rng))  # made up one by one, softmax targets would not sum to 1
-    return values
-
-
-def _targets(d: Derivation, rng: random.Random) -> dict[str, float]:
-    """Target values a loss admits: in (0, 1) for cross-entropy, summing to 1 for softmax."""
-    names = [str(t) for t in d.net.loss.targets if t.is_Symbol]
-    if d.net.loss.type == "cross_entropy":
-        raw = [rng.uniform(0.05, 1) for _ in d.net.loss.targets]
-        fixed = sum(float(t) for t in d.net.loss.targets if not t.is_Symbol)
-        scale = (1 - fixed) / sum(r for r, t in zip(raw, d.net.loss.targets, strict=True) if t.is_Symbol)
-        return {str(t): r * scale for r, t in zip(raw, d.net.loss.targets, strict=True) if t.is_Symbol}
-    if d.net.loss.type == "binary_cross_entropy":
-        return {n: rng.uniform(0.05, 0.95) for n in names}
-    return {n: rng.gauss(0, 1) for n in names}
-
-
-def _random_points(d: Derivation, point: dict[str, float]) -> list[dict[str, float]]:
-    """Points around the given one: inputs and parameters moved, and targets drawn anew (a learner's
-    answer must hold for every target, not only for y = 1)."""
-    rng = random.Random(SEED)
-    base = _complete(d, point)
-    moved = [*d.net.inputs, *d.net.params]
-    points = []
-    for _ in range(3 * RANDOM_POINTS):
-        p = {n: (v + rng.gauss(0, 0.5) if n in moved else v) for n, v in base.items()}
-        if d.of == "loss":
-            p.update(_targets(d, rng))
-        points.append(p)
-    return points
+                return last
+        here.trusted = max(lost) <= digits - GOOD_DIGITS
+        if here.kink:
+            return here
+        if here.trusted and (_close(here.c, here.t) or (last is not None and last.trusted and _close(here.c, last.c)
+                                                         and _close(here.t, last.t))):
+            return here
+        last = here
+    return last
 
 
 def _close(a, b) -> bool:
-    """Equal to AGREE relative (or 1e-30 absolute), computed in mpmath: no float overflow to fool it."""
-    return abs(a - b) <= AGREE * max(abs(a), abs(b)) or abs(a - b) <= mpmath.mpf("1e-30")
+    """Equal, or equal to AGREE relative, in mpmath: no float overflow to fool it, and no absolute floor
+    (at a saturated unit 0, -1 and 100 times a derivative of 2.7e-33 are all within 1e-30 of it)."""
+    return a == b or abs(a - b) <= AGREE * max(abs(a), abs(b))

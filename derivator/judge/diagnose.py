@@ -17,8 +17,10 @@ from fractions import Fraction
 
 import sympy
 
+from derivator.graph.plan import plan
 from derivator.judge.candidate import Verdict, expansion_size, small
 from derivator.judge.factors import Atoms
+from derivator.load.formula import MAX_EXPONENT
 from derivator.numbers import checking
 from derivator.numbers.evaluate import UndefinedError, value
 from derivator.symbolic.derive import Derivation
@@ -106,7 +108,7 @@ def _paths(d: Derivation, cand: sympy.Expr, point: dict[str, float], quiet_coeff
     rewritten = atoms.rewrite(cand)
     if expansion_size(rewritten) > MAX_TERMS:
         return []  # too many terms to match path by path; the numbers above still speak
-    found = [_monomial(t) for t in sympy.Add.make_args(sympy.expand(rewritten))]
+    found = [_monomial(t) for t in sympy.Add.make_args(sympy.expand(rewritten)) if t != 0]  # 0 has no terms
     match = _assign(found, paths)
     out = []
     for j, p in enumerate(paths):
@@ -196,7 +198,7 @@ def _monomial(term: sympy.Expr) -> tuple[sympy.Expr, Counter]:
     powers = Counter()
     for f in sympy.Mul.make_args(rest):
         base, exp = f.as_base_exp()
-        if exp.is_Integer and exp > 0:
+        if exp.is_Integer and 0 < exp <= MAX_EXPONENT:  # not exp(10**8), E**(10**8) to as_base_exp
             powers[base] += int(exp)
         else:
             powers[f] += 1
@@ -218,22 +220,26 @@ def _enumerate(d: Derivation, atoms: Atoms) -> list[Path]:
     """The chain-rule terms of the derivative, one per path, as atoms (expanded, like the candidate)."""
     steps = d.steps
     prime_atom, loss_atom = atoms.prime, atoms.loss
-    sinks = set(d.sinks)
+    sinks, one = set(d.sinks), sympy.S.One
 
-    one = sympy.S.One
+    groups = plan(d.net, d.of).groups
 
     def walk(v: str) -> list[tuple[list[str], list]]:
         """Factors from the target back to v's delta (chain order), one list per path."""
         step = steps[v]
-        here = []
-        if v in sinks and (step.loss_grad is not None or step.fused is not None):
-            if step.fused is not None:
-                here.append(([v], [loss_atom[v]]))
-            else:
-                here.append(([v], [loss_atom.get(v, one), prime_atom.get(v, one)]))
+        if step.fused is not None:
+            return [([v], [loss_atom[v]])]
+        if v in groups:  # z_v reaches the target through every output p_j of its group: ∂p_j/∂z_v
+            return [(nodes if j == v else [v, *nodes], [*factors, groups[v].local[j, v]])
+                    for j in groups[v].members if j in steps for nodes, factors in onward(j)][:MAX_PATHS + 1]
+        return [(nodes, [*factors, prime_atom.get(v, one)]) for nodes, factors in onward(v)]
+
+    def onward(v: str) -> list[tuple[list[str], list]]:
+        """Factors from the target back to v's output."""
+        step = steps[v]
+        here = [([v], [loss_atom.get(v, one)])] if v in sinks and step.loss_grad is not None else []
         for w, k in step.children:
-            for nodes, factors in walk(k):
-                here.append(([v, *nodes], [*factors, w, prime_atom.get(v, one)]))
+            here += [([v, *nodes], [*factors, w]) for nodes, factors in walk(k)]
             if len(here) > MAX_PATHS:
                 break
         return here

@@ -31,6 +31,8 @@ class Atoms:
                 continue
             o, z = symbol(v), z_symbol(v)
             self.rewrites.append((equations.preactivation(net, v), z))
+            if net.nodes[v].group is not None:  # a softmax unit's local derivatives are factors as they stand
+                continue
             prime = act.prime(o, z)
             if prime != 1:
                 self.prime[v] = self.add(prime, f"the derivative of {v}'s {act.name}", f"D_{v}")

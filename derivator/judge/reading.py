@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 
 import sympy
 
-from derivator.errors import DerivatorError, suggest
+from derivator.errors import DerivatorError, long_name, shown, suggest
 from derivator.graph.primitives import VARIADIC
 from derivator.load import formula, latex_reader
 from derivator.load.latex import looks_like_latex
@@ -38,13 +38,16 @@ def helpers(names: Mapping[str, sympy.Expr], definitions: list[str]) -> Table:
         source = _definition_source(text, names, table)
         m = DEFINITION.match(source.text)
         if not m:
-            raise DerivatorError(f"--define expects 'f(x)=EXPR', got '{text}'")
+            raise DerivatorError(f"--define expects 'f(x)=EXPR', got '{shown(text)}'")
         name, params = m.group(1), [p.strip() for p in m.group(2).split(",")]
+        for n in (name, *params):
+            if long_name(n):
+                raise DerivatorError(f"--define: {long_name(n)}")
         if name in names or name in FUNCTIONS or name in table:
             raise DerivatorError(f"--define {name}: '{name}' is already a name of the network, a function "
                                  "or a helper defined before")
         if not all(NAME.fullmatch(p) for p in params) or len(set(params)) != len(params):
-            raise DerivatorError(f"--define {name}: the parameters must be distinct names, got '{m.group(2)}'")
+            raise DerivatorError(f"--define {name}: the parameters must be distinct names, got '{shown(m.group(2))}'")
         start = m.start(3)
         body = Mapped(source.text[start:], source.cols[start:])
         try:
@@ -63,8 +66,9 @@ def _define(params: list[str], plain: Mapped, names: Mapping[str, sympy.Expr], t
         raise formula.FormulaError(e.message, plain.origin(e.col)) from None
 
 
-def candidate(text: str, names: Mapping[str, sympy.Expr], table: Table) -> sympy.Expr:
-    """The candidate in SymPy; errors as `--candidate: MESSAGE (column N)` in the text as written."""
+def candidate(text: str, names: Mapping[str, sympy.Expr], table: Table, steps: bool = False) -> sympy.Expr:
+    """The candidate in SymPy; errors as `--candidate: MESSAGE (column N)` in the text as written.
+    With `steps` (a recurrence), h__2 in a message is h@2 again, as the learner wrote it."""
     try:
         source = _source(text, names, table)
         table = {**table, **primes(source.primes, names, table)}
@@ -73,7 +77,9 @@ def candidate(text: str, names: Mapping[str, sympy.Expr], table: Table) -> sympy
         except formula.FormulaError as e:
             raise formula.FormulaError(e.message, source.origin(e.col)) from None
     except formula.FormulaError as e:
-        raise DerivatorError(f"--candidate: {_message(e, table)} ({where(text, e.col)})") from None
+        message = _message(e, table)
+        message = re.sub(r"__(\d+)\b", r"@\1", message) if steps else message
+        raise DerivatorError(f"--candidate: {message} ({where(text, e.col)})") from None
 
 
 def where(text: str, col: int | None) -> str:

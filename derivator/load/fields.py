@@ -51,6 +51,15 @@ def number(value: Any, pos: Pos, what: str) -> float:
     return result
 
 
+def positive(text: str) -> float | None:
+    """A positive finite number typed on the command line (a tolerance, a rate), or None."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value > 0 and math.isfinite(value) else None
+
+
 def show(value: Any) -> str:
     if isinstance(value, str):
         return f"'{value}'"

@@ -9,6 +9,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
+from derivator import arguments
 from derivator.errors import DerivatorError
 from derivator.graph.network import Network, Pos
 from derivator.load.fields import fail
@@ -16,8 +17,11 @@ from derivator.load.spec import Reader
 from derivator.load.yamlfile import MAX_FILE_BYTES, container_pos, read
 
 
+@arguments.public
 def load(path: str | Path) -> Network:
     """Read and check a network file."""
+    if not isinstance(path, (str, Path)):
+        raise DerivatorError(f"load takes a file name, not {type(path).__name__}")
     path = Path(path)
     if path.is_dir():
         raise DerivatorError("is a directory, not a network file")
@@ -37,6 +41,7 @@ def load(path: str | Path) -> Network:
     return loads(text)
 
 
+@arguments.public
 def loads(text: str | Mapping[str, Any]) -> Network:
     """Check a network given as YAML text, or as a dict (from a notebook), which is read as its JSON."""
     if isinstance(text, Mapping):
@@ -44,6 +49,10 @@ def loads(text: str | Mapping[str, Any]) -> Network:
             text = json.dumps(text, indent=1, allow_nan=False)
         except (TypeError, ValueError) as e:
             raise DerivatorError(f"the network dict cannot be read: {e}") from None
+        except RecursionError:  # json's encoder recurses once per level
+            raise DerivatorError("the network dict is nested too deeply to read") from None
+    if not isinstance(text, str):
+        raise DerivatorError(f"loads takes YAML text or a dict, not {type(text).__name__}")
     doc = read(text)
     if not isinstance(doc.data, CommentedMap):
         fail("a network file is a map with 'inputs', 'nodes', 'edges' and 'output'",

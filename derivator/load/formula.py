@@ -3,44 +3,47 @@
 Formulas (activations, losses, candidates) are parsed by Python's `ast` and walked with a whitelist:
 numbers, known names, `+ - * / **` (and `^` as power), unary signs, parentheses and calls of the
 listed functions. The walk builds SymPy objects itself; user text never reaches `eval`, `sympify` or
-`parse_expr`, which all call `eval`. Caps on length, nesting and exponents keep the work bounded.
+`parse_expr`, which all call `eval`. Caps on length, nesting, exponents and the digits of folded
+constants, checked after every operation and every helper call, keep the work bounded. The text is
+turned into a syntax tree by `formula_text`.
 """
 
 from __future__ import annotations
 
 import ast
 import math
-import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import mpmath
 import sympy
 
-from derivator.errors import DerivatorError, unknown
+from derivator.errors import unknown
 from derivator.graph.equations import tree_size
 from derivator.graph.primitives import FUNCTIONS, VARIADIC
+from derivator.load.formula_text import MAX_DEPTH, MAX_LENGTH, FormulaError, syntax_tree
+from derivator.numbers.evaluate import UndefinedError, value
 
-MAX_LENGTH = 4000  # characters in one formula
-MAX_DEPTH = 100  # nesting of parentheses and operators
+GROWING = (sympy.exp, FUNCTIONS["sigmoid"], FUNCTIONS["softplus"])  # tiny or huge of a moderate constant
+
+__all__ = ["FUNCTIONS", "MAX_DEPTH", "MAX_LENGTH", "FormulaError", "Helper", "define", "parse"]
+
 MAX_EXPONENT = 256  # largest |n| in a constant exponent x**n
-MAX_DIGITS = 60  # digits in one number, and in a constant the parser folds
+MAX_DIGITS = 60  # digits in one integer literal
+# Digits of a folded constant's numerator and of its denominator (1e-300 is 1/10^300, 301 digits):
+# products and powers of constants are exact rationals, and 1e300*1e300*... would grow without end.
+MAX_FOLDED_DIGITS = 400
+# Powers of sums with rational constants: SymPy's sign queries put them over one denominator, whose
+# digits multiply with each nested power (see _Builder.weight).
+MAX_DENOMINATOR_DIGITS = 100_000
+# exp, sigmoid and softplus of a constant: its value is within 1e±MAX_FOLDED_DIGITS (e^921 = 1e400).
+MAX_GROWING = MAX_FOLDED_DIGITS * math.log(10)
 MAX_PARTS = 20_000  # syntax-tree nodes walked for one formula, helpers' bodies counted at each call
-
-
-# Characters a learner pastes from notes, and what they mean here.
-UNICODE = {"σ": "sigmoid", "·": "*", "⋅": "*", "×": "*", "−": "-", "^": "**", "∗": "*"}
 
 
 # Operators that continue a chain of the same precedence: a+b-c, a*b/c.
 _CHAIN = {ast.Add: (ast.Add, ast.Sub), ast.Sub: (ast.Add, ast.Sub), ast.Mult: (ast.Mult, ast.Div),
           ast.Div: (ast.Mult, ast.Div)}
-
-
-class FormulaError(DerivatorError):
-    """A problem in a formula; `col` is the 1-based column inside the formula's text."""
-
-    def __init__(self, message: str, col: int):
-        super().__init__(message, None, col)
 
 
 @dataclass(frozen=True)
@@ -54,94 +57,29 @@ class Helper:
     body: ast.expr
 
 
-def _normalise(text: str) -> tuple[str, list[int]]:
-    """Replace Unicode and `^`, keeping for each new character the column it came from."""
-    out, cols = [], []
-    for i, ch in enumerate(text):
-        rep = UNICODE.get(ch, ch)
-        out.append(rep)
-        cols.extend([i] * len(rep))
-    cols.append(len(text))
-    return "".join(out), cols
-
-
-TOKEN = re.compile(r"\s+|[A-Za-z_][A-Za-z0-9_]*|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|\*\*|.", re.S)
-
-
-def _juxtapose(src: str, cols: list[int], variables: Collection[str]) -> tuple[str, list[int]]:
-    """Insert the '*' that handwriting leaves out: O(1-O), 2x, w4 h2, (a)(b).
-
-    Only a known variable before '(' multiplies; any other name there is a call (f(x), or an unknown
-    function that the builder then names)."""
-    out, new_cols, previous = [], [], None
-    for m in TOKEN.finditer(src):
-        token = m.group()
-        if token.isspace():
-            out.append(token)
-            new_cols.extend(cols[m.start():m.end()])
-            continue
-        kind = ("name" if token in variables else "func") if token[0].isalpha() or token[0] == "_" else \
-            "num" if token[0].isdigit() or (token[0] == "." and len(token) > 1) else token
-        if (previous in ("name", "num", ")") and kind in ("name", "func", "num", "(")) or \
-                (previous == "func" and kind in ("name", "func", "num")):
-            out.append("*")
-            new_cols.append(cols[m.start()])
-        out.append(token)
-        new_cols.extend(cols[m.start():m.end()])
-        previous = kind
-    new_cols.append(cols[-1])
-    return "".join(out), new_cols
-
-
-def _tree(text: str, what: str, implicit: bool, variables: Collection[str]) -> tuple[ast.expr, Callable]:
-    """Normalise and parse `text`; return the expression's AST and a column finder for its nodes."""
-    if not isinstance(text, str):
-        raise FormulaError(f"a {what} must be a string", 1)
-    if len(text) > MAX_LENGTH:
-        raise FormulaError(f"{what} is longer than {MAX_LENGTH} characters", MAX_LENGTH)
-    if "\x00" in text:
-        raise FormulaError(f"NUL character in {what}", text.index("\x00") + 1)
-    src, cols = _normalise(text)
-    if implicit:
-        src, cols = _juxtapose(src, cols, variables)
-    depth = 0
-    for i, ch in enumerate(src):
-        depth += (ch == "(") - (ch == ")")
-        if depth > MAX_DEPTH:
-            raise FormulaError(f"{what} is nested more than {MAX_DEPTH} deep", cols[i] + 1)
-    if not src.strip():
-        raise FormulaError(f"empty {what}", 1)
-    lead = len(src) - len(src.lstrip())
-    stripped = src.strip()
-    starts = [0] + [i + 1 for i, ch in enumerate(stripped) if ch == "\n"]  # a formula may span lines
-
-    def at(line: int | None, offset: int) -> int:
-        """The column in `text` of Python's (line, offset) in the stripped source."""
-        index = lead + starts[min(max((line or 1) - 1, 0), len(starts) - 1)] + offset
-        return cols[min(max(index, 0), len(src))] + 1
-
-    try:
-        tree = ast.parse(stripped, mode="eval")
-    except SyntaxError as e:
-        if not e.offset:  # Python reports offset 0 for an unexpected end: point just past the text
-            raise FormulaError(f"cannot read {what}: {e.msg}", cols[min(len(src.rstrip()), len(src))] + 1) from None
-        raise FormulaError(f"cannot read {what}: {e.msg}", at(e.lineno, e.offset - 1)) from None
-    except (RecursionError, MemoryError, ValueError):
-        raise FormulaError(f"{what} is too complex to read", 1) from None
-    return tree.body, lambda node: at(node.lineno, node.col_offset)
-
-
 def define(params: list[str], text: str, names: Mapping[str, sympy.Expr],
            helpers: Mapping[str, Helper] | None = None) -> Helper:
     """A helper from its parameters and body text; the body is checked now, with the parameters free."""
     local = {**names, **{p: sympy.Dummy(p, real=True) for p in params}}
-    body, col = _tree(text, "definition", True, local)
+    body, col = syntax_tree(text, "definition", True, local)
     _build(body, col, local, helpers, "definition")
     return Helper(tuple(params), body)
 
 
+class _Work:
+    """What one formula's walk may still do, shared with the walks of its helpers' bodies: the parts left
+    to walk, and the printed sizes of the expressions built so far (memoised, so that checking each
+    helper call's size costs the new parts only)."""
+
+    def __init__(self) -> None:
+        self.parts = MAX_PARTS
+        self.sizes: dict[sympy.Expr, int] = {}
+        self.weights: dict[sympy.Expr, float] = {}  # _Builder.weight's memo
+        self.checked: set[sympy.Expr] = set()  # exp(...) and the like whose argument was looked at
+
+
 def _build(body: ast.expr, col: Callable, names, helpers, what: str) -> sympy.Expr:
-    builder = _Builder(names, {**FUNCTIONS, **(helpers or {})}, what, col, [MAX_PARTS])
+    builder = _Builder(names, {**FUNCTIONS, **(helpers or {})}, what, col, _Work())
     try:
         expr = builder.build(body, 0)
     except RecursionError:
@@ -157,16 +95,16 @@ def parse(text: str, names: Mapping[str, sympy.Expr],
     """Parse `text` into a SymPy expression over `names`; raise FormulaError with a column.
 
     With `implicit`, products may be written by juxtaposition, as by hand: `O(1-O) w4 h2`."""
-    body, col = _tree(text, what, implicit, names)
+    body, col = syntax_tree(text, what, implicit, names)
     return _build(body, col, names, helpers, what)
 
 
 class _Builder:
     """Walks an `ast` tree, admitting only the whitelisted node types."""
 
-    def __init__(self, names, functions, what, col, budget: list[int]):
+    def __init__(self, names, functions, what, col, work: _Work):
         self.names, self.functions, self.what, self.col = names, functions, what, col
-        self.budget = budget  # shared with the walks of helpers' bodies
+        self.work = work  # shared with the walks of helpers' bodies
 
     def fail(self, node: ast.AST, message: str):
         raise FormulaError(message, self.col(node))
@@ -174,8 +112,8 @@ class _Builder:
     def build(self, node: ast.AST, depth: int) -> sympy.Expr:
         if depth > MAX_DEPTH:
             self.fail(node, f"{self.what} is nested more than {MAX_DEPTH} deep")
-        self.budget[0] -= 1
-        if self.budget[0] < 0:
+        self.work.parts -= 1
+        if self.work.parts < 0:
             self.fail(node, f"{self.what} is too large: its helpers expand past {MAX_PARTS} parts")
         if isinstance(node, ast.Constant):
             return self.number(node)
@@ -183,7 +121,7 @@ class _Builder:
             return self.name(node)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             value = self.build(node.operand, depth + 1)
-            return -value if isinstance(node.op, ast.USub) else value
+            return self.bounded(node, -value) if isinstance(node.op, ast.USub) else value
         if isinstance(node, ast.BinOp):
             return self.binop(node, depth)
         if isinstance(node, ast.Call):
@@ -225,6 +163,9 @@ class _Builder:
         return value
 
     def pair(self, node: ast.BinOp, left: sympy.Expr, right: sympy.Expr) -> sympy.Expr:
+        return self.bounded(node, self.combine(node, left, right))
+
+    def combine(self, node: ast.BinOp, left: sympy.Expr, right: sympy.Expr) -> sympy.Expr:
         op = node.op
         if isinstance(op, ast.Add):
             return left + right
@@ -233,7 +174,7 @@ class _Builder:
         if isinstance(op, ast.Mult):
             return left * right
         if isinstance(op, ast.Div):
-            if right.is_zero:
+            if right == 0:  # structurally: `is_zero` asks SymPy's assumptions, slow on a large divisor
                 self.fail(node, "division by zero")
             return left / right
         if isinstance(op, ast.Pow):
@@ -243,16 +184,50 @@ class _Builder:
     def power(self, node: ast.BinOp, base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
         if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
             self.fail(node, f"exponent larger than {MAX_EXPONENT}")
-        if base.is_Number and exponent.is_Number and base != 0:
-            # Exact powers of constants are folded; keep their size bounded.
-            if abs(math.log10(abs(float(base))) * float(exponent)) > MAX_DIGITS * 5:
-                self.fail(node, "number out of range")
-        if base.is_zero and exponent.is_Number and exponent.is_negative:
+        if exponent.is_Number:
+            # SymPy folds a constant's power, and a product's constant factor's: (1+1e-300)**256 has 77,000
+            # digits. Refuse before computing it: its digits are about those of the base times the exponent.
+            factors = base.args if base.is_Mul else (base,)
+            if any(f.is_Rational and _magnitude(f) * abs(float(exponent)) >= MAX_FOLDED_DIGITS for f in factors):
+                self.fail(node, FOLDED)
+        if exponent.is_Number and self.weight(base) * abs(float(exponent)) > MAX_DENOMINATOR_DIGITS:
+            self.fail(node, TOWER)
+        if base == 0 and exponent.is_Number and exponent < 0:
             self.fail(node, "division by zero")
-        result = self.defined(node, sympy.Pow(base, exponent))
-        if result.is_Pow and result.exp.is_Number and abs(result.exp) > MAX_EXPONENT:  # (x**200)**200
-            self.fail(node, f"exponent larger than {MAX_EXPONENT}")
-        return result
+        return self.defined(node, sympy.Pow(base, exponent))
+
+    def bounded(self, node: ast.AST, value: sympy.Expr) -> sympy.Expr:
+        """Refuse a combination whose folded constants or merged exponents pass the caps.
+
+        SymPy makes new numbers and exponents only near the top of the expression it returns (a
+        product's coefficient, collected terms, a constant distributed over a sum, x**a * x**b merged),
+        so the new expression and two levels below it are looked at, not the whole tree."""
+        if self.weight(value) > MAX_DENOMINATOR_DIGITS:
+            self.fail(node, TOWER)
+        for e in (value, *value.args, *(a for arg in value.args for a in arg.args)):
+            if e.is_Rational and _magnitude(e) >= MAX_FOLDED_DIGITS:
+                self.fail(node, FOLDED)
+            if e.is_Pow and e.exp.is_Number and abs(e.exp) > MAX_EXPONENT:  # (x**200)**200, x**200*x**200
+                self.fail(node, f"exponent larger than {MAX_EXPONENT}")
+            if e.func in GROWING and e not in self.work.checked:
+                self.work.checked.add(e)
+                if e.args[0].is_number and not _moderate(e.args[0]):
+                    self.fail(node, f"number out of range: {e.func.__name__} of a constant past ±{MAX_GROWING:.0f} "
+                                    f"(its value would pass 1e±{MAX_FOLDED_DIGITS})")
+        return value
+
+    def weight(self, e: sympy.Expr) -> float:
+        """An upper bound on the digits of the denominator SymPy's sign queries (as_numer_denom) would build:
+        ((x + 1e-17)**8 + 1e-17)**8 ... nested seven deep takes it seconds, an eighth level hours."""
+        memo = self.work.weights
+        if e not in memo:
+            if e.is_Rational:
+                memo[e] = math.log10(e.q)
+            elif e.is_Pow and e.exp.is_Number:
+                memo[e] = self.weight(e.base) * max(1.0, abs(float(e.exp)))
+            else:
+                memo[e] = math.fsum(self.weight(a) for a in e.args)
+        return memo[e]
 
     def defined(self, node: ast.AST, value: sympy.Expr) -> sympy.Expr:
         """Refuse log(0), sqrt(-1) and the like where they are written, not at the end."""
@@ -279,14 +254,38 @@ class _Builder:
         if isinstance(fn, Helper):
             # The helper's body, walked with its parameters bound; its errors point at this call.
             inner = _Builder({**self.names, **dict(zip(fn.params, args, strict=True))}, self.functions, self.what,
-                             lambda _: self.col(node), self.budget)
+                             lambda _: self.col(node), self.work)
             result = inner.build(fn.body, depth + 1)
             # Nested helpers double a tree at each level while it stays small as a DAG; SymPy's own
             # comparisons walk the tree, so stop before it grows past what can be handled.
-            if tree_size(result) > MAX_PARTS:
+            if tree_size(result, memo=self.work.sizes) > MAX_PARTS:
                 self.fail(node, f"{self.what} is too large: its helpers expand past {MAX_PARTS} parts")
             return self.defined(node, result)
-        return self.defined(node, fn(*args))
+        return self.bounded(node, self.defined(node, fn(*args)))
+
+
+FOLDED = f"number out of range: the constants here fold to more than {MAX_FOLDED_DIGITS} digits"
+
+
+TOWER = (f"number out of range: the powers of constants here would make a denominator of more than "
+         f"{MAX_DENOMINATOR_DIGITS:,} digits")
+
+
+def _moderate(constant: sympy.Expr) -> bool:
+    """Whether exp, sigmoid or softplus of this constant stays within 1e±MAX_FOLDED_DIGITS. Its value
+    is computed in mpmath at 15 digits, which is quick: every constant already built is within the caps.
+    Past them SymPy's own comparisons evaluate exp(exp(1e300)) and never finish."""
+    try:
+        with mpmath.workdps(15):
+            return abs(value(constant, {}, precise=True)) <= MAX_GROWING
+    except (UndefinedError, KeyError, TypeError, ValueError):
+        return False
+
+
+def _magnitude(r: sympy.Rational) -> float:
+    """log10 of the larger of a rational's numerator and denominator: it has that many digits, less one
+    (taken without a decimal string, which Python refuses past 4,300 digits)."""
+    return math.log10(max(abs(r.p), r.q))
 
 
 def _describe(node: ast.AST) -> str:

@@ -18,11 +18,14 @@ from derivator.graph.network import Edge, Layer, Node, Pos, symbol
 from derivator.load.fields import fail, number, show
 from derivator.load.yamlfile import key_pos, value_pos
 
-LAYER_KEYS = ["units", "activation", *(key for key, _, _ in rules.OPTIONS.values()), "bias"]  # slope, alpha
-MAX_SAMPLES = 10_000
-# Every number over data runs the network once per sample: samples x (edges + nodes) is capped, so
-# that a value and a check finish in bounded time.
-MAX_SAMPLE_WORK = 500_000
+LAYER_KEYS = ["units", "activation", *(key for key, _, _ in rules.OPTIONS.values()), "bias",  # slope, alpha
+              "recurrent"]
+# Every number over data runs the network once per sample, and the exact ones in mpmath at two
+# precisions (some 0.12 ms a step here for `--matrix --check`, the most work of any command): samples x
+# (edges + nodes) is capped, so that every command finishes within some 10 s of CPU time. Reading a
+# sample costs about 1 ms itself (ruamel's pure-Python parser), hence the cap on their number.
+MAX_SAMPLES = 5_000
+MAX_SAMPLE_WORK = 50_000
 
 
 def build(reader, inputs: list[str], max_nodes: int, max_edges: int):
@@ -37,7 +40,8 @@ def build(reader, inputs: list[str], max_nodes: int, max_edges: int):
     previous = inputs
     for i, body in enumerate(raw, 1):
         layer = _layer(reader, i, body, value_pos(raw, i - 1))
-        if len(nodes) + layer.units > max_nodes or len(edges) + layer.units * len(previous) > max_edges:
+        weights = layer.units * (len(previous) + layer.units * layer.recurrent)
+        if len(nodes) + layer.units > max_nodes or len(edges) + weights > max_edges:
             fail(f"layer {i} makes the network larger than {max_nodes} nodes or {max_edges} weights",
                  value_pos(body, "units"))
         for j, name in enumerate(layer.nodes, 1):
@@ -45,9 +49,13 @@ def build(reader, inputs: list[str], max_nodes: int, max_edges: int):
             for k, src in enumerate(previous, 1):
                 w = symbol(reader.declare(f"W{i}_{j}_{k}", "parameter", layer.pos))
                 edges.append(Edge(src, name, w, layer.pos))
+        if layer.recurrent:  # U{l}_j_k: from unit k of this layer at the previous step (CONTRACT section 6)
+            edges += [Edge(src, name, symbol(reader.declare(f"U{i}_{j}_{k}", "parameter", layer.pos)), layer.pos, 1)
+                      for j, name in enumerate(layer.nodes, 1) for k, src in enumerate(layer.nodes, 1)]
         for j, name in enumerate(layer.nodes, 1):
             bias = symbol(reader.declare(f"b{i}_{j}", "parameter", layer.pos)) if layer.bias else sympy.S.Zero
-            nodes[name] = Node(name, layer.activation, bias, layer.pos)
+            group = f"a{i}" if layer.activation.name == rules.SOFTMAX else None  # the layer is one softmax group
+            nodes[name] = Node(name, layer.activation, bias, layer.pos, group=group)
         layers.append(layer)
         previous = layer.nodes
     return nodes, edges, previous, layers
@@ -57,7 +65,7 @@ def check_names(kinds: dict, matrices: dict) -> None:
     """W1, b2, ... name whole matrices in a layers file (`at:`, --wrt): no input or target may take them."""
     for name, (kind, pos) in kinds.items():
         if name in matrices:
-            what = "weight matrix" if name[0] == "W" else "bias vector"
+            what = {"W": "weight matrix", "U": "recurrent weight matrix"}.get(name[0], "bias vector")
             fail(f"'{name}' names the {what} of layer {name[1:]} in a 'layers' file; choose another {kind} name", pos)
 
 
@@ -76,13 +84,24 @@ def _layer(reader, i: int, body: Any, pos: Pos) -> Layer:
     if not isinstance(bias, bool):
         fail(f"'bias' of layer {i} is true (the default: biases b{i}_j) or false, not {show(bias)}",
              value_pos(body, "bias"))
-    return Layer(i, units, reader.activation(f"layer {i}", body), bias, pos)
+    recurrent = body.get("recurrent", False)
+    if not isinstance(recurrent, bool):
+        fail(f"'recurrent' of layer {i} is true (weights U{i}_j_k from the layer's own units at the previous step) "
+             f"or false, not {show(recurrent)}", value_pos(body, "recurrent"))
+    if recurrent and reader.steps is None:
+        fail(f"layer {i} is recurrent: give 'steps:', the number of steps to unroll over", key_pos(body, "recurrent"))
+    activation = reader.activation(f"layer {i}", body)
+    if activation.name == rules.SOFTMAX and units == 1:
+        fail(f"layer {i} is a softmax of one unit, which is the constant 1; give it two or more units "
+             "(one probability is a sigmoid)", value_pos(body, "units"))
+    return Layer(i, units, activation, bias, pos, recurrent)
 
 
 def matrix(raw: Any, entries: list[list[str]], name: str, pos: Pos) -> dict[str, float]:
     """A whole `W{l}` (a list of rows) or `b{l}` (a list) in `at:`, as values of its entries."""
     rows, cols = len(entries), len(entries[0])
     what = "one per unit of the layer"
+    before = "of the layer itself, at the previous step" if name.startswith("U") else "of the layer before, or input"
     if name.startswith("b"):
         if not isinstance(raw, CommentedSeq) or len(raw) != rows:
             fail(f"'{name}' must be a list of {rows} number{'s' * (rows != 1)} ({what}), not {_size(raw)}", pos)
@@ -93,7 +112,7 @@ def matrix(raw: Any, entries: list[list[str]], name: str, pos: Pos) -> dict[str,
     for j, row in enumerate(raw):
         if not isinstance(row, CommentedSeq) or len(row) != cols:
             fail(f"row {j + 1} of '{name}' must be a list of {cols} number{'s' * (cols != 1)} (one per unit "
-                 f"of the layer before, or input), not {_size(row)}", value_pos(raw, j))
+                 f"{before}), not {_size(row)}", value_pos(raw, j))
         for k, v in enumerate(row):
             out[entries[j][k]] = number(v, value_pos(row, k), f"entry ({j + 1}, {k + 1}) of '{name}'")
     return out
@@ -128,7 +147,10 @@ def samples(reader, names: list[str], loss_type: str | None) -> list[dict[str, f
         missing = [n for n in names if n not in item]
         if missing:
             fail(f"sample {s} gives no value for {', '.join(missing)}", pos)
-        out.append({k: number(item[k], value_pos(item, k), f"'{k}' in sample {s}") for k in names})
+        sample: dict[str, float] = {}
+        for k in names:  # with `steps:`, an input's or target's value is a list, one per step
+            sample.update(reader.entry(k, item[k], value_pos(item, k), f"'{k}' in sample {s}"))
+        out.append(sample)
     return out
 
 
@@ -140,11 +162,11 @@ def check_work(samples: list, edges: int, nodes: int, pos: Pos) -> None:
 
 
 def check_targets(loss, values: list[dict[str, float]], raw: CommentedSeq) -> None:
-    """Softmax cross-entropy needs targets that sum to 1 in every sample."""
-    if loss is None or loss.type != "cross_entropy":
+    """Softmax cross-entropy needs targets that sum to 1 in every sample (and so does the categorical one)."""
+    if loss is None or loss.type not in rules.SUMS_TO_ONE:
         return
     for s, sample in enumerate(values, 1):
         total = sum(sample[str(t)] if t.is_Symbol else float(t) for t in loss.targets)
         if abs(total - 1) > 1e-9:
-            fail(f"cross_entropy targets must sum to 1 (one-hot or probabilities); in sample {s} they sum "
+            fail(f"{loss.type} targets must sum to 1 (one-hot or probabilities); in sample {s} they sum "
                  f"to {total:g}", value_pos(raw, s - 1))

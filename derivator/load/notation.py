@@ -114,6 +114,8 @@ def _emit(tokens, lo: int, hi: int, match: dict[int, int], out: Out, primes: dic
             out.add(")", col)
         elif tok in ("'", "\u2032") and i > lo and _is_name(tokens[i - 1][0]):
             _prime(tokens, i, hi, out, primes)
+        elif tok == "@":  # h@2, a node at a step (CONTRACT section 6), is the identifier h__2
+            out.add("__", col)
         else:
             out.add(tok, col)
         i += 1

@@ -13,6 +13,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from derivator.errors import unknown
 from derivator.graph import rules
 from derivator.graph.network import Edge, Loss, symbol
+from derivator.load import recurrence
 from derivator.load.fields import fail, number
 from derivator.load.yamlfile import key_pos, value_pos
 
@@ -30,7 +31,7 @@ class Named(dict):
         return super().__getitem__(key)
 
 
-LOSS_KEYS = ["type", "target", "formula", "reduction"]
+LOSS_KEYS = ["type", "target", "formula", "reduction", "steps"]
 REDUCTIONS = ["mean", "sum"]
 
 
@@ -104,6 +105,8 @@ class Sections:
         for key in raw:
             if key not in LOSS_KEYS:
                 fail(unknown("loss key", str(key), LOSS_KEYS), key_pos(raw, key))
+        if "steps" in raw:
+            self.loss_steps = recurrence.loss_steps(self, raw)
         if "reduction" in raw:
             if raw["reduction"] not in REDUCTIONS:
                 fail(unknown("reduction", str(raw["reduction"]), REDUCTIONS), value_pos(raw, "reduction"))

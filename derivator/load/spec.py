@@ -9,10 +9,10 @@ from typing import Any
 import sympy
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from derivator.errors import unknown
+from derivator.errors import long_name, unknown
 from derivator.graph import order, rules
 from derivator.graph.network import Edge, Network, Node, Pos, matrix_entries, symbol
-from derivator.load import formula, layers
+from derivator.load import formula, groups, layers, recurrence
 from derivator.load.fields import FRACTION, article, fail, fraction, number, show
 from derivator.load.sections import Sections
 from derivator.load.yamlfile import Document, container_pos, key_pos, value_pos
@@ -24,9 +24,9 @@ MAX_EDGES = 20000
 RESERVED = {*formula.FUNCTIONS, *keyword.kwlist, *keyword.softkwlist, "Abs", "Heaviside",
             "Piecewise", "Max", "Min", "sign", "leaky_relu", "leaky_step", "loss", "all"}
 TOP_KEYS = ["description", "inputs", "parameters", "nodes", "edges", "output", "loss", "penalty", "regularization",
-            "at", "layers", "data"]
+            "at", "layers", "data", "steps"]
 OPTION_KEYS = [key for key, _, _ in rules.OPTIONS.values()]  # slope, alpha
-NODE_KEYS = ["activation", "bias", *OPTION_KEYS, "formula"]
+NODE_KEYS = ["activation", "bias", *OPTION_KEYS, "formula", "group"]
 
 
 class Reader(Sections):
@@ -41,6 +41,9 @@ class Reader(Sections):
         self.at_keys: dict[str, str] = {}  # entry name -> the key of `at:` that gave it (W1 for W1_2_1)
         self.formulas: dict[str, tuple[Any, CommentedMap]] = {}  # formula nodes, parsed once names are known
         self.reduction = "mean"
+        self.steps: int | None = None  # `steps:`: the network is unrolled through time (CONTRACT section 6)
+        self.loss_steps = "all"
+        self.initial: list[str] = []  # the names delayed edges read, whose step 0 is the initial state
 
     def network(self) -> Network:
         doc = self.doc
@@ -56,6 +59,7 @@ class Reader(Sections):
         for key in required:
             if key not in doc:
                 fail(f"missing '{key}:'", Pos(1, 1))
+        self.steps = recurrence.steps(doc)
         description = doc.get("description") or ""
         if not isinstance(description, str):
             fail("'description' must be text", value_pos(doc, "description"))
@@ -66,10 +70,12 @@ class Reader(Sections):
             nodes = self.nodes()
             edges = self.edges(inputs, nodes) if doc.get("edges") is not None or not self.formulas else []
             outputs = self.outputs(nodes)
+        self.initial = recurrence.initial(edges)
         param_defaults = self.parameters()
         for name, (text, container) in self.formulas.items():  # every parameter is known now
             nodes[name].formula, nodes[name].reads = self.node_formula(name, text, container, inputs, nodes)
         loss = self.loss(outputs) if doc.get("loss") is not None else None
+        groups.check(nodes, outputs, loss)
         penalty, penalty_text = self.penalty(edges, loss)
         layers.check_names(self.kinds, matrix_entries(self.layers, len(inputs)))
         for name, (kind, pos) in self.kinds.items():
@@ -79,14 +85,16 @@ class Reader(Sections):
         data = []
         if "data" in doc:
             data = layers.samples(self, [*inputs, *targets], loss.type if loss else None)
-            layers.check_targets(loss, data, doc["data"])
-            layers.check_work(data, len(edges), len(nodes), value_pos(doc, "data"))
+            if self.steps is None:  # through time, once the targets are unrolled (recurrence.unroll)
+                layers.check_targets(loss, data, doc["data"])
+            copies = self.steps or 1
+            layers.check_work(data, len(edges) * copies, len(nodes) * copies, value_pos(doc, "data"))
             if defaults:
                 fail("with 'data', each sample gives the inputs' values; list the inputs without values",
                      value_pos(doc, "inputs"))
         given = self.point(inputs, targets)
         for name in given:
-            if data and (name in inputs or name in targets):
+            if data and (name.split("@")[0] in inputs or name.split("@")[0] in targets):
                 fail(f"'{name}' takes its value from each sample in 'data'; remove it from 'at'",
                      key_pos(doc["at"], self.at_keys.get(name, name)))
         at = {**defaults, **param_defaults, **given}
@@ -94,11 +102,13 @@ class Reader(Sections):
                       params=self.params, targets=targets, at=at, description=description,
                       positions={n: p for n, (_, p) in self.kinds.items()}, layers=self.layers, samples=data,
                       penalty=penalty, penalty_text=penalty_text, reduction=self.reduction)
-        return order.check(net)
+        return recurrence.unroll(self, net) if self.steps is not None else order.check(net)
 
     # -- names -------------------------------------------------------------------------------
     def declare(self, name: Any, kind: str, pos: Pos) -> str:
         """Register `name` as an input, node, parameter or target; one name, one meaning."""
+        if isinstance(name, str) and long_name(name):
+            fail(f"{kind} {long_name(name)}", pos)
         if not isinstance(name, str) or not NAME.match(name):
             fail(f"{kind} name {show(name)} must match [A-Za-z][A-Za-z0-9_]*", pos)
         if name in RESERVED:
@@ -135,8 +145,10 @@ class Reader(Sections):
             raw_seq = raw
         if isinstance(raw, CommentedMap):
             names = [self.declare(k, "input", key_pos(raw, k)) for k in raw]
-            defaults = {k: number(raw[k], value_pos(raw, k), f"value of input '{k}'")
-                        for k in raw if raw[k] is not None}
+            defaults = {}
+            for k in raw:
+                if raw[k] is not None:
+                    defaults.update(self.entry(k, raw[k], value_pos(raw, k), f"value of input '{k}'"))
             return names, defaults
         if not isinstance(raw, list) or not raw:
             fail("'inputs' must be a list of names or a map of names to values", pos)
@@ -175,7 +187,7 @@ class Reader(Sections):
         bias = sympy.S.Zero
         if body.get("bias") is not None:
             bias = self.number_or_param(body["bias"], value_pos(body, "bias"), f"bias of node '{name}'")
-        return Node(name, activation, bias, name_pos)
+        return Node(name, activation, bias, name_pos, group=groups.group(f"node '{name}'", body, activation))
 
     def activation(self, who: str, body: CommentedMap) -> rules.Activation:
         act = body.get("activation", "identity")
@@ -212,7 +224,7 @@ class Reader(Sections):
             fail("'edges' must be a list of {from, to, weight} or [from, to, weight]", value_pos(self.doc, "edges"))
         if len(raw) > MAX_EDGES:
             fail(f"more than {MAX_EDGES} edges", value_pos(self.doc, "edges"))
-        seen: dict[tuple[str, str], Pos] = {}
+        seen: dict[tuple[str, str, int], Pos] = {}
         edges = []
         for i, item in enumerate(raw):
             src, dst, weight, pos = self.edge(item, value_pos(raw, i))
@@ -226,11 +238,12 @@ class Reader(Sections):
             if dst in self.formulas:
                 fail(f"edge into formula node '{dst}': a formula node reads its parents from its formula and takes "
                      "no incoming edge", value_pos(raw, i))
-            if (src, dst) in seen:
-                fail(f"duplicate edge {src} -> {dst} (first on line {seen[src, dst].line})", value_pos(raw, i))
-            seen[src, dst] = value_pos(raw, i)
+            delay = recurrence.delay(self, item, src, dst)
+            if (src, dst, delay) in seen:
+                fail(f"duplicate edge {src} -> {dst} (first on line {seen[src, dst, delay].line})", value_pos(raw, i))
+            seen[src, dst, delay] = value_pos(raw, i)
             w = self.number_or_param(weight, pos[2], f"weight of edge {src} -> {dst}")
-            edges.append(Edge(src, dst, w, value_pos(raw, i)))
+            edges.append(Edge(src, dst, w, value_pos(raw, i), delay))
         return edges
 
     def edge(self, item: Any, pos: Pos) -> tuple[Any, Any, Any, tuple[Pos, Pos, Pos]]:
@@ -240,8 +253,8 @@ class Reader(Sections):
             return item[0], item[1], item[2], tuple(value_pos(item, i) for i in range(3))
         if isinstance(item, CommentedMap):
             for key in item:
-                if key not in ("from", "to", "weight"):
-                    fail(unknown("edge key", str(key), ["from", "to", "weight"]), key_pos(item, key))
+                if key not in ("from", "to", "weight", "delay"):
+                    fail(unknown("edge key", str(key), ["from", "to", "weight", "delay"]), key_pos(item, key))
             for key in ("from", "to", "weight"):
                 if key not in item:
                     fail(f"edge is missing '{key}'", pos)
@@ -273,6 +286,11 @@ class Reader(Sections):
         matrices = matrix_entries(self.layers, len(inputs))
         values = {}
         for name in raw:
+            per_step = None if self.steps is None else \
+                recurrence.entries(self, name, raw[name], value_pos(raw, name))
+            if per_step is not None:
+                recurrence.give(self, values, per_step, name, key_pos(raw, name))
+                continue
             if name in matrices:
                 entries = layers.matrix(raw[name], matrices[name], name, value_pos(raw, name))
                 twice = [e for e in entries if e in values]
@@ -289,3 +307,8 @@ class Reader(Sections):
                 fail(unknown("name in 'at'", str(name), [*allowed, *matrices]) + hint, key_pos(raw, name))
             values[name] = number(raw[name], value_pos(raw, name), f"value of '{name}'")
         return values
+
+    def entry(self, name: str, raw: Any, pos: Pos, what: str) -> dict:
+        """The values one key gives an input or target: one number, or with `steps:` one per step."""
+        per_step = None if self.steps is None else recurrence.entries(self, name, raw, pos)
+        return per_step if per_step is not None else {name: number(raw, pos, what)}

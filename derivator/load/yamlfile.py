@@ -17,6 +17,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
 from ruamel.yaml.parser import RoundTripParser
+from ruamel.yaml.scanner import RoundTripScanner
 
 from derivator.errors import DerivatorError
 from derivator.graph.network import Pos
@@ -26,7 +27,7 @@ MAX_YAML_DEPTH = 20  # nesting of collections; the format needs 4
 MAX_YAML_EVENTS = 200_000  # scalars and collections; 20,000 edges as [from, to, weight] are 100,000
 # What YAML 1.2 allows in a stream (section 5.1), less the byte order mark handled by decoding.
 NOT_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-DIRECTIVE = re.compile(r"^%(\S*)[ \t]*(\S*)", re.MULTILINE)
+DIRECTIVE = re.compile(r"%(\S*)[ \t]*(\S*)")
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,6 @@ def read(text: str) -> Document:
         where = position(text, bad.start())
         name = "NUL character" if bad.group() == "\x00" else f"control character U+{ord(bad.group()):04X}"
         raise DerivatorError(f"{name} in file", where.line, where.col)
-    for m in DIRECTIVE.finditer(text):
-        if m.group(1) != "YAML" or m.group(2) != "1.2":
-            where = position(text, m.start())
-            raise DerivatorError(f"only YAML 1.2 is read; the directive '%{m.group(1)} {m.group(2)}' is not "
-                                 "allowed", where.line, where.col)
     yaml = YAML(typ="rt", pure=True)
     yaml.preserve_quotes = True  # a quoted formula's text starts one column after its position
     screen = _Screen()
@@ -88,7 +84,21 @@ def read(text: str) -> Document:
             screen.see(event)
             return event
 
+    class ScreeningScanner(RoundTripScanner):
+        """A directive is screened where ruamel's scanner finds one: a line starting with '%' inside a
+        quoted or block scalar is text, not a directive."""
+
+        def scan_directive(self):
+            index = self.reader.get_mark().index
+            m = DIRECTIVE.match(text, index)
+            if m and (m.group(1) != "YAML" or m.group(2) != "1.2"):
+                where = position(text, index)
+                raise DerivatorError(f"only YAML 1.2 is read; the directive '%{m.group(1)} {m.group(2)}' is not "
+                                     "allowed", where.line, where.col)
+            return super().scan_directive()
+
     yaml.Parser = ScreeningParser
+    yaml.Scanner = ScreeningScanner
     try:
         data = yaml.load(text)
         return Document(data, text, screen.spans)

@@ -2,7 +2,8 @@
 
 The check is the test oracle as much as a feature. A central difference in float64 with a step
 scaled to the variable comes first; when it does not agree (cancellation, saturation, overflow) an
-mpmath derivative at high precision decides. A kink (relu at 0) is named, not counted as a
+mpmath derivative at high precision decides. Agreement is relative, never within an absolute floor.
+A kink (relu at 0, wherever a kinked primitive sits: numbers/kinks.py) is named, not counted as a
 disagreement.
 """
 
@@ -11,41 +12,40 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import TypeVar
 
 import mpmath
 import sympy
 
 from derivator.errors import DerivatorError, unknown
-from derivator.graph import order
-from derivator.graph.network import Network, symbol, z_symbol
-from derivator.graph.primitives import KINKED, PRIMITIVES
-from derivator.graph.rules import X
-from derivator.numbers import sweep
-from derivator.numbers.evaluate import UndefinedError, value
-from derivator.numbers.penalty import penalty_difference
+from derivator.graph.network import Network, symbol
+from derivator.graph.timesteps import step
+from derivator.numbers import kinks, line, sweep
+from derivator.numbers.evaluate import PRECISIONS, UndefinedError, short, value
 from derivator.symbolic.derive import Derivation
 
 T = TypeVar("T")
-RELATIVE_TOLERANCE = 1e-6  # CONTRACT: agree within this relative error ...
-ABSOLUTE_TOLERANCE = 1e-12  # ... or this absolute one near zero
+combine = line.combine  # the samples combined as J combines them; callers outside read it here
+RELATIVE_TOLERANCE = 1e-6  # CONTRACT: agree within this relative error (and no absolute floor: see `close`)
 STEP = float(2.0 ** -52) ** (1 / 3)  # central difference step, times max(1, |theta|)
-PRECISE_DIGITS = (40, 120, 400, 1200)  # mpmath precisions, tried in turn until a value is finite
+PRECISE_DIGITS = PRECISIONS  # mpmath precisions, tried in turn until a value is finite
 
 
 def point(net: Network, given: Mapping[str, float] | None = None) -> dict[str, float]:
     """The file's `at` and input defaults, overridden one by one by `given` (from --at)."""
     values = dict(net.at)
+    matrices, names = net.matrices(), set(net.names)  # once: a point may give 10,000 entries
     for name, v in (given or {}).items():
-        if name in net.matrices():
-            raise DerivatorError(f"--at {name}: --at sets one entry at a time, such as {net.matrices()[name][0][0]}; "
+        if name in matrices:
+            raise DerivatorError(f"--at {name}: --at sets one entry at a time, such as {matrices[name][0][0]}; "
                                  f"a whole {name} goes in 'at:'")
-        if name not in net.names:
+        if name not in names:
             hint = " (a node's value comes from the network)" if name in net.nodes else ""
             raise DerivatorError("--at: " + unknown("name", name, net.names) + hint)
         if not math.isfinite(v):
             raise DerivatorError(f"--at {name}: the value must be finite")
-        if net.samples and (name in net.inputs or name in net.targets):
+        if net.samples and (name in net.inputs or name in net.targets) and step(name) != 0:  # h@0: the initial state
             raise DerivatorError(f"--at {name}: with 'data', '{name}' takes its value from each sample")
         values[name] = float(v)
     return values
@@ -54,15 +54,6 @@ def point(net: Network, given: Mapping[str, float] | None = None) -> dict[str, f
 def samples(net: Network, values: Mapping[str, float]) -> list[dict[str, float]]:
     """The point once per sample of `data:` (its inputs and targets added), or the point alone."""
     return [{**values, **s} for s in net.samples] if net.samples else [dict(values)]
-
-
-def combine(net: Network, xs: list[float]) -> float:
-    """The target over samples is J = (1/m) Σ (or Σ, with `reduction: sum`): so are its derivatives."""
-    m = len(xs) if net.reduction == "mean" else 1
-    try:
-        return math.fsum(xs) / m
-    except (OverflowError, ValueError):  # terms near float64's limit: mpmath adds them without overflow
-        return float(mpmath.fsum(xs) / m)
 
 
 def needed(d: Derivation) -> list[str]:
@@ -95,11 +86,15 @@ def _require(d: Derivation, values: Mapping[str, float]) -> None:
     if missing:
         raise DerivatorError(f"no value for {', '.join(missing)}: give "
                              f"{'them' if len(missing) > 1 else 'it'} with --at NAME=VALUE or in 'at:'")
-    if d.of == "loss" and d.net.loss.type == "cross_entropy":
-        total = sum(value(t, {symbol(k): v for k, v in values.items()}) for t in d.net.loss.targets)
-        if abs(total - 1) > 1e-9:
-            raise DerivatorError("cross_entropy targets must sum to 1 (one-hot or probabilities); "
-                                 f"they sum to {total:g}")
+    for group in d.net.target_groups() if d.of == "loss" else []:
+        ys = [value(t, {symbol(k): v for k, v in values.items()}) for t in group]
+        # p - y is the derivative only where Σ y = 1; decimals such as 0.1 + 0.2 + 0.7 miss 1 in
+        # binary by a rounding of each, which changes p - y by less than p·n·2⁻⁵³, below what is printed.
+        off = abs(sum(Fraction(y) for y in ys) - 1)
+        if off > len(ys) * Fraction(1, 2**53):
+            names = ", ".join(str(t) for t in group)
+            raise DerivatorError(f"{d.net.loss.type} targets must sum to 1 (one-hot or probabilities), since "
+                                 f"δ = p - y needs it; {names} sum to {math.fsum(ys):.15g}")
 
 
 @dataclass
@@ -148,10 +143,28 @@ def stable(compute: Callable[[], T], agree: Callable[[T, T], bool], failure: str
 
 def derivative_value(d: Derivation, values: Mapping[str, float]) -> float:
     """The derivative's value at the point (with data, its mean over the samples)."""
+    return _valued(d, values)[0]
+
+
+def _valued(d: Derivation, values: Mapping[str, float]) -> tuple[float, kinks.Kinks]:
+    """The value, and the kinks at the point. Where a kinked primitive sits on its kink but the
+    target is smooth in θ (relu(x)**2 at 0), the value is the target's own slope: the rule's
+    convention there (relu'(0) = 0) need not be the derivative (relu(x) - relu(-x) has slope 1)."""
+    key = (id(d), tuple(sorted(values.items())))
+    if _LAST.get("key") == key and _LAST["d"] is d:  # check() reads the value and the kinks: one analysis
+        return _LAST["result"]
     require(d, values)
     points = samples(d.net, values)
     apart = penalty_value_of(d, points[0]) if d.net.samples else 0.0  # else `d.result` holds the penalty's term
-    return combine(d.net, [_derivative_value(d, v) for v in points]) + apart
+    exact = _exact(d, points) + apart
+    k = kinks.analyse(d, points, _theta(d, values))
+    if k.sites and not k.kinked and k.slope is not None and not close(exact, k.slope)[0]:
+        exact = k.slope
+    _LAST.update(key=key, d=d, result=(exact, k))
+    return exact, k
+
+
+_LAST: dict = {}
 
 
 def penalty_value_of(d: Derivation, values: Mapping[str, float]) -> float:
@@ -161,12 +174,27 @@ def penalty_value_of(d: Derivation, values: Mapping[str, float]) -> float:
     return float(value(d.penalty, {symbol(s.name): values[s.name] for s in d.penalty.free_symbols}))
 
 
-def _derivative_value(d: Derivation, values: Mapping[str, float]) -> float:
-    """The derivative's value at one point: its node-value form over an mpmath forward pass."""
-    result, _ = stable(lambda: float(value(d.result, forward(d, values, precise=True, target=False).env,
-                                           precise=True)),
-                       lambda a, b: abs(a - b) <= 1e-13 * abs(a), "the derivative has no finite value at the point")
-    return result
+def _exact(d: Derivation, points: list[dict[str, float]]) -> float:
+    """The node-value form over an mpmath forward pass per sample, combined, at rising precision.
+
+    A precision is passed over while the value has too few digits left (`evaluate.short`): at
+    40 digits σ(500) is 1, so a fused o - y with y = 1 is 0 there, though -7e-218 in fact."""
+    m = len(points) if d.net.reduction == "mean" else 1
+
+    def compute() -> float:
+        terms, lost = [], []
+        for p in points:
+            terms.append(value(d.result, forward(d, p, precise=True, target=False).env, True, lost))
+        total = mpmath.fsum(terms)  # the samples' sum may cancel too
+        if short([x + (float(mpmath.log10(abs(t) / abs(total))) if total != 0 else math.inf) if t != 0 else x
+                  for t, x in zip(terms, lost, strict=True)]):
+            raise UndefinedError("too few digits left")
+        return float(total / m)
+
+    try:
+        return line.settle(compute, lambda a, b: abs(a - b) <= 1e-13 * abs(a))[0]
+    except UndefinedError:
+        raise DerivatorError("the derivative has no finite value at the point") from None
 
 
 @dataclass
@@ -180,45 +208,32 @@ class Check:
 
 
 def close(a: float, b: float, tolerance: float = RELATIVE_TOLERANCE) -> tuple[bool, float]:
-    """Whether two numbers agree (relative, or absolute near zero), and their relative error.
+    """Whether two numbers agree, relatively, and their relative error.
 
-    Two infinities of one sign agree: both sides are beyond float64 (e^800), which is no disagreement."""
-    if math.isinf(a) and a == b:
+    There is no absolute floor: at a saturated sigmoid the derivative is 2.7e-33, and 0, its negative
+    and 100 times it are all within 1e-12 of it. Equal numbers agree (0 and 0; two infinities of one
+    sign: both beyond float64, e^800, which is no disagreement)."""
+    if a == b:
         return True, 0.0
-    diff = abs(a - b)
-    scale = max(abs(a), abs(b))
-    rel = diff / scale if scale > 0 else 0.0
-    return diff <= ABSOLUTE_TOLERANCE or rel <= tolerance, rel
+    if math.isinf(a) or math.isinf(b) or math.isnan(a) or math.isnan(b):
+        return False, math.inf
+    rel = abs(a - b) / max(abs(a), abs(b))
+    return rel <= tolerance, rel
 
 
 def check(d: Derivation, values: Mapping[str, float], tolerance: float = RELATIVE_TOLERANCE) -> Check:
     """Compare the derivative's value with a numerical derivative of the target at the point."""
-    exact = derivative_value(d, values)
+    exact, k = derivative_value(d, values), _valued(d, values)[1]
     points = samples(d.net, values)
     if math.isinf(exact):  # no float64 difference can resolve it, and no false alarm is better than one
         return Check(exact, exact, 0.0, True, "not compared: the derivative is beyond float64's range")
-    kinks = [f"sample {s}: {k}" if len(points) > 1 else k
-             for s, v in enumerate(points, 1) for k in find_kinks(d, v)]
-    numeric, method = None, ""
-    floats = [_float_difference(d, v) for v in points]
-    if all(x is not None for x, _ in floats):
-        numeric, method = combine(d.net, [x for x, _ in floats]) + _penalty_difference(d, points[0], False), \
-            floats[0][1]
+    numeric, method = _float_difference(d, points, _theta(d, values))
     ok, rel = close(exact, numeric, tolerance) if numeric is not None else (False, math.inf)
-    if not ok or rel > tolerance:  # agreeing only within the absolute 1e-12 says little of a tiny value
-        precise = [_mp_difference(d, v, exact) for v in points]
-        with mpmath.workdps(PRECISE_DIGITS[0]):
-            apart = _penalty_difference(d, points[0], True)
-        numeric, method = combine(d.net, [x for x, _ in precise]) + apart, max((m for _, m in precise), key=len)
+    if not ok:
+        numeric, method = _mp_difference(d, points, exact)
         ok, rel = close(exact, numeric, tolerance)
-    return Check(exact, numeric, rel, ok or bool(kinks), method, kinks)
-
-
-def _penalty_difference(d: Derivation, values: Mapping[str, float], precise: bool) -> float:
-    """The penalty's part of the numerical derivative: its own central difference (exact for l2)."""
-    if d.of != "loss" or d.kind != "parameter":
-        return 0.0
-    return penalty_difference(d.net, d.wrt, values, precise, STEP if not precise else 1e-15)
+    named = k.sites if k.kinked else []
+    return Check(exact, numeric, rel, ok or bool(named), method, named)
 
 
 def _theta(d: Derivation, values: Mapping[str, float]) -> float:
@@ -241,70 +256,38 @@ def central_difference(net: Network, of: str, name: str, values: Mapping[str, fl
     return float((up - down) / (2 * h))
 
 
-def _float_difference(d: Derivation, values: Mapping[str, float]) -> tuple[float | None, str]:
-    """Central difference in float64 with a step scaled to the variable; None if float64 fails."""
+def _float_difference(d: Derivation, points: list[dict[str, float]], theta: float) -> tuple[float | None, str]:
+    """Central difference of J in float64 with a step scaled to the variable; None if float64 fails."""
+    f = line.along(d, points, precise=False)
+    h = STEP * max(1.0, abs(theta))
     try:
-        return central_difference(d.net, d.of, d.wrt, values, _theta(d, values)), "central difference (float64)"
-    except UndefinedError:
+        up, down = f(h), f(-h)
+    except (UndefinedError, OverflowError, ValueError, ZeroDivisionError):
         return None, "central difference (float64)"
+    # Equal sides say nothing: at a saturated unit float64 cannot see the target move at all, and a
+    # 0 there would agree with any value 0 (mpmath then decides, and settles a true 0 as such).
+    return ((up - down) / (2 * h) if up != down else None), "central difference (float64)"
 
 
-def _mp_difference(d: Derivation, values: Mapping[str, float], exact: float = 0.0) -> tuple[float, str]:
-    """mpmath's numerical derivative at high precision, for when float64 is inconclusive.
+def _mp_difference(d: Derivation, points: list[dict[str, float]], exact: float = 0.0) -> tuple[float, str]:
+    """mpmath's numerical derivative of J at rising precision, for when float64 is inconclusive.
 
     A difference quotient sees a change of size |derivative| against a target of size |target|: it
     needs about log10(|target| / |derivative|) digits beyond the usual, or every precision below that
-    agrees on noise (a saturated unit's 1e-128 against a loss of 300)."""
+    agrees on noise (a saturated unit's 1e-128 against a loss of 300). Where the derivative is 0 the
+    quotient is rounding that shrinks with the precision, and settles as 0."""
+    f = line.along(d, points)
     least = 0
     if exact and math.isfinite(exact):
         with mpmath.workdps(PRECISE_DIGITS[0]):
             try:
-                size = abs(forward(d, values, True).target)
-                least = 30 + max(0, int(mpmath.log10(max(size, 1) / abs(mpmath.mpf(exact)))))
+                size = abs(f(mpmath.mpf(0)))
+                least = 30 + max(0, int(mpmath.log10(max(size, abs(exact)) / abs(mpmath.mpf(exact)))))
             except (UndefinedError, OverflowError, ValueError, ZeroDivisionError):
                 least = 0
-    result, digits = stable(lambda: float(mpmath.diff(lambda t: forward(d, values, True, (d.wrt, t)).target, 0)),
-                            lambda a, b: close(a, b, 1e-9)[0], "the target has no finite value near the point",
-                            least)
+    try:
+        result, digits = line.settle(lambda: float(mpmath.diff(f, 0)), lambda a, b: close(a, b, 1e-9)[0],
+                                     least, zero=True)
+    except UndefinedError:
+        raise DerivatorError("the target has no finite value near the point") from None
     return result, f"numerical derivative (mpmath, {digits} digits)"
-
-
-def find_kinks(d: Derivation, values: Mapping[str, float]) -> list[str]:
-    """Nodes on the derivative's paths whose function sits on a kink at the point (relu at 0, max at a tie)."""
-    starts = order.descendants(d.net, [d.wrt[2:] if d.kind == "preactivation" else d.wrt])
-    if d.kind == "parameter":
-        starts |= set(_entered(d))
-    on_path = d.upstream & (starts | set(d.deltas_nested))
-    with mpmath.workdps(PRECISE_DIGITS[0]):
-        fw = forward(d, values, precise=True, target=False)
-    found = []
-    for n, node in d.net.nodes.items():
-        if n not in on_path:
-            continue
-        if node.is_formula:
-            kink = _kink(node.formula, fw.env)
-            if kink:
-                where = "has a tie" if kink in ("max", "min") else "has its argument at 0"
-                found.append(f"not differentiable here: the {kink} in the formula of node {n} {where}")
-            continue
-        z = float(fw.env[z_symbol(n)])
-        if _kink(node.activation.f(X), {X: z}):
-            what = node.activation.name if node.activation.name != "formula" else "activation"
-            found.append(f"not differentiable here: the {what} of node {n} has z = {z:g}")
-    return found
-
-
-def _entered(d: Derivation) -> list[str]:
-    return [u.node for u in d.uses if u.node is not None]
-
-
-def _kink(expr: sympy.Expr, env: Mapping) -> str | None:
-    """The name of a kinked function in `expr` that sits on its kink with these values, or None."""
-    for atom in expr.atoms(*KINKED):
-        try:
-            args = [float(value(a, env)) for a in atom.args]
-        except (UndefinedError, KeyError):
-            continue
-        if PRIMITIVES[type(atom)].kink(args):
-            return PRIMITIVES[type(atom)].name
-    return None

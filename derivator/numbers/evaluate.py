@@ -3,6 +3,12 @@
 Two backends: float64 (`math`, fast, for finite differences) and mpmath at a chosen precision
 (for values that must be right when float64 overflows or cancels). Shared subexpressions are
 evaluated once, so the cost is linear in the expression's distinct parts.
+
+In mpmath the walk can also estimate how many digits the value lost (`lost`): a sum whose terms
+cancel loses the digits by which its result is smaller than its largest term (1 - σ(1000) loses all
+of them at any precision below 435 digits, and its 0 means nothing), and a function multiplies its
+argument's error by its condition number. A caller that needs a value to mean something raises the
+precision until enough digits are left, or says it does not know.
 """
 
 from __future__ import annotations
@@ -13,19 +19,45 @@ from collections.abc import Mapping
 import mpmath
 import sympy
 
-from derivator.graph.primitives import FLOAT, MP
+from derivator.graph import primitives as prim
+from derivator.graph.primitives import FLOAT, MP, PRIMITIVES
+
+# log2 of the largest argument exp, sin and the like are evaluated at in mpmath (about 1e400): they
+# need as many more bits of precision as the argument has binary digits before the point, and
+# exp(exp(exp(...))) of a composed helper would take hours for a value no float holds anyway.
+MAX_MAGNITUDE = 1330
+REDUCING = {fn for fn, p in PRIMITIVES.items()  # log, abs, relu, max, ... of a huge number are cheap
+            if p.name in ("exp", "tanh", "sin", "cos", "sech", "sigmoid", "softplus", "elu", "elu_step")}
+
+PRECISIONS = (40, 120, 400, 1200)  # mpmath digits, tried in turn by every caller that rises
+GOOD_DIGITS = 20  # a value with fewer digits left than this waits for a higher precision
+LOST_ALL = math.inf  # the digits lost by a result that is nothing but rounding (1 - 1 for 1 - σ(1000))
+# mpmath computes exp(x) in time growing with |x| (a second at 1e100000, hours at exp(exp(30))): past
+# this, an exponential's argument has no value worth waiting for, and the value is undefined.
+EXP_ARGUMENT = mpmath.mpf("1e1000")
+_EXPONENTIAL = (sympy.exp, prim.sigmoid, prim.softplus, sympy.tanh, sympy.sech, prim.elu, prim.elu_step)
+# Functions of a sign: exact where the sign is known, unknown where it is not.
+_STEPS = (sympy.Heaviside, sympy.sign, prim.leaky_step)
+# Functions whose value follows an argument (or picks one): the argument's error, no worse.
+_PIECES = (sympy.Abs, prim.relu, prim.leaky_relu, prim.elu, prim.maximum, prim.minimum)
 
 
 class UndefinedError(ArithmeticError):
     """The expression has no finite value here (log of 0, overflow in float64, 0/0, ...)."""
 
 
-def value(expr: sympy.Expr, env: Mapping[sympy.Symbol, float], precise: bool = False) -> float:
-    """The value of `expr` with symbols from `env`: float64, or mpmath at its current precision."""
+def value(expr: sympy.Expr, env: Mapping[sympy.Symbol, float], precise: bool = False,
+          lost: list | None = None) -> float:
+    """The value of `expr` with symbols from `env`: float64, or mpmath at its current precision.
+
+    With `lost` (a list) and `precise`, the estimated number of digits the result lost to
+    cancellation and conditioning is appended to it (`LOST_ALL` when nothing is left)."""
     table = MP if precise else FLOAT
     num = mpmath.mpf if precise else float
     # `env` may also give whole subexpressions (a saturated unit's 1 - o, computed from z): they win.
     memo: dict[sympy.Expr, object] = {k: num(v) for k, v in env.items() if not k.is_Symbol}
+    track = precise and lost is not None
+    err: dict[sympy.Expr, float] = dict.fromkeys(memo, 0.0) if track else {}
 
     def ev(e: sympy.Expr):
         if e in memo:
@@ -47,12 +79,19 @@ def value(expr: sympy.Expr, env: Mapping[sympy.Symbol, float], precise: bool = F
         elif e.is_Pow:
             r = _power(ev(e.base), e.exp, ev, precise)
         elif e.func in table:
-            r = table[e.func](*[ev(a) for a in e.args])
+            args = [ev(a) for a in e.args]
+            if precise and e.func in _EXPONENTIAL and abs(args[0]) > EXP_ARGUMENT:
+                raise OverflowError("an exponential's argument beyond 1e1000")
+            if precise and e.func in REDUCING and any(a and mpmath.mag(a) > MAX_MAGNITUDE for a in args):
+                raise OverflowError("a function's argument is past 1e400")
+            r = table[e.func](*args)
             if isinstance(r, (complex, mpmath.mpc)):  # mpmath's log of a negative number is complex
                 raise ValueError("complex value")
         else:
             raise UndefinedError(f"cannot evaluate {e.func.__name__}")
         memo[e] = r
+        if track:
+            err[e] = _lost(e, r, memo, err)
         return r
 
     try:
@@ -63,7 +102,52 @@ def value(expr: sympy.Expr, env: Mapping[sympy.Symbol, float], precise: bool = F
         raise UndefinedError("complex value")
     if not (mpmath.isfinite(result) if precise else math.isfinite(result)):
         raise UndefinedError("not finite")
+    if track:
+        lost.append(err.get(expr, 0.0))
     return result
+
+
+def short(lost: list[float]) -> bool:
+    """Whether values that lost these digits have too few left at the current precision, and a
+    higher precision is still to come (at the highest, what is computed stands)."""
+    return bool(lost) and max(lost) > mpmath.mp.dps - GOOD_DIGITS and mpmath.mp.dps < PRECISIONS[-1]
+
+
+def _lost(e: sympy.Expr, r, memo: dict, err: dict) -> float:
+    """Digits lost by `e` (value `r`) beyond its arguments' own losses: a first-order estimate that
+    errs on the side of losing more, so a caller raises the precision rather than trust noise."""
+    if not e.args or e.is_Number:
+        return 0.0
+    vals = [memo.get(a, 0) for a in e.args]  # an integer exponent is never evaluated on its own
+    errs = [err.get(a, 0.0) for a in e.args]
+    if e.is_Add:
+        if r == 0:
+            return LOST_ALL if any(v != 0 for v in vals) else max(errs)
+        return max(x + _digits(abs(v) / abs(r)) for v, x in zip(vals, errs, strict=True) if v != 0)
+    if e.is_Mul:
+        zeros = [x for v, x in zip(vals, errs, strict=True) if v == 0]
+        return min(zeros) if zeros else max(errs) + _digits(len(errs))
+    if e.is_Pow:
+        base, exponent = vals
+        if e.exp.is_Integer:
+            return errs[0] + _digits(abs(int(e.exp)))
+        return max(errs[0] + _digits(abs(exponent)),
+                   errs[1] + _digits(abs(exponent * mpmath.log(base))) if base > 0 else 0.0)
+    x, worst = vals[0], max(errs)
+    if isinstance(e, _STEPS):
+        return LOST_ALL if errs[0] >= mpmath.mp.dps - 1 else 0.0  # the sign itself is rounding
+    if isinstance(e, _PIECES):
+        return worst
+    if e.func == sympy.log:
+        return LOST_ALL if r == 0 else worst + _digits(1 / abs(r))  # log near 1 amplifies x's error
+    if e.func in (sympy.sin, sympy.cos):
+        return LOST_ALL if r == 0 else worst + _digits(abs(x) / abs(r))
+    return worst + _digits(abs(x))  # exp, σ, tanh, softplus, elu's step: about |x| times x's error
+
+
+def _digits(factor) -> float:
+    """log10 of an error's growth factor, 0 when it does not grow."""
+    return float(mpmath.log10(factor)) if factor > 1 else 0.0
 
 
 def _power(base, exponent: sympy.Expr, ev, precise: bool):

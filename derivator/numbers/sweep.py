@@ -25,7 +25,8 @@ from derivator.graph.network import Network, symbol
 from derivator.graph.plan import plan
 from derivator.graph.plan import target as p_target
 from derivator.graph.rules import X
-from derivator.numbers.evaluate import FLOAT, MP, UndefinedError, value
+from derivator.numbers import softmax
+from derivator.numbers.evaluate import FLOAT, MP, UndefinedError, short, value
 
 OUT, PRE = sympy.Symbol("o", real=True), sympy.Symbol("z", real=True)  # in an activation's derivative
 CONSTANT, PARAMETER, VALUE, FORMULA = range(4)  # how a link's local derivative is found
@@ -57,6 +58,7 @@ class Unit:
     prime: sympy.Expr  # f'(z) in o and z (1 for a formula node)
     complements: list[tuple[sympy.Expr, tuple[Callable, Callable]]]  # (part in OUT, its value from z)
     formula: sympy.Expr | None = None
+    group: tuple[int, ...] = ()  # a softmax unit: its group's indices, in order
 
 
 @dataclass
@@ -75,19 +77,19 @@ class Compiled:
         self.plan = p = plan(net, of)
         self.names = [*net.inputs, *net.nodes]
         self.index = {n: i for i, n in enumerate(self.names)}
-        self.upstream = set(p.order) | set(net.inputs)
         self.units = [self._unit(n) for n in p.order]
         self.by_index = {u.index: u for u in self.units}
+        self._parts: dict[tuple[int, sympy.Expr, int], list] = {}  # complements' parts, by unit, symbol, precision
         self.target = p_target(net, of)
         # The target reads only the outputs' values and the targets: its small environment, per pass.
         self.target_env = [(sym, self.index.get(sym.name)) for sym in self.target.free_symbols]
         self.direct = {self.index[v]: g for v, g in p.direct.items()}
         self.fused = {self.index[v]: f for v, f in p.fused.items()}
-        # Each node's links, compiled: (the reading node's index, a weight's name or None, a constant,
-        # or the local derivative to evaluate when it is more than a weight).
+        # Each input's, node's and parameter's links, compiled once (see `_link`).
         self.children = {self.index[v]: [self._link(link) for link in p.children(v)] for v in self.names}
         self.params = {name: [self._link(link) for link in links] for name, links in p.links.items()
                        if name not in self.index}
+        self.groups = list(dict.fromkeys(u.group for u in self.units if u.group))
 
     def _link(self, link) -> tuple[int, int, object]:
         """(the reading node's index, how to get the local derivative, what to get it from)."""
@@ -103,6 +105,9 @@ class Compiled:
         if node.is_formula:
             return Unit(n, self.index[n], [], (None, 0.0), None, sympy.S.One, [], node.formula)
         parents = [(self.index[e.src], *_weight(e.weight)) for e in self.net.parents[n]]
+        if n in self.plan.groups:  # its output is its group's, computed after the group's last z
+            group = tuple(self.index[m] for m in self.plan.groups[n].members)
+            return Unit(n, self.index[n], parents, _weight(node.bias), None, sympy.S.One, [], group=group)
         f = node.activation.f(X)
         complements = [(part, (unary(zform.xreplace({PRE: X}), False), unary(zform.xreplace({PRE: X}), True)))
                        for part, zform in node.activation.complements(OUT, PRE).items()]
@@ -112,8 +117,12 @@ class Compiled:
     def complements(self, u: Unit, z, precise: bool, o: sympy.Expr = OUT) -> dict[sympy.Expr, object]:
         """A unit's cancelling parts (1 - o) with their values from z, keyed by the part written in `o`."""
         which = 1 if precise else 0
+        key = (u.index, o, which)
+        parts = self._parts.get(key)
+        if parts is None:  # xreplace costs more than the pass itself: once per unit and symbol
+            parts = self._parts[key] = [(part.xreplace({OUT: o}), fns[which]) for part, fns in u.complements]
         try:
-            return {part.xreplace({OUT: o}): fns[which](z) for part, fns in u.complements}
+            return {part: fn(z) for part, fn in parts}
         except (OverflowError, ZeroDivisionError, ValueError, UndefinedError):
             return {}  # then the part is computed from o, as written
 
@@ -147,19 +156,50 @@ class Compiled:
                     if name == "z_" + u.name:
                         s = s + amount
                     z[u.index] = s
+                    if u.group:
+                        self._group_outputs(u, o, z, precise, (name, amount))
+                        continue
                     out = u.f[which](s)
                 if isinstance(out, (complex, mpmath.mpc)):  # log or sqrt of a negative z: no real value
                     raise ValueError("complex value")
                 o[u.index] = out + amount if name == u.name else out
         except (OverflowError, ZeroDivisionError, ValueError) as err:
             raise UndefinedError(str(err)) from None
-        if not target:
-            return State(o, z, None, vals)
+        return State(o, z, self._target(o, z, vals, precise, name) if target else None, vals)
+
+    def _target(self, o: list, z: list, vals: Mapping[str, object], precise: bool, nudged: str | None):
         env = {sym: (o[i] if i is not None else vals[sym.name]) for sym, i in self.target_env}
         for sym, i in self.target_env:  # log(1 - o) of a saturated output needs 1 - o from z
-            if i is not None and i in self.by_index and name != sym.name:  # (not when o itself is nudged)
+            if i is not None and i in self.by_index and nudged != sym.name:  # (not when o itself is nudged)
                 env.update(self.complements(self.by_index[i], z[i], precise, sym))
-        return State(o, z, value(self.target, env, precise), vals)
+        env.update(self.group_parts(o, z, vals, precise, skip=nudged))  # log p of a softmax unit from its z's
+        return value(self.target, env, precise)
+
+    def _group_outputs(self, u: Unit, o: list, z: list, precise: bool, nudge: tuple) -> None:
+        """A softmax group's outputs, stably, once its last member's z is known (one may be nudged)."""
+        if u.index != u.group[-1]:
+            return
+        ps, _ = softmax.probabilities([z[i] for i in u.group], precise)
+        for i, p in zip(u.group, ps, strict=True):
+            o[i] = p + nudge[1] if nudge[0] == self.names[i] else p
+
+    def group_parts(self, o: list, z: list, vals: Mapping[str, object], precise: bool,
+                    skip: str | None = None) -> dict[sympy.Expr, object]:
+        """Each softmax unit's log p, 1 - p and fused p - y from its group's z's, without the overflow
+        or cancellation a saturated group brings (`numbers.softmax`); not for a nudged output `skip`."""
+        parts: dict[sympy.Expr, object] = {}
+        zero = mpmath.mpf(0) if precise else 0.0
+        for group in self.groups:
+            ps, logs = softmax.probabilities([z[i] for i in group], precise)
+            syms = [symbol(self.names[i]) for i in group]
+            parts.update({e: v for s, p, lp, r in zip(syms, ps, logs, softmax.others(ps, zero), strict=True)
+                          if s.name != skip for e, v in ((sympy.log(s), lp), (1 - s, r))})
+            fused = [self.fused.get(i) for i in group]
+            if all(f is not None for f in fused) and skip not in [s.name for s in syms]:
+                known = {symbol(k): v for k, v in vals.items()}
+                ys = [value(s - f, known, precise) for f, s in zip(fused, syms, strict=True)]  # p - (p - y) = y
+                parts.update(zip(fused, softmax.minus_targets(ps, ys, precise), strict=True))
+        return parts
 
     def env(self, o: list, z: list, vals: Mapping[str, object]) -> dict[sympy.Symbol, object]:
         """The symbols of the derivation (inputs, parameters, targets, node values, z_) with their values."""
@@ -171,6 +211,7 @@ class Compiled:
             if z[i] is not None:
                 env[symbol("z_" + n)] = z[i]
                 env.update(self.complements(self.by_index[i], z[i], precise, symbol(n)))
+        env.update(self.group_parts(o, z, vals, precise))
         return env
 
     def backward(self, state: State, precise: bool = False) -> dict[str, object]:
@@ -179,7 +220,9 @@ class Compiled:
         vals = state.values
         env = self.env(state.o, state.z, vals)  # with each unit's 1 - o from z, for fused deltas and losses
         delta: list = [None] * len(self.names)
+        lost: list | None = [] if precise else None  # digits the deltas' own rules lost (o - y at σ(500), y = 1)
 
+        into: list = [None] * len(self.names)  # g_j = ∂T/∂p_j of each softmax unit, for its group's deltas
         o = state.o
 
         def flow(links) -> object:  # Σ δ_k · local over the links
@@ -193,15 +236,23 @@ class Compiled:
         for u in reversed(self.units):
             i = u.index
             if i in self.fused:
-                delta[i] = value(self.fused[i], env, precise)
+                delta[i] = value(self.fused[i], env, precise, lost)
                 continue
-            back = value(self.direct[i], env, precise) if i in self.direct else num(0)
+            back = value(self.direct[i], env, precise, lost) if i in self.direct else num(0)
             back = back + flow(self.children[i])
             if u.formula is not None:
                 delta[i] = back
+            elif u.group:
+                into[i] = back
+                if i == u.group[0]:  # the group's last unit backwards: every g_j is known
+                    ds = softmax.deltas([o[j] for j in u.group], [into[j] for j in u.group], precise)
+                    for j, d in zip(u.group, ds, strict=True):
+                        delta[j] = d
             else:
                 local = {OUT: state.o[i], PRE: state.z[i], **self.complements(u, state.z[i], precise)}
-                delta[i] = back * value(u.prime, local, precise)
+                delta[i] = back * value(u.prime, local, precise, lost)
+        if precise and short(lost):
+            raise UndefinedError("too few digits left: a higher precision decides")
         grads = {name: flow(links) for name, links in self.params.items()}
         grads.update({x: flow(self.children[self.index[x]]) for x in self.net.inputs if self.children[self.index[x]]})
         self.deltas = {self.names[i]: d for i, d in enumerate(delta) if d is not None}

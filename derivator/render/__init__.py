@@ -1,8 +1,8 @@
 """Writers: one module per output format, and the one registry of which format writes which answer.
 
-Three kinds of answer: one derivative (`Report`), many at once (`--wrt all` or a whole matrix, a
-`Gradient`) and the matrix form (`MatrixForm`). `FORMATS` says, for each format, which kinds it
-writes and how; the command line asks it and holds no such rule itself.
+Four kinds of answer: one derivative (`Report`), many at once (`--wrt all` or a whole matrix, a
+`Gradient`), the matrix form (`MatrixForm`) and the Jacobian of several targets (`Jacobian`).
+`FORMATS` says, for each format, which kinds it writes and how; the command line asks it and holds no such rule itself.
 """
 
 from __future__ import annotations
@@ -16,6 +16,12 @@ from derivator.render import (
     notebook,  # noqa: F401 - registers the answers' Jupyter forms
 )
 from derivator.render.desmos import render_desmos
+from derivator.render.jacobian import (
+    render_jacobian_json,
+    render_jacobian_latex,
+    render_jacobian_markdown,
+    render_jacobian_text,
+)
 from derivator.render.jsonout import render_json
 from derivator.render.latex import render_latex
 from derivator.render.markdown import render_markdown
@@ -28,7 +34,7 @@ from derivator.render.matrixform import (
 from derivator.render.table import render_table_json, render_table_latex, render_table_markdown, render_table_text
 from derivator.render.text import render_text
 
-KINDS = {"Report": "one derivative", "Gradient": "--wrt all", "MatrixForm": "--matrix"}
+KINDS = {"Report": "one derivative", "Gradient": "--wrt all", "MatrixForm": "--matrix", "Jacobian": "--jacobian"}
 
 
 @dataclass(frozen=True)
@@ -44,12 +50,14 @@ class Format:
 
 
 FORMATS: dict[str, Format] = {f.name: f for f in [
-    Format("text", {"Report": render_text, "Gradient": render_table_text, "MatrixForm": render_matrix_text}),
-    Format("latex", {"Report": render_latex, "Gradient": render_table_latex, "MatrixForm": render_matrix_latex},
-           standalone=True),
+    Format("text", {"Report": render_text, "Gradient": render_table_text, "MatrixForm": render_matrix_text,
+                    "Jacobian": render_jacobian_text}),
+    Format("latex", {"Report": render_latex, "Gradient": render_table_latex, "MatrixForm": render_matrix_latex,
+                     "Jacobian": render_jacobian_latex}, standalone=True),
     Format("markdown", {"Report": render_markdown, "Gradient": render_table_markdown,
-                        "MatrixForm": render_matrix_markdown}),
-    Format("json", {"Report": render_json, "Gradient": render_table_json, "MatrixForm": render_matrix_json}),
+                        "MatrixForm": render_matrix_markdown, "Jacobian": render_jacobian_markdown}),
+    Format("json", {"Report": render_json, "Gradient": render_table_json, "MatrixForm": render_matrix_json,
+                    "Jacobian": render_jacobian_json}),
     Format("desmos", {"Report": render_desmos}, one_point=True),
     Format("python", code=True, kinds=("Report", "Gradient")),
 ]}

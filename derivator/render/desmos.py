@@ -23,7 +23,7 @@ def desmos_names(names: list[str]) -> dict[str, str]:
     """A distinct Desmos variable for each network name."""
     out, used = {}, set()
     for name in names:
-        head, rest = name[0], name[1:].replace("_", "")
+        head, rest = name[0], name[1:].replace("_", "").replace("@", "")  # h@2 (a step) is h_{2}
         candidate = f"{head}_{{{rest}}}" if rest else (f"{head}_{{0}}" if head in RESERVED else head)
         n = 1
         while candidate in used:

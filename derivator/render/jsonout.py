@@ -6,7 +6,8 @@ import json
 import math
 
 from derivator.answers.report import Report
-from derivator.render.steps import writable
+from derivator.render import through_time, time_tables
+from derivator.render.steps import work, writable
 from derivator.symbolic.printing import code, nested_code, nested_tex, tex
 
 
@@ -26,6 +27,8 @@ def as_dict(r: Report) -> dict:
         "value": r.value,
     }
     out.update(worked_json(r.worked, set(d.deltas_nested)))
+    if d.net.recurrence is not None:
+        out.update(time_tables.as_json(r, through_time.fold(work(r), r)))
     if r.samples:
         out["samples"] = r.samples  # in_node_values and deltas are one sample's; value is the mean
     if r.missing:
@@ -40,6 +43,8 @@ def as_dict(r: Report) -> dict:
         v = r.candidate
         out["candidate"] = {"agrees": v.agrees, "value": finite(v.value), "ratio": finite(v.ratio),
                             "diagnosis": v.diagnosis, "text": code(v.expr), "method": v.method}
+        if v.inconclusive:  # agrees is false: too few points could be compared to tell
+            out["candidate"]["inconclusive"] = True
     return out
 
 

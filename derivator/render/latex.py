@@ -6,6 +6,7 @@ Only amsmath is used, so the document compiles with a plain pdflatex (Debian's t
 from __future__ import annotations
 
 from derivator.answers.report import Report
+from derivator.render import through_time, time_tables
 from derivator.render.breaking import PREAMBLE, align
 from derivator.render.steps import Eq, Partial, Work, reduce_tex, work
 from derivator.render.text import constant, constants, num
@@ -75,8 +76,9 @@ def derivation_rows(w: Work, notes: bool = True) -> dict[str, list[str]]:
         if w.losses:
             forward.append(rf"J &= {num(w.target)}")
     forward += [rf"{side(eq.lhs)} &= {side(eq.rhs[0])}" for eq in w.locals]
-    backward = [row for eq in w.deltas for row in rows(eq, notes)]
-    result = [row for eq in w.result for row in rows(eq, notes)]
+    forward += time_tables.latex_tables(w, "forward")  # through time: the values of every step
+    backward = [row for eq in w.deltas for row in rows(eq, notes)] + time_tables.latex_tables(w, "deltas")
+    result = [row for eq in w.result for row in rows(eq, notes)] + time_tables.latex_tables(w, "result")
     expanded = []
     if w.expanded is not None:
         expanded.append(rf"{partial(w.partial)} &= {tex(w.expanded)}")
@@ -117,7 +119,7 @@ def point_text(r: Report) -> str:
 
 
 def render_latex(r: Report, standalone: bool = False) -> str:
-    w = work(r)
+    w = through_time.fold(work(r), r)
     parts = derivation_rows(w)
     body = align([r"\intertext{Forward pass:}" + parts["forward"][0], *parts["forward"][1:],
                   r"\intertext{Rules used:}" + parts["rules"][0], *parts["rules"][1:],
@@ -130,7 +132,7 @@ def render_latex(r: Report, standalone: bool = False) -> str:
         body = body.replace("\n\\end{align*}", f" \\\\\n&\\approx {r.value:.15g}\n\\end{{align*}}")
     if r.candidate is not None:
         v = r.candidate
-        verdict = "agrees" if v.agrees else "does not agree"
+        verdict = "agrees" if v.agrees else "inconclusive" if v.inconclusive else "does not agree"
         row = rf"\intertext{{Candidate ({verdict}):}}{partial(w.partial)} &\overset{{?}}{{=}} {tex(v.in_node_values)}"
         if v.value is not None:
             row += " \\\\\n" + rf"&\approx {v.value:.12g}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from derivator.answers.report import Report
+from derivator.render import through_time
 from derivator.render.breaking import aligned
 from derivator.render.latex import average_row, average_text, derivation_rows, partial
 from derivator.render.steps import work
@@ -11,7 +12,7 @@ from derivator.symbolic.printing import tex
 
 
 def render_markdown(r: Report) -> str:
-    w = work(r)
+    w = through_time.fold(work(r), r)
     parts = derivation_rows(w, notes=False)  # MathJax does not render $...$ inside \text{}
     out = [f"### The derivative ${partial(w.partial)}$\n", "**Forward pass**\n", aligned(parts["forward"]),
            "**Rules used**\n", *[f"- ${r.tex}$" + (f": {r.note}" if r.note else "") + "\n" for r in w.rules],
@@ -36,6 +37,7 @@ def render_markdown(r: Report) -> str:
     if r.candidate is not None:
         v = r.candidate
         value = f" = `{v.value:.12g}`" if v.value is not None else ""
-        out += [f"**Candidate** ${tex(v.in_node_values)}${value}: {'agrees' if v.agrees else '**does not agree**'} "
+        said = "agrees" if v.agrees else "**inconclusive**" if v.inconclusive else "**does not agree**"
+        out += [f"**Candidate** ${tex(v.in_node_values)}${value}: {said} "
                 f"({v.method}).\n", *[f"- {sentence}\n" for sentence in v.diagnosis]]
     return "\n".join(out)

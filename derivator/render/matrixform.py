@@ -62,6 +62,7 @@ class ElementwiseTex(Hadamard, TexPrinter):
 
     def _print_Symbol(self, e, style="plain"):
         letter, _, rest = e.name.partition("[")
+        rest = rest.replace("⟨", r"\langle ").replace("⟩", r"\rangle")  # through time: Z[1]⟨t⟩
         return f"{letter}^{{[{rest}}}" if rest else letter
 
     def group(self, body: str) -> str:
@@ -72,11 +73,14 @@ class ElementwiseTex(Hadamard, TexPrinter):
 
 
 def mat_text(m: Mat) -> str:
-    return (f"{m.letter}[{m.layer}]" if m.layer is not None else m.letter) + ("ᵀ" if m.t else "")
+    step = f"⟨{m.step}⟩" if m.step else ""  # through time: A[1]⟨t-1⟩
+    return (f"{m.letter}[{m.layer}]" if m.layer is not None else m.letter) + step + ("ᵀ" if m.t else "")
 
 
 def mat_tex(m: Mat) -> str:
-    body = f"{m.letter}^{{[{m.layer}]}}" if m.layer is not None else m.letter
+    step = rf"\langle {m.step}\rangle" if m.step else ""
+    body = f"{m.letter}^{{[{m.layer}]{step}}}" if m.layer is not None else (f"{m.letter}^{{{step}}}" if step
+                                                                         else m.letter)
     return f"{{{body}}}^{{T}}" if m.t else body
 
 
@@ -121,8 +125,9 @@ def values_tex(rows: list[list[float]]) -> str:
 
 
 def comparison(f: MatrixForm) -> str:
-    entry = f.entries[0][0].rsplit("_", 2 if f.name.startswith("W") else 1)[0]
-    names = f"{entry}_j_k" if f.name.startswith("W") else f"{entry}_j"
+    square = f.name.startswith(("W", "U"))  # W and U have two indices, b one
+    entry = f.entries[0][0].rsplit("_", 2 if square else 1)[0]
+    names = f"{entry}_j_k" if square else f"{entry}_j"
     if f.agrees:
         return (f"Element by element: agrees. Each entry equals the scalar derivative ∂J/∂{names} of the "
                 f"delta recursion (largest relative difference {f.largest_difference:.2g}).")
@@ -131,19 +136,31 @@ def comparison(f: MatrixForm) -> str:
 
 
 def checks_text(f: MatrixForm) -> str | None:
-    if not f.checks:
+    checks = f.checked
+    if not checks:
         return None
-    worst = max(f.checks, key=lambda c: c.relative_error)
-    kinks = sorted({k for c in f.checks for k in c.kinks})
+    worst = max(checks, key=lambda c: c.relative_error)
+    kinks = sorted({k for c in checks for k in c.kinks})
+    subset = _subset(f)
     if kinks:
         where = [name for row, cs in zip(f.entries, _rows(f.checks, f.shape[1]), strict=True)
-                 for name, c in zip(row, cs, strict=True) if c.kinks]
-        return (f"Check: {'; '.join(kinks)} (PyTorch's convention: {', '.join(where)} not compared; "
-                f"the other entries agree)" if all(c.agrees for c in f.checks) else "Check: " + verdict(worst))
-    if all(c.agrees for c in f.checks):
-        return (f"Check: every entry agrees with a numerical derivative of J (largest relative error "
-                f"{worst.relative_error:.2g}, {worst.method}).")
-    return "Check: " + verdict(worst)
+                 for name, c in zip(row, cs, strict=True) if c is not None and c.kinks]
+        return (f"Check: {'; '.join(kinks)} (PyTorch's convention: {', '.join(where)} not compared; the other "
+                f"{'checked ' if subset else ''}entries agree){subset}" if all(c.agrees for c in checks)
+                else "Check: " + verdict(worst) + subset)
+    if all(c.agrees for c in checks):
+        every = f"each of the {len(checks)} checked entries" if subset else "every entry"
+        return (f"Check: {every} agrees with a numerical derivative of J (largest relative error "
+                f"{worst.relative_error:.2g}, {worst.method}).{subset}")
+    return "Check: " + verdict(worst) + subset
+
+
+def _subset(f: MatrixForm) -> str:
+    """The sentence saying that only some entries were checked, or nothing when all were."""
+    if len(f.checked) == len(f.checks):
+        return ""
+    return (f" {len(f.checked)} of the {len(f.checks)} entries, evenly spaced, are checked; all of them would "
+            "take too long (gradient.MAX_CHECK_WORK).")
 
 
 def render_matrix_text(f: MatrixForm) -> str:
@@ -226,11 +243,14 @@ def as_dict(f: MatrixForm) -> dict:
                   "backward": [{"text": eq_text(e), "latex": eq_tex(e).replace("&", "")} for e in f.backward],
                   "why": [text for text, _ in f.why]},
     }
-    if f.checks:
-        out["check"] = {"agrees": all(c.agrees for c in f.checks),
-                        "numeric": [[c.numeric for c in row] for row in _rows(f.checks, f.shape[1])],
-                        "relative_error": max((c.relative_error for c in f.checks if not c.kinks), default=None)}
-        kinks = sorted({k for c in f.checks for k in c.kinks})
+    if f.checked:
+        # `numeric` is null for an entry left out of a checked subset; `checked` counts those that were not.
+        out["check"] = {"agrees": all(c.agrees for c in f.checked),
+                        "numeric": [[c.numeric if c is not None else None for c in row]
+                                    for row in _rows(f.checks, f.shape[1])],
+                        "relative_error": max((c.relative_error for c in f.checked if not c.kinks), default=None),
+                        "checked": len(f.checked), "entries": len(f.checks)}
+        kinks = sorted({k for c in f.checked for k in c.kinks})
         if kinks:
             out["check"]["not_differentiable"] = kinks
     return out

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from derivator.answers.display import WRITERS
 from derivator.answers.gradient import Gradient
+from derivator.answers.jacobian import Jacobian
 from derivator.answers.matrix_form import MatrixForm
 from derivator.answers.report import Report
+from derivator.render.jacobian import render_jacobian_markdown, tex_parts_jacobian
 from derivator.render.latex import partial
 from derivator.render.markdown import render_markdown
 from derivator.render.matrixform import render_matrix_markdown, tex_parts
@@ -54,8 +56,13 @@ def matrix_latex(f: MatrixForm) -> str:
     return aligned([r for part in tex_parts(f).values() for r in part])
 
 
+def jacobian_latex(j: Jacobian) -> str:
+    return aligned([r for part in tex_parts_jacobian(j).values() for r in part])
+
+
 WRITERS.update({
     ("Report", "markdown"): render_markdown, ("Report", "latex"): report_latex,
     ("Gradient", "markdown"): render_table_markdown, ("Gradient", "latex"): gradient_latex,
     ("MatrixForm", "markdown"): render_matrix_markdown, ("MatrixForm", "latex"): matrix_latex,
+    ("Jacobian", "markdown"): render_jacobian_markdown, ("Jacobian", "latex"): jacobian_latex,
 })

@@ -9,12 +9,14 @@ from there to the target are drawn strong; the rest are muted.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
 from derivator.graph import order
 from derivator.graph.network import Network
 from derivator.graph.plan import plan
+from derivator.graph.timesteps import at, base
+from derivator.render.output import Outputs, write_now
 
 HIGHLIGHT, MUTED = "#c0392b", "#b8b8b8"
 COLUMN, ROW, MARGIN, RADIUS = 170, 90, 70, 26
@@ -29,16 +31,20 @@ class Picture:
     title: str
     width: float
     height: float
+    delayed: list[tuple[str, str, str, bool]] = field(default_factory=list)  # edges from the previous step
 
 
-def layout(net: Network, wrt: str, of: str, values: dict[str, float] | None = None) -> Picture:
-    """Columns by depth, rows centred; the marked paths from `wrt` to the target."""
+def layout(net: Network, wrt: str, of: str, values: dict[str, float] | None = None,
+           keep: set[str] | frozenset = frozenset()) -> Picture:
+    """Columns by depth, rows centred; the marked paths from `wrt` to the target (`keep`: nodes shown too)."""
+    if net.recurrence is not None:
+        return _folded(net, wrt, of)
     depth = {x: 0 for x in net.inputs}
     for n in net.nodes:  # topological order: every parent is placed first
         depth[n] = 1 + max((depth[s] for s in net.sources[n]), default=0)
     arrows = _arrows(net)
     sinks = net.outputs if of == "loss" else [of]
-    shown = [*net.inputs, *[n for n in net.nodes if n in order.ancestors(net, sinks)]]
+    shown = [*net.inputs, *[n for n in net.nodes if n in order.ancestors(net, sinks) or n in keep]]
     columns: dict[int, list[str]] = {}
     for n in shown:
         columns.setdefault(depth[n], []).append(n)
@@ -67,6 +73,30 @@ def layout(net: Network, wrt: str, of: str, values: dict[str, float] | None = No
     title = f"∂{of}/∂{wrt}: the paths from {wrt} to the {'loss' if of == 'loss' else 'target ' + of}"
     width = 2 * MARGIN + max(columns) * COLUMN
     return Picture(positions, edges, marked, values or {}, title, width, height)
+
+
+def _folded(net: Network, wrt: str, of: str) -> Picture:
+    """A network unrolled through time drawn as the file writes it, folded: each node once, the delayed edges
+    dashed and curved ("delay 1"), marked where some step's copy is on a path from `wrt` to the target."""
+    rec = net.recurrence
+    sinks = net.outputs if of == "loss" else [of]
+    p = layout(rec.folded, base(wrt), base(of), {}, {base(n) for n in order.ancestors(net, sinks)})
+    starts, entry = _entry(net, wrt, of)
+    on_path = order.between(net, starts, sinks)
+    steps = range(1, rec.steps + 1)
+
+    def strong(a: str, b: str, delay: int) -> bool:
+        return any(at(b, t) in on_path and (at(a, t - delay) in on_path or (at(a, t - delay), at(b, t)) in entry)
+                   for t in steps)
+
+    p.edges = [(a, b, label, any(at(a, t) in on_path for t in steps) if b == "loss" else strong(a, b, 0))
+               for a, b, label, _ in p.edges]
+    p.delayed = [(e.src, e.dst, f"{e.weight} (delay 1)", strong(e.src, e.dst, 1)) for e in rec.delayed]
+    p.marked = {base(n) for n in on_path | set(starts) | {s for s, _ in entry}}
+    p.marked |= {"loss"} if of == "loss" and on_path else set()
+    p.title = (f"∂{of}/∂{wrt}: the paths from {wrt} to the {'loss' if of == 'loss' else 'target ' + of} "
+               f"({rec.steps} steps; dashed: delay 1)")
+    return p
 
 
 def _clear(positions: dict[str, tuple[float, float]], edges: list[tuple[str, str]]) -> None:
@@ -122,18 +152,19 @@ def node_values(net: Network, of: str, values: dict[str, float]) -> dict[str, fl
     return out
 
 
-def write(net: Network, wrt: str, of: str, values: dict[str, float], path: str) -> None:
-    """The picture to `path`: SVG for .svg, a TikZ document for .tex."""
+def write(net: Network, wrt: str, of: str, values: dict[str, float], path: str, files: Outputs | None = None) -> None:
+    """The picture to `path`: SVG for .svg, a TikZ document for .tex; into `files` (renamed into place when
+    the run succeeds), or at once, through a temporary file either way."""
     from derivator.errors import DerivatorError
     kind = path.rsplit(".", 1)[-1].lower() if "." in path else ""
     if kind not in ("svg", "tex"):
         raise DerivatorError(f"--draw {path}: the name must end in .svg or .tex")
     picture = layout(net, wrt, of, node_values(net, of, values))
-    try:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(svg(picture) if kind == "svg" else tikz(picture))
-    except OSError as e:
-        raise DerivatorError(f"--draw {path}: cannot write: {e.strerror or e}") from None
+    data = (svg(picture) if kind == "svg" else tikz(picture)).encode("utf-8")
+    if files is None:
+        write_now(path, "--draw", lambda f: f.write(data))
+    else:
+        files.write(path, "--draw", lambda f: f.write(data))
 
 
 def svg(p: Picture) -> str:
@@ -155,6 +186,7 @@ def svg(p: Picture) -> str:
             mx, my = a[0] + (b[0] - a[0]) * 0.45, a[1] + (b[1] - a[1]) * 0.45 - 6
             out.append(f'<text class="weight" x="{mx:.1f}" y="{my:.1f}" font-size="12" text-anchor="middle" '
                        f'fill="{colour if strong else "#777777"}">{escape(label)}</text>')
+    out += [_curve(p, *e) for e in p.delayed]
     for n, (x, y) in p.positions.items():
         strong = n in p.marked
         cls = "node path" if strong else "node"
@@ -168,6 +200,24 @@ def svg(p: Picture) -> str:
                        f'text-anchor="middle" fill="#555555">{p.values[n]:.4g}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _curve(p: Picture, src: str, dst: str, label: str, strong: bool) -> str:
+    """A delayed edge in SVG: a dashed loop above a node that feeds itself, else a dashed arc over the two."""
+    (x1, y1), (x2, y2) = p.positions[src], p.positions[dst]
+    colour, stroke = (HIGHLIGHT, 3) if strong else (MUTED, 1.2)
+    if src == dst:
+        top = y1 - RADIUS - 45
+        d, (lx, ly) = (f"M {x1 - 12:.1f} {y1 - RADIUS + 2:.1f} C {x1 - 40:.1f} {top:.1f} {x1 + 40:.1f} {top:.1f} "
+                       f"{x1 + 12:.1f} {y1 - RADIUS + 2:.1f}"), (x1, top + 4)
+    else:
+        mx, my = (x1 + x2) / 2, min(y1, y2) - RADIUS - 50
+        d = f"M {x1:.1f} {y1 - RADIUS:.1f} Q {mx:.1f} {my:.1f} {x2:.1f} {y2 - RADIUS:.1f}"
+        lx, ly = mx, (my + (y1 + y2) / 2 - RADIUS) / 2 - 4  # the curve's top, halfway to its control point
+    return (f'<path class="edge delay{" path" if strong else ""}" data-from="{escape(src)}" data-to="{escape(dst)}" '
+            f'd="{d}" fill="none" stroke="{colour}" stroke-width="{stroke}" stroke-dasharray="6 4"/>\n'
+            f'<text class="weight" x="{lx:.1f}" y="{ly:.1f}" font-size="12" text-anchor="middle" '
+            f'fill="{colour if strong else "#777777"}">{escape(label)}</text>')
 
 
 def _tex(name: str) -> str:
@@ -193,5 +243,9 @@ def tikz(p: Picture) -> str:
     for src, dst, label, strong in sorted(p.edges, key=lambda e: e[3]):
         text = rf" node[midway, above, sloped, font=\scriptsize] {{{_tex(label)}}}" if label else ""
         lines.append(rf"  \draw[{'strong' if strong else 'muted'}] ({ids[src]}) -- ({ids[dst]}){text};")
+    for src, dst, label, strong in p.delayed:  # from the step before: dashed, a loop or a bend
+        path = "to[out=120, in=60, looseness=6]" if src == dst else "to[bend left=40]"
+        lines.append(rf"  \draw[{'strong' if strong else 'muted'}, dashed] ({ids[src]}) {path} "
+                     rf"node[midway, above, font=\scriptsize] {{{_tex(label)}}} ({ids[dst]});")
     lines += [r"\end{tikzpicture}", r"\end{document}"]
     return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 
+import sympy
 from sympy.printing.pycode import PythonCodePrinter
 
 from derivator.errors import DerivatorError
@@ -20,12 +21,38 @@ from derivator.graph import equations
 from derivator.graph.network import Network, symbol, z_symbol
 from derivator.graph.plan import Link, Plan, plan
 from derivator.graph.primitives import PRIMITIVES
+from derivator.graph.timesteps import ident, step
 from derivator.symbolic.printing import Forms
 from derivator.version import __version__
 
 # The primitives' helpers, and a stable log-sum-exp for softmax cross-entropy.
 LOGSUMEXP = "def _logsumexp(xs):\n    top = max(xs)\n    return top + math.log(sum(math.exp(x - top) for x in xs))\n"
 HELPERS = "\n\n".join([*(p.python for p in PRIMITIVES.values() if p.python), LOGSUMEXP])
+# A softmax group, as numbers/softmax.py computes it: shifted by the largest z (no overflow at logits of
+# ±1000), log p without a log of p, and the deltas p_k (g_k (1 - p_k) - Σ_{j≠k} g_j p_j) with the sums
+# over j ≠ k added up, not subtracted (no digits lost where p_k is near 1).
+SOFTMAX = """def _softmax(zs):
+    top = max(zs)
+    es = [math.exp(z - top) for z in zs]
+    total = sum(es)
+    shift = top + math.log(total)
+    return [e / total for e in es], [z - shift for z in zs]
+
+
+def _others(xs):
+    before, after = [0.0], [0.0]
+    for x in xs[:-1]:
+        before.append(before[-1] + x)
+    for x in reversed(xs[1:]):
+        after.append(after[-1] + x)
+    return [b + a for b, a in zip(before, reversed(after))]
+
+
+def _softmax_deltas(ps, gs):
+    rest = _others(ps)
+    flow = _others([g * p for g, p in zip(gs, ps)])
+    return [p * (g * c - f) for p, g, c, f in zip(ps, gs, rest, flow)]
+"""
 
 
 class ModulePrinter(Forms, PythonCodePrinter):
@@ -52,14 +79,17 @@ def module(net: Network, names: list[str], of: str | None = None, source: str = 
     for n in names:
         if net.kind(n) not in ("parameter", "input", "node", "preactivation"):
             raise DerivatorError(f"--format python: cannot differentiate by '{n}'")
-    var = {n: "v_" + n for n in [*net.names, *net.nodes]} | {"z_" + n: "v_z_" + n for n in net.nodes}
+    var = {n: "v_" + ident(n) for n in [*net.names, *net.nodes]} | {"z_" + n: "v_z_" + ident(n) for n in net.nodes}
+    var |= {"log:" + n: "l_" + ident(n) for n in net.nodes}  # a softmax unit's log p, for a loss that takes it
     p = ModulePrinter(var)
     bp = plan(net, of)
     forward, backward = _forward(net, bp, p), _backward(net, bp, p)
     apart = bool(net.samples)  # with data the penalty is added once, after the average, in gradient()
     results = {n: _result(net, bp, n, p, penalty=not apart) for n in names}
     returned = "    return {\"target\": target, " + ", ".join(f"{n!r}: {e}" for n, e in results.items()) + "}"
-    reads = [f"    {var[n]} = values[{n!r}]" for n in net.names if _read(net, bp, n)]
+    initial = {n for n in net.inputs if step(n) == 0}  # h@0, the initial state: 0 unless given (CONTRACT section 6)
+    reads = [f"    {var[n]} = values.get({n!r}, {float(net.at.get(n, 0.0))!r})" if n in initial else
+             f"    {var[n]} = values[{n!r}]" for n in net.names if _read(net, bp, n)]
     body_forward = "\n".join(forward)
     body_backward = "\n".join([*backward, returned])
     counts = (operations(_dedent(body_forward)), operations(_dedent(body_backward)))
@@ -79,7 +109,8 @@ def module(net: Network, names: list[str], of: str | None = None, source: str = 
         lines.append("DATA = [" + ",\n        ".join("{" + ", ".join(f"{k!r}: {v!r}" for k, v in s.items()) + "}"
                                                      for s in net.samples) + "]")
         lines.append("")
-    lines += ["", HELPERS, "", f"def {one}(values):", *reads, "    # forward pass", body_forward,
+    helpers = [HELPERS, *(["", SOFTMAX] if bp.groups else [])]  # the softmax's only where a group needs it
+    lines += ["", *helpers, "", f"def {one}(values):", *reads, "    # forward pass", body_forward,
               "    # backward pass: each delta once, shared by every derivative", body_backward]
     if net.samples:
         m = "len(DATA)" if net.reduction == "mean" else "1"
@@ -131,27 +162,38 @@ def _forward(net: Network, bp: Plan, p: ModulePrinter) -> list[str]:
             lines.append(f"    {p.doprint(symbol(n))} = {p.doprint(net.nodes[n].formula)}")
             continue
         lines.append(f"    {p.doprint(z_symbol(n))} = {p.doprint(equations.preactivation(net, n))}")
-        lines.append(f"    {p.doprint(symbol(n))} = {p.doprint(equations.activation(net, n))}")
+        group = bp.groups.get(n)
+        if group is None:
+            lines.append(f"    {p.doprint(symbol(n))} = {p.doprint(equations.activation(net, n))}")
+        elif n == group.members[-1]:  # every z of the group is known: its outputs, stably
+            ps, logs = (", ".join(p.doprint(f(m)) for m in group.members) for f in (symbol, _log))
+            zs = ", ".join(p.doprint(z_symbol(m)) for m in group.members)
+            lines.append(f"    ({ps},), ({logs},) = _softmax([{zs}])")
     if bp.of == "loss" and net.loss.rule is None:  # softmax cross-entropy, stable: log-sum-exp once
         outs = [p.doprint(symbol(o)) for o in net.outputs]
         lines.append(f"    lse = _logsumexp([{', '.join(outs)}])")
         ys = [p.doprint(t) for t in net.loss.targets]
         lines.append("    target = -(" + " + ".join(f"{y}*({o} - lse)" for o, y in zip(outs, ys, strict=True)) + ")")
-    else:
-        lines.append(f"    target = {p.doprint(equations.target(net, bp.of))}")
+    else:  # log p of a softmax unit from its z's: finite where p itself underflows
+        logs = {sympy.log(symbol(n)): _log(n) for n in bp.groups}
+        lines.append(f"    target = {p.doprint(equations.target(net, bp.of).xreplace(logs))}")
     if bp.of == "loss" and net.penalty != 0 and not net.samples:
         lines.append(f"    target += {p.doprint(net.penalty)}")
     return lines
+
+
+def _log(node: str) -> sympy.Symbol:
+    return sympy.Symbol("log:" + node)
 
 
 def _term(link: Link, p: ModulePrinter) -> str:
     """δ_k times the link's local derivative."""
     local = link.local
     if local == 1:
-        return f"d_{link.node}"
+        return f"d_{ident(link.node)}"
     text = p.doprint(local)
-    return f"d_{link.node}*{text}" if local.is_Atom and not local.could_extract_minus_sign() else \
-        f"d_{link.node}*({text})"
+    return f"d_{ident(link.node)}*{text}" if local.is_Atom and not local.could_extract_minus_sign() else \
+        f"d_{ident(link.node)}*({text})"
 
 
 def _backward(net: Network, bp: Plan, p: ModulePrinter) -> list[str]:
@@ -160,7 +202,7 @@ def _backward(net: Network, bp: Plan, p: ModulePrinter) -> list[str]:
     lines = []
     for v in reversed(bp.order):
         if v in bp.fused:
-            lines.append(f"    d_{v} = {p.doprint(bp.fused[v])}")
+            lines.append(f"    d_{ident(v)} = {p.doprint(bp.fused[v])}")
             continue  # b_v (dT/do_v) is written out only if asked for: it divides by o(1 - o)
         terms = [_term(link, p) for link in bp.children(v)]
         if v in bp.direct:
@@ -169,12 +211,18 @@ def _backward(net: Network, bp: Plan, p: ModulePrinter) -> list[str]:
                 terms.insert(0, f"(math.exp({p.doprint(symbol(v))} - lse) - {p.doprint(net.loss.targets[i])})")
             else:
                 terms.insert(0, f"({p.doprint(bp.direct[v])})" if bp.direct[v] != 1 else "1.0")
-        lines.append(f"    b_{v} = {' + '.join(terms) if terms else '0.0'}")
+        lines.append(f"    b_{ident(v)} = {' + '.join(terms) if terms else '0.0'}")
+        group = bp.groups.get(v)
+        if group is not None:
+            if v == group.members[0]:  # the group's last unit backwards: every b_j = dT/dp_j is known
+                ds, ps, bs = (", ".join(f"{pre}{ident(m)}" for m in group.members) for pre in ("d_", "v_", "b_"))
+                lines.append(f"    ({ds},) = _softmax_deltas([{ps}], [{bs}])")
+            continue
         prime = bp.prime.get(v, 1)
         if terms == ["1.0"] and prime != 1:  # the target node itself: its delta is f'(z)
-            lines.append(f"    d_{v} = {p.doprint(prime)}")
+            lines.append(f"    d_{ident(v)} = {p.doprint(prime)}")
         else:
-            lines.append(f"    d_{v} = b_{v}" + ("" if prime == 1 else f"*({p.doprint(prime)})"))
+            lines.append(f"    d_{ident(v)} = b_{ident(v)}" + ("" if prime == 1 else f"*({p.doprint(prime)})"))
     return lines
 
 
@@ -182,13 +230,13 @@ def _result(net: Network, bp: Plan, name: str, p: ModulePrinter, penalty: bool) 
     """A derivative as the sum over its links of a delta times a local derivative."""
     kind = net.kind(name)
     if kind == "preactivation":
-        return f"d_{name[2:]}" if name[2:] in bp.order else "0.0"
+        return f"d_{ident(name[2:])}" if name[2:] in bp.order else "0.0"
     if kind == "node":
         if name not in bp.order:
             return "0.0"
         if name in bp.fused:
             return f"({p.doprint(net.loss.rule.grad(symbol(name), net.loss.targets[net.outputs.index(name)]))})"
-        return f"b_{name}"
+        return f"b_{ident(name)}"
     terms = [_term(link, p) for link in bp.links.get(name, []) if link.node in bp.order]
     if penalty and bp.penalty.get(name, 0) != 0:
         terms.append(f"({p.doprint(bp.penalty[name])})")

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 import sympy
 
 from derivator.answers.report import Report
+from derivator.graph import equations
 from derivator.graph.network import symbol, z_symbol
 from derivator.render import teaching
-from derivator.symbolic.derive import Derivation
-from derivator.symbolic.nested import ONE, Prod, Sum, size
+from derivator.symbolic.derive import Derivation, softmax_delta
+from derivator.symbolic.nested import ONE, ZERO, Prod, Sum, size
 
 # Past this many printed factors in all, nested forms are not written out (the result's first, then
 # the deltas'); the recursion form, which is linear in the network, always is.
@@ -148,7 +149,7 @@ def _local(d: Derivation) -> list[Eq]:
         if d.net.nodes[u.node].is_formula:
             eqs.append(Eq(Partial(u.node, d.wrt), [u.factor]))
             continue
-        terms = _terms(d, u.node)
+        terms = _terms(d.net, u.node)
         mine = [t for t in terms if d.wrt in {str(s) for f in t.factors for s in f.free_symbols}]
         others = [t for t in terms if t not in mine]
         if len(mine) == 1:
@@ -157,42 +158,56 @@ def _local(d: Derivation) -> list[Eq]:
     return eqs
 
 
-def _terms(d: Derivation, v: str) -> list[Prod]:
+def _terms(net, v: str) -> list[Prod]:
     """The terms of z_v: w o_u for each incoming edge, and the bias."""
-    node = d.net.nodes[v]
-    terms = [ONE.then(e.weight, symbol(e.src)) for e in d.net.parents[v]]
+    node = net.nodes[v]
+    terms = [ONE.then(e.weight, symbol(e.src)) for e in net.parents[v]]
     return terms + ([Prod((node.bias,))] if node.bias != 0 else [])
 
 
 def _forward(d: Derivation) -> list[list[Eq]]:
-    """z_v and o_v for every neuron the target depends on, v for a formula node, in forward order."""
+    return forward_rows(d.net, d.upstream)
+
+
+def forward_rows(net, upstream: set[str]) -> list[list[Eq]]:
+    """z_v and o_v for every neuron in `upstream` (what a target depends on), v for a formula node, in
+    forward order."""
     rows = []
-    for v, node in d.net.nodes.items():
-        if v not in d.upstream:
+    for v, node in net.nodes.items():
+        if v not in upstream:
             continue
         if node.is_formula:
             rows.append([Eq(symbol(v), [node.formula])])
             continue
-        terms = _terms(d, v)
+        terms = _terms(net, v)
         rows.append([Eq(z_symbol(v), [Prod((Sum(tuple(terms)),)) if len(terms) > 1 else terms[0]]),
-                     Eq(symbol(v), [node.activation.f(z_symbol(v))])])
+                     Eq(symbol(v), [equations.activation(net, v)])])
     return rows
 
 
 def recursion(step) -> Prod:
-    """δ_v = f'(z_v) (Σ_k w(v,k) δ_k + ∂L/∂o_v), with the children's deltas as symbols."""
+    """δ_v = f'(z_v) (Σ_k w(v,k) δ_k + ∂L/∂o_v), with the children's deltas as symbols; a softmax
+    unit's from the same sums of its whole group (derive.softmax_delta)."""
     if step.fused is not None:
         return Prod((step.fused,))
-    terms = [ONE.then(delta_symbol(k), w) if k in step.into_formulas else ONE.then(w, delta_symbol(k))
-             for w, k in step.children]
-    if step.loss_grad is not None and step.loss_grad != 1:
-        terms.append(Prod((step.loss_grad,)))
-    elif step.loss_grad is not None:
-        terms.append(ONE)
-    inner = terms[0] if len(terms) == 1 else Prod((Sum(tuple(terms)),))
+    if step.group:
+        grads = {s.node: _upstream(s) for s in step.group}
+        return softmax_delta(tuple(grads), grads, step.node)
+    inner = _upstream(step)
     if step.loss_grad is not None and not step.children:
         return inner.then(step.prime)  # the output: ∂L/∂o first, then f', the order of the chain
     return ONE.then(step.prime, *inner.factors)
+
+
+def _upstream(step) -> Prod:
+    """∂T/∂o_v as the recursion writes it: Σ_k w(v,k) δ_k (δ_k ∂k/∂v into a formula node) + ∂L/∂o_v."""
+    terms = [ONE.then(delta_symbol(k), w) if k in step.into_formulas else ONE.then(w, delta_symbol(k))
+             for w, k in step.children]
+    if step.loss_grad is not None:
+        terms.append(Prod((step.loss_grad,)) if step.loss_grad != 1 else ONE)
+    if not terms:
+        return ZERO  # a softmax unit nothing reads: only its z counts, through its group
+    return terms[0] if len(terms) == 1 else Prod((Sum(tuple(terms)),))
 
 
 def _result(d: Derivation) -> Prod:

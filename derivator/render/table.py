@@ -7,6 +7,7 @@ it, and, when short, the same in node values.
 from __future__ import annotations
 
 from derivator.answers.gradient import Gradient, Row
+from derivator.render import through_time_all
 from derivator.render.breaking import PREAMBLE, align, aligned
 from derivator.render.jsonout import dumps, worked_json
 from derivator.render.latex import of_tex
@@ -14,7 +15,7 @@ from derivator.render.matrixform import values_tex, values_text
 from derivator.render.steps import Partial, delta_symbol, recursion, reduce_text
 from derivator.render.text import verdict
 from derivator.symbolic.nested import ONE, Prod, Sum
-from derivator.symbolic.printing import nested_code, nested_tex, nested_text, tex_name
+from derivator.symbolic.printing import nested_code, nested_tex, nested_text, tex, tex_name
 
 
 def in_deltas(r: Row) -> Prod:
@@ -32,7 +33,8 @@ def _of(g: Gradient) -> str:
 def render_table_text(g: Gradient) -> str:
     lines = [f"Backward pass, once for every derivative below (δ_v = ∂{g.of}/∂z_v"
              + (", per sample" if g.samples else "") + "):"]
-    lines += [f"  δ_{v} = {nested_text(recursion(step))}" for v, step in g.steps.items()]
+    lines += through_time_all.text_lines(g) or [f"  δ_{v} = {nested_text(recursion(step))}"
+                                                for v, step in g.steps.items()]
     head = f"∂{_of(g)}/∂p"
     if g.samples:
         over = reduce_text(g.net)
@@ -42,8 +44,8 @@ def render_table_text(g: Gradient) -> str:
     lines += ["", f"{head} = Σ over the uses of p of δ_v o_u (δ_v for a bias):"]
     rows = []
     for r in g.rows:
-        form = nested_text(in_deltas(r))
-        if g.printable(r) and nested_text(r.nested) != form:
+        form = through_time_all.row_text(g, r) or nested_text(in_deltas(r))  # through time: Σ_t δ_h@t h@t-1
+        if g.printable(r) and nested_text(r.nested) != form and g.net.recurrence is None:
             form += " = " + nested_text(r.nested)
         value = f"{r.value:.15g}" if r.value is not None else ""
         rows.append((r.name, form, value))
@@ -117,12 +119,14 @@ def render_table_json(g: Gradient) -> str:
 
 def _rows_tex(g: Gradient) -> list[str]:
     of = "J" if g.samples else of_tex(Partial(g.of, g.name))
-    rows = [rf"\delta_{{{tex_name(v)}}} &= {nested_tex(recursion(step))}" for v, step in g.steps.items()]
+    folded = through_time_all.recursion_lines(g)
+    rows = [rf"{tex(lhs)} &= {nested_tex(rhs)}" for lhs, rhs, _ in folded] if folded is not None else \
+        [rf"\delta_{{{tex_name(v)}}} &= {nested_tex(recursion(step))}" for v, step in g.steps.items()]
     rows[0] = r"\intertext{Backward pass, once for every derivative below:}" + rows[0]
     first = True
     for r in g.rows:
         value = rf" \approx {r.value:.12g}" if r.value is not None else ""
-        form = nested_tex(in_deltas(r))
+        form = tex(through_time_all.row_form(g, r)) if g.net.recurrence is not None else nested_tex(in_deltas(r))
         if g.samples:  # J averages the loss: each sample's δ_v o_u, in that sample's values
             form = rf"\frac{{1}}{{m}} \sum_{{s=1}}^{{m}} \left({form}\right)^{{(s)}}"
         row = rf"\frac{{\partial {of}}}{{\partial {name_tex(g, r.name)}}} &= {form}{value}"

@@ -39,7 +39,7 @@ def output_split(d: Derivation, v: str) -> tuple[Label, Label] | None:
     """δ_v of an output of the loss as `∂L/∂o · f'(z)`, in names and in node values; None where
     nothing is split (an identity output, a formula node, the target node itself)."""
     step, node = d.steps[v], d.net.nodes[v]
-    if d.of != "loss" or step.loss_grad is None or step.children or node.is_formula:
+    if d.of != "loss" or step.loss_grad is None or step.children or node.is_formula or step.group:
         return None
     if step.prime == 1 and step.fused is None:
         return None
@@ -68,11 +68,13 @@ def rules(d: Derivation) -> list[Rule]:
             d.net.nodes[k].is_formula for step in d.steps.values() for _, k in step.children):
         out.append(Rule("δ_v = Σ_k δ_k ∂k/∂v", r"\delta_v = \sum_k \delta_k\, \partial k / \partial v",
                         "a node a formula node reads: the upstream delta times the local derivative"))
-    if d.of == "loss":
+    if any(step.group for step in d.steps.values()):
+        out.append(softmax_rule(target, t_tex))
+    if d.of == "loss" and any(not d.steps[o].group for o in d.net.outputs if o in d.steps):
         out.append(Rule("δ_o = ∂loss/∂o · f'(z_o)",
                         r"\delta_o = \frac{\partial \mathcal{L}}{\partial o}\, f'(z_o)",
                         "an output of the loss: its own activation enters only here"))
-    else:
+    elif d.of != "loss" and not getattr(d.steps.get(d.of), "group", ()):
         out.append(Rule(f"δ_{target} = f'(z_{target})", rf"\delta_{{{t_tex}}} = f'(z_{{{t_tex}}})",
                         "the target node: its own activation enters only here"))
     out.append(Rule(f"∂{target}/∂w(u,v) = δ_v o_u,   ∂{target}/∂b_v = δ_v",
@@ -82,12 +84,20 @@ def rules(d: Derivation) -> list[Rule]:
     return out + activation_rules(d)
 
 
+def softmax_rule(target: str, t_tex: str) -> Rule:
+    """A softmax group's delta: every output of the group passes back through every z."""
+    return Rule(f"δ_k = p_k(∂{target}/∂p_k - Σ_j p_j ∂{target}/∂p_j)",
+                rf"\delta_k = p_k\Bigl(\frac{{\partial {t_tex}}}{{\partial p_k}} - \sum_j p_j "
+                rf"\frac{{\partial {t_tex}}}{{\partial p_j}}\Bigr)",
+                "a softmax group, p_j = exp(z_j) / Σ_k exp(z_k): ∂p_j/∂z_k = p_j(δ_jk - p_k)")
+
+
 def activation_rules(d: Derivation) -> list[Rule]:
     """Each activation's derivative once, in z and in the node's output o."""
     seen, out = set(), []
     for v in d.steps:
         act = d.net.nodes[v].activation
-        if act is None or act.name in ("identity", *seen) or act.formula in seen:
+        if act is None or act.name in ("identity", "softmax", *seen) or act.formula in seen:
             continue
         seen.add(act.formula or act.name)
         f, f_tex = name(act)

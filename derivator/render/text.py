@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from derivator.answers.report import Report
+from derivator.render import through_time, time_tables
 from derivator.render.steps import Eq, Partial, Work, reduce_text, work
 from derivator.symbolic.nested import Prod, Sum
 from derivator.symbolic.printing import nested_text, teacher
@@ -88,19 +89,21 @@ def header(w: Work) -> str:
 
 
 def render_text(r: Report) -> str:
-    w = work(r)
+    w = through_time.fold(work(r), r)  # a network unrolled through time: each equation once, at step t
     lhs = partial(w.partial)
     valued = any(eq.value is not None for row in w.forward for eq in row)
     rounded = f" (values to {DIGITS} significant digits; --format json gives 15)" if valued else ""
-    lines = [f"Forward pass{rounded}:", *forward(w), *loss_lines(w), "", "Rules:", *rule_lines(w), ""]
+    lines = [*time_tables.intro(w), f"Forward pass{rounded}:", *forward(w), *loss_lines(w),
+             *time_tables.text_tables(w, "forward"), "", "Rules:", *rule_lines(w), ""]
     if w.locals:
         lines += ["Local derivatives (in node values):", *[line for eq in w.locals for line in equation(eq)], ""]
     lines.append(header(w))
     for eq in w.deltas:
         lines += equation(eq)
-    lines += ["", "Result:"]
+    lines += [*time_tables.text_tables(w, "deltas"), "", "Result:"]
     for eq in w.result:
         lines += equation(eq)
+    lines += time_tables.text_tables(w, "result")
     if w.too_large:
         lines.append("  (a nested form is too large to write out; the recursion above gives it)")
     if r.samples:
@@ -149,7 +152,7 @@ def candidate(r: Report, lhs: str) -> list[str]:
              + (f"    = {val:.12g}" if val is not None else "") for name, text, val in rows]
     if r.samples:
         lines.append("(With data, a candidate is one sample's derivative, without the 1/m; values at sample 1.)")
-    lines.append(f"Verdict: the candidate {'agrees' if v.agrees else 'does NOT agree'} ({v.method}).")
+    lines.append(f"Verdict: the candidate {v.word} ({v.method}).")
     lines += [f"  - {sentence}" for sentence in v.diagnosis]
     return lines
 

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 import sympy
 
+from derivator import arguments
 from derivator.errors import DerivatorError, unknown
 from derivator.graph import equations, order
-from derivator.graph.network import Network
+from derivator.graph.network import Network, symbol
 from derivator.graph.plan import Plan, plan
-from derivator.symbolic.nested import ONE, Prod, size, to_sympy, total
+from derivator.symbolic.nested import ONE, ZERO, Prod, Sum, minus, size, to_sympy, total
 
 Expr = sympy.Expr
 
@@ -35,6 +36,7 @@ class Step:
     formula: bool = False  # a formula node: its delta is d target / d v, its value's own derivative
     fused_note: str | None = None  # why the delta is o - y or p - y (rules.FUSED_NOTES), or None
     into_formulas: frozenset = frozenset()  # children that are formula nodes: written δ_k ∂k/∂v, upstream first
+    group: tuple = ()  # a softmax unit: the steps of its group's units, in order (itself among them)
 
 
 @dataclass
@@ -116,15 +118,36 @@ def backward(net: Network, of: str, p: Plan | None = None) -> Backward:
         upstream = total([out.deltas[k].then(w) for w, k in step.children]
                          + ([ONE.then(step.loss_grad)] if step.loss_grad is not None else []))
         out.grads[v] = upstream
-        out.deltas[v] = Prod((step.fused,)) if step.fused is not None else upstream.then(step.prime)
+        group = p.groups.get(v)
+        if group is None:
+            out.deltas[v] = Prod((step.fused,)) if step.fused is not None else upstream.then(step.prime)
+        elif v == group.members[0]:  # the group's last unit backwards: every g_j = ∂T/∂p_j is known now
+            for k in reversed(group.members):
+                out.steps[k].group = tuple(out.steps[j] for j in group.members)
+                out.deltas[k] = Prod((p.fused[k],)) if k in p.fused else softmax_delta(group.members, out.grads, k)
     for x in net.inputs:
         out.grads[x] = total([out.deltas[link.node].then(link.local) for link in p.children(x)])
     return out
 
 
+def softmax_delta(members: tuple[str, ...], g: dict[str, Prod], k: str) -> Prod:
+    """δ_k = Σ_j g_j ∂p_j/∂z_k with the plan's locals p_k(1 - p_k) and -p_j p_k, p_k taken out:
+    p_k (g_k (1 - p_k) - Σ_{j≠k} g_j p_j), which is p_k (g_k - Σ_j g_j p_j). Written with 1 - p_k, so
+    that numbers can take it as Σ_{j≠k} p_j when p_k is near 1."""
+    terms = [] if g[k].is_zero else [g[k].then(1 - symbol(k))]
+    terms += [minus(g[j].then(symbol(j))) for j in members if j != k and not g[j].is_zero]
+    body = total(terms)
+    if body.is_zero:
+        return ZERO
+    if body.factors and not isinstance(body.factors[0], Sum) and body.factors[0] == -1:
+        return minus(Prod((symbol(k), *body.factors[1:])))
+    return ONE.then(symbol(k), *body.factors)
+
+
 def derive(net: Network, wrt: str, of: str | None = None, pass_: Backward | None = None) -> Derivation:
     """The derivative of the target (`of`: 'loss' or a node) with respect to `wrt`."""
-    of = equations.resolve_of(net, of)
+    net, wrt = arguments.network(net), arguments.name(wrt, "wrt")
+    of = equations.resolve_of(net, arguments.name(of, "of", optional=True))
     kind = net.kind(wrt)
     if kind is None and wrt.startswith("z_") and wrt[2:] in net.nodes:
         raise DerivatorError(f"--wrt {wrt}: '{wrt[2:]}' is a formula node, which has no pre-activation; "

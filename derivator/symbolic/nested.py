@@ -56,6 +56,11 @@ def total(terms: list[Prod]) -> Prod:
     return Prod((*common, Sum(rest)))
 
 
+def minus(p: Prod) -> Prod:
+    """-p, written with a leading -1 that the printers show as a minus sign."""
+    return Prod((sympy.S.NegativeOne, *p.factors))
+
+
 def to_sympy(p: Prod | Sum | Expr, memo: dict | None = None) -> Expr:
     """The ordinary (evaluated) SymPy expression, for values and comparisons."""
     memo = {} if memo is None else memo

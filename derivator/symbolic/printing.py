@@ -14,6 +14,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
 from derivator.graph.primitives import PRIMITIVES
+from derivator.graph.timesteps import ident, split
 from derivator.symbolic.nested import Prod, Sum
 
 SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -85,19 +86,26 @@ class CodePrinter(Forms, WrittenOrder, StrPrinter):
 
     form_key = "code"
 
+    def _print_Symbol(self, e):
+        return ident(e.name)  # h@2 is h__2: `@` would be Python's matrix product
+
     def _print_sigmoid(self, e):
         # Parenthesised: inside a power or a quotient the bare division would bind wrongly.
         return f"(1/(1 + exp({self._print(-e.args[0])})))"
 
 
-LAYERED = re.compile(r"([Wba])(\d+)_(\d+)(?:_(\d+))?\Z")  # W1_2_1, b1_2, a1_2: a layer's entries
+LAYERED = re.compile(r"([WUba])(\d+)_(\d+)(?:_(\d+))?\Z")  # W1_2_1, U1_2_1, b1_2, a1_2: a layer's entries
 
 
 def tex_name(name: str) -> str:
     """A network name in LaTeX: digits and what follows '_' become subscripts (w1 -> w_{1}, z_h1 -> z_{h_{1}});
-    a layer's entries take the layer as a superscript, as courses write them (W1_2_1 -> W^{[1]}_{21})."""
+    a layer's entries take the layer as a superscript, as courses write them (W1_2_1 -> W^{[1]}_{21});
+    a name at a step takes the step as a superscript in angle brackets (h@2 -> h^{⟨2⟩})."""
+    head, at = split(name)
+    if at is not None:
+        return at_step(tex_name(head), at)
     m = LAYERED.match(name)
-    if m and (m.group(1) == "W") == (m.group(4) is not None):
+    if m and (m.group(1) in "WU") == (m.group(4) is not None):
         letter, layer, j, k = m.groups()
         return rf"{letter}^{{[{layer}]}}_{{{j}{k or ''}}}" if max(len(j), len(k or "")) == 1 else \
             rf"{letter}^{{[{layer}]}}_{{{j}{',' + k if k else ''}}}"
@@ -112,6 +120,18 @@ def tex_name(name: str) -> str:
     base = rf"\{letters}" if letters in GREEK else (letters if len(letters) == 1 else rf"\mathrm{{{letters}}}")
     sub = ",".join(p for p in (digits, *(tail.split("_") if tail else [])) if p)
     return f"{base}_{{{sub}}}" if sub else base
+
+
+SUPER = re.compile(r"(\\?[A-Za-z]+)\^\{([^{}]*)\}")
+
+
+def at_step(tex: str, step: str) -> str:
+    """A step as a superscript ⟨t⟩, joining a superscript the name has already (a^{[1]}_{2} -> a^{[1]⟨3⟩}_{2})."""
+    mark = rf"\langle {step}\rangle"
+    m = SUPER.match(tex)
+    if m:
+        return f"{m.group(1)}^{{{m.group(2)}{mark}}}{tex[m.end():]}"
+    return f"{tex}^{{{mark}}}"
 
 
 class TexPrinter(Forms, WrittenOrder, LatexPrinter):
@@ -131,7 +151,8 @@ class TexPrinter(Forms, WrittenOrder, LatexPrinter):
         if isinstance(e, Label):
             return e.latex
         if e.name.startswith("δ_"):
-            return rf"\delta_{{{tex_name(e.name[2:])}}}"
+            head, at = split(e.name[2:])
+            return at_step(rf"\delta_{{{tex_name(head)}}}", at) if at is not None else rf"\delta_{{{tex_name(head)}}}"
         return tex_name(e.name)
 
 
@@ -197,6 +218,9 @@ def nested(p: Prod | Sum | sympy.Expr, factor: Callable[[sympy.Expr], str], join
     if isinstance(p, Prod):
         if not p.factors:
             return "1"
+        if len(p.factors) > 1 and not isinstance(p.factors[0], Sum) and p.factors[0] == -1:  # a subtracted term
+            rest = nested(Prod(p.factors[1:]), factor, join, parens)
+            return "-" + (parens(rest) if rest.startswith("-") else rest)
         many = len(p.factors) > 1
         parts = [parens(nested(f, factor, join, parens)) if many and needs_parens(f)
                  else nested(f, factor, join, parens) for f in p.factors]
