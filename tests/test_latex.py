@@ -22,6 +22,10 @@ PASTED = (r"d\left(s\left(s\left(Iw_1+1\right)w_2+1\right)w_4+s\left(s\left(Iw_1
           r"Iw_1+1\right)w_3+1\right)\cdot d\left(Iw_1+1\right)\cdot I\right)")
 ACCEPTED = (r"d\left(z_O\right)\cdot\left(\mathbf{w_4}\cdot d\left(z_{h_2}\right)\cdot w_2 + \mathbf{w_5}\cdot "
             r"d(z_{h_3})\cdot w_3\right)\cdot d(z_{h_1})\cdot I")
+# The accepted answer in the pasted form: each path's weights, bold as the answer set them, with ⋅.
+ACCEPTED_PASTED = PASTED.replace(r"\cdot\left(d\left(s\left(Iw_1+1\right)w_2", r"\cdot\left(\mathbf{w_4}⋅\mathbf{w_2}⋅"
+                                 r"d\left(s\left(Iw_1+1\right)w_2").replace(
+    r"I+d\left(s\left(Iw_1+1\right)w_3", r"I+\mathbf{w_5}⋅\mathbf{w_3}⋅d\left(s\left(Iw_1+1\right)w_3")
 RELU = """\
 inputs: [x]
 nodes:
@@ -59,6 +63,12 @@ def test_story4_pasted_hand_derivation_is_four_times_the_derivative():
     assert (status, c["agrees"]) == (1, False)
     assert c["ratio"] == pytest.approx(4.0, rel=1e-12)
     assert c["value"] == pytest.approx(0.00571675240882, rel=1e-11)
+    # recognised as nodes (s(I w1 + 1) is h1, ...), so both missing factors are named, per path
+    assert "The term for the path through h2 (I → h1 → h2 → O) lacks the weights w4*w2 (= 0.25 at the point)." \
+        in c["diagnosis"]
+    assert "The term for the path through h3 (I → h1 → h3 → O) lacks the weights w5*w3 (= 0.25 at the point)." \
+        in c["diagnosis"]
+    assert "lacks the weights w4*w2" in r.stdout and "lacks the weights w5*w3" in r.stdout
 
 
 @pytest.mark.parametrize("accepted", [ACCEPTED, ACCEPTED.replace(r"\cdot", "⋅"), ACCEPTED.replace(r"\cdot", "·"),
@@ -86,6 +96,13 @@ RIGHT = [
     (STORY4, "w1", r"s'\left(z_O\right)\left(w_4s'\left(z_{h_2}\right)w_2+w_5s'\left(z_{h_3}\right)w_3\right)"
                    r"s'\left(z_{h_1}\right)I", TEX_HELPERS),
     (STORY4, "w4", r"\frac{1}{1+e^{-z_O}}\left(1-\frac{1}{1+e^{-z_O}}\right)h_2", []),
+    # story 4 in the pasted form, the weights put in (the accepted answer), and in sigmoids
+    (STORY4, "w1", ACCEPTED_PASTED, TEX_HELPERS),
+    (STORY4, "w1", ACCEPTED_PASTED.replace(r"\cdot", "⋅").replace("⋅", r"\times "), TEX_HELPERS),
+    (STORY4, "w1", ACCEPTED_PASTED.replace("s\\left(", r"\sigma\left(").replace("d\\left(", r"\sigma'\left("), []),
+    (STORY4, "w1", r"\frac{e^{-z_O}}{(1+e^{-z_O})^2}\cdot\left(w_4 w_2\,\frac{e^{z_{h_2}}}{(1+e^{z_{h_2}})^2}+w_5 w_3\,"
+                   r"\frac{e^{z_{h_3}}}{(1+e^{z_{h_3}})^2}\right)\frac{1}{1+e^{-(Iw_1+1)}}\left(1-\frac{1}{1+e^{-(Iw_1+1)}}"
+                   r"\right)I", []),
     # story 5's delta, tanh
     (STORY5, "z_x", r"2\left(x-y\right)\left(1-x^{2}\right)", []),
     (STORY5, "z_x", "2(x - y) tanh'(z_x)", []),
@@ -103,6 +120,8 @@ WRONG = [  # (spec, wrt, candidate, defines, ratio at the point)
                    r"\sigma'(z_{h_1})I", [], 0.5),
     (STORY4, "w1", "d(z_O) (d(z_h2) d(z_h1) I + d(z_h3) d(z_h1) I)", TEX_HELPERS, 4.0),
     (STORY5, "z_x", r"\left(x-y\right)\left(1-x^2\right)", [], 0.5),
+    (STORY4, "w1", ACCEPTED_PASTED.replace(r"\mathbf{w_5}⋅", ""), TEX_HELPERS, None),  # one weight forgotten
+    (STORY4, "w1", ACCEPTED_PASTED.replace(r"d\left(Iw_1+1\right)\cdot I+", "I+"), TEX_HELPERS, None),
     (STORY5, "z_x", "2(x - y) tanh'(x)", [], None),  # tanh' at the output, not at z_x: no constant ratio
 ]
 
@@ -124,6 +143,20 @@ def test_wrong_answers_in_latex_are_diagnosed(spec, wrt, cand, defines, ratio):
         assert c["ratio"] == pytest.approx(ratio, rel=1e-12)
     else:
         assert c["ratio"] != pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("cand, sentence", [
+    (PASTED, "through h2 (I → h1 → h2 → O) lacks the weights w4*w2 (= 0.25 at the point)"),
+    (ACCEPTED_PASTED.replace(r"\mathbf{w_5}⋅", ""),
+     "through h3 (I → h1 → h3 → O) lacks the weight w5 (= 0.5 at the point)"),
+    (ACCEPTED_PASTED.replace(r"d\left(Iw_1+1\right)\cdot I+", "I+"),
+     "through h2 (I → h1 → h2 → O) lacks h1(1 - h1) (the derivative of h1's sigmoid)"),
+    (ACCEPTED_PASTED.replace(r"\mathbf{w_4}⋅\mathbf{w_2}⋅", r"\mathbf{w_4}⋅\mathbf{w_2}⋅\mathbf{w_2}⋅"),
+     "through h2 (I → h1 → h2 → O) has an extra w2"),
+])
+def test_wrong_pasted_answers_name_what_each_path_lacks(cand, sentence):
+    _, c = judged(STORY4, "w1", cand, *TEX_HELPERS)
+    assert any(sentence in s for s in c["diagnosis"]), c["diagnosis"]
 
 
 # -- a relu network: the Iverson bracket and the step ------------------------------------------------

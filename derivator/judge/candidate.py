@@ -22,6 +22,7 @@ from derivator.graph import equations
 from derivator.graph.network import Network, symbol, z_symbol
 from derivator.graph.timesteps import ident
 from derivator.judge import points, reading
+from derivator.judge.recognise import recognise
 from derivator.load import formula
 from derivator.numbers import checking, saturation
 from derivator.numbers.evaluate import GOOD_DIGITS, PRECISIONS, UndefinedError, value
@@ -115,7 +116,8 @@ def judge(d: Derivation, expr: sympy.Expr, point: dict[str, float], source: str 
         if len(pairs) >= enough:
             break
     at_point = given if given is not None and all(n in point for n in checking.needed(d)) else None
-    exact = _exactly_equal(d.result, expr)
+    recognised = node_values(d, recognise(d, expr, point))  # exactly equal, so the exact test may use it
+    exact = _exactly_equal(d.result, expr) or (recognised != expr and _exactly_equal(d.result, recognised))
     agrees, inconclusive = exact, False
     if not exact:
         agrees = all(_close(c, t) for c, t in pairs)
@@ -126,7 +128,7 @@ def judge(d: Derivation, expr: sympy.Expr, point: dict[str, float], source: str 
               else f"values compared at {len(pairs)} point{'s' * (len(pairs) != 1)}, {span} digits")
     cand, true = (float(at_point.c), float(at_point.t)) if at_point else (None, None)
     ratio = float(at_point.c / at_point.t) if at_point and at_point.t != 0 else None
-    v = Verdict(agrees, cand, true, ratio, pairs, method, expr, source, node_values(d, expr), inconclusive=inconclusive)
+    v = Verdict(agrees, cand, true, ratio, pairs, method, expr, source, recognised, inconclusive=inconclusive)
     if inconclusive:
         v.diagnosis = [f"The candidate and the derivative could be compared at only {len(pairs)} of {tried} points "
                        "(elsewhere one of them has no value, its digits cancel at every precision, or a kink is "
