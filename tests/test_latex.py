@@ -159,6 +159,27 @@ def test_wrong_pasted_answers_name_what_each_path_lacks(cand, sentence):
     assert any(sentence in s for s in c["diagnosis"]), c["diagnosis"]
 
 
+LAYERED = str(SPECS / "softmax_layer_categorical.yaml")
+
+
+@pytest.mark.parametrize("cand", [
+    r"\left(a^{[2]}_1-y_1\right)a^{[1]}_1", r"(a^{(2)}_{1} - y_{1})\,a^{(1)}_{1}", "(a2_1 - y1) a1_1",
+    r"\left[a_{2\_1}-y_1\right]a^{[1]}_1".replace(r"a_{2\_1}", "a_{2_1}"),
+])
+def test_a_softmax_layers_probabilities_by_their_node_names(cand):
+    r = run([LAYERED, "--wrt", "W2_1_1", "--candidate", cand])
+    assert r.exit_code == 0, r.output
+    assert "Verdict: the candidate agrees" in r.stdout
+
+
+def test_a_layers_weight_as_courses_write_it():
+    """W^{[2]}_{12} is row 1, column 2 of W2: in the candidate, a weight dropped from dZ's chain."""
+    r = run([LAYERED, "--wrt", "a1_2", "--candidate", r"\sum_k"])
+    assert r.exit_code == 2
+    status, c = judged(LAYERED, "b1_2", r"W^{[2]}_{12}\left(a^{[2]}_1-y_1\right)")
+    assert (status, c["agrees"]) == (1, False)
+
+
 # -- a relu network: the Iverson bracket and the step ------------------------------------------------
 @pytest.mark.parametrize("cand", [
     "2(o - y) w2 [z_h > 0] x", r"2\left(o-y\right)w_2\left[z_h>0\right]x", r"2(o-y)\,w_{2}\,[z_{h} \gt 0]\,x",
@@ -225,6 +246,8 @@ def test_notation_is_written_in_the_formula_language(plain, written):
     (r"O\cdot w_{6}", "--candidate: unknown name 'w6'"),
     (r"\frac{1}{1+e^{-z_O}} > 0", "--candidate: a comparison is read only in an Iverson bracket"),
     (r"w_{1+2}", "a subscript is a name or a number, as w_1 or z_{h_1} (column 5)"),
+    (r"\left(a^{[2]}_1\right)", "read only for a layer's entry of the network, as a^{[2]}_1; write the subscript "
+                                "first, x_1^2 (column 14)"),
     (r"O'(z_O)", "--candidate: 'O' is a name of the network; a prime is the derivative of a function"),
     ("[O + 1", "--candidate: cannot read candidate: '[' was never closed (column 1)"),
     ("(O + 1]", "--candidate: cannot read candidate: ']' does not close the '(' at column 1 (column 7)"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 
 from derivator.load.formula import MAX_DEPTH, FormulaError
-from derivator.load.latex import FRACTIONS, FUNCTIONS, GREEK, TIMES, Tok, split_run, tokens
+from derivator.load.latex import FRACTIONS, FUNCTIONS, GREEK, TIMES, Tok, split_run, tokens, variants
 from derivator.load.latex_groups import OPENERS, Groups, comparison, key
 from derivator.load.notation import Mapped, Out
 
@@ -174,6 +174,9 @@ class Reader(Groups):
         self.out.add(")", caret.col)
         if self.at("^"):
             self.fail("double superscript: write x^{ab} or {(x^a)}^b", self.peek())
+        if self.at("_"):
+            self.fail("a subscript after a superscript is read only for a layer's entry of the network, as "
+                      "a^{[2]}_1; write the subscript first, x_1^2", self.peek())
 
     def single(self, owner: Tok) -> None:
         """One token as a script or an argument: a digit, a letter, a Greek name, or a group."""
@@ -237,6 +240,10 @@ class Reader(Groups):
         """A letter run or a Greek letter, with its subscript: the network's names, or a call."""
         t = self.take()
         text = t.text
+        layered = self.layered(text)
+        if layered is not None:
+            self.out.add(layered, t.col)
+            return
         sub = self.subscript() if self.at("_") else None
         pieces = split_run(text, sub, self.variables, self.functions, t.kind == "word")
         if pieces is None:  # no such name: written whole, so that the parser names it
@@ -255,6 +262,24 @@ class Reader(Groups):
             self.out.add("exp(1)" if piece == "e" and "e" not in self.variables else piece, t.col + offset)
         if self.at("'"):
             self.fail(f"a prime is the derivative of a function, and '{pieces[-1][0]}' is a name", self.peek())
+
+    def layered(self, base: str) -> str | None:
+        """A layer's entry as courses write it, `a^{[2]}_1`, `W^{[2]}_{12}`, `z^{(1)}_{3}`: the
+        network's name (a2_1, W2_1_2, z_a1_3 is not written so), or None, the caret then a power."""
+        kinds = [key(self.peek(k)) for k in range(5)]
+        if kinds[0] != "^" or kinds[1] != "{" or (kinds[2], kinds[4]) not in (("[", "]"), ("(", ")")) or \
+                self.peek(3).kind != "num" or key(self.peek(5)) != "}":
+            return None
+        layer, start = self.peek(3).text, self.i
+        self.i += 6
+        sub = self.subscript() if self.at("_") else None
+        names = variants(base + layer, sub)
+        if sub is not None and sub[1].isdigit() and len(sub[1]) == 2:  # W_{12}: row 1, column 2
+            names.append(f"{base}{layer}_{sub[1][0]}_{sub[1][1]}")
+        found = next((n for n in names if n in self.variables), None)
+        if found is None:
+            self.i = start
+        return found
 
     def call(self, fn: str, t: Tok) -> None:
         """A function applied: `f(a, b)`, `\\sigma'(z)`, `\\tanh^2(z)` (the value squared), `\\ln x`."""
