@@ -12,7 +12,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from derivator.errors import long_name, unknown
 from derivator.graph import order, rules
 from derivator.graph.network import Edge, Network, Node, Pos, matrix_entries, symbol
-from derivator.load import formula, groups, layers, recurrence
+from derivator.load import notation_key, formula, groups, layers, recurrence
 from derivator.load.fields import FRACTION, article, fail, fraction, number, show
 from derivator.load.sections import Sections
 from derivator.load.yamlfile import Document, container_pos, key_pos, value_pos
@@ -24,7 +24,7 @@ MAX_EDGES = 20000
 RESERVED = {*formula.FUNCTIONS, *keyword.kwlist, *keyword.softkwlist, "Abs", "Heaviside",
             "Piecewise", "Max", "Min", "sign", "leaky_relu", "leaky_step", "loss", "all"}
 TOP_KEYS = ["description", "inputs", "parameters", "nodes", "edges", "output", "loss", "penalty", "regularization",
-            "at", "layers", "data", "steps"]
+            "at", "layers", "data", "steps", "notation"]
 OPTION_KEYS = [key for key, _, _ in rules.OPTIONS.values()]  # slope, alpha
 NODE_KEYS = ["activation", "bias", *OPTION_KEYS, "formula", "group"]
 
@@ -101,7 +101,8 @@ class Reader(Sections):
         net = Network(inputs=inputs, nodes=nodes, edges=edges, outputs=outputs, loss=loss,
                       params=self.params, targets=targets, at=at, description=description,
                       positions={n: p for n, (_, p) in self.kinds.items()}, layers=self.layers, samples=data,
-                      penalty=penalty, penalty_text=penalty_text, reduction=self.reduction)
+                      penalty=penalty, penalty_text=penalty_text, reduction=self.reduction,
+                      notation=notation_key.notation(doc))
         return recurrence.unroll(self, net) if self.steps is not None else order.check(net)
 
     # -- names -------------------------------------------------------------------------------
