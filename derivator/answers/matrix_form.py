@@ -68,6 +68,7 @@ class MatrixForm(Displayed):
     # With --check, each entry's, row by row; None for an entry left out when checking every entry would
     # pass the work cap (gradient.MAX_CHECK_WORK): an evenly spaced subset is checked, and the output says so.
     checks: list[checking.Check | None] = field(default_factory=list)
+    net: Network | None = None  # for the file's `notation:` when printed
 
     @property
     def shape(self) -> list[int]:
@@ -131,7 +132,7 @@ def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, che
     return MatrixForm(name, layer, entries, forward, backward, result, why, loss, computed, scalar.values,
                       all(ok for ok, _ in errors),
                       max(rel for _, rel in errors), samples, {k: v for k, v in values.items() if k in net.params},
-                      checks)
+                      checks, net)
 
 
 # -- the equations -------------------------------------------------------------------------------

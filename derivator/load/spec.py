@@ -12,7 +12,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from derivator.errors import long_name, unknown
 from derivator.graph import order, rules
 from derivator.graph.network import Edge, Network, Node, Pos, matrix_entries, symbol
-from derivator.load import notation_key, formula, groups, layers, recurrence
+from derivator.load import formula, groups, layers, notation_key, recurrence
 from derivator.load.fields import FRACTION, article, fail, fraction, number, show
 from derivator.load.sections import Sections
 from derivator.load.yamlfile import Document, container_pos, key_pos, value_pos

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from derivator.errors import DerivatorError, unknown
-from derivator.render import notation
 from derivator.render import (
     descent,
+    notation,
     notebook,  # noqa: F401 - registers the answers' Jupyter forms
 )
 from derivator.render.desmos import render_desmos

@@ -19,11 +19,9 @@ import re
 from collections.abc import Callable
 
 from derivator.graph.network import Network
+from derivator.load.notation_key import GREEK_TEX
+from derivator.symbolic.printing import SUPERSCRIPT
 
-GREEK_TEX = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta", "η": "eta",
-             "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu", "ξ": "xi", "π": "pi",
-             "ρ": "rho", "σ": "sigma", "τ": "tau", "υ": "upsilon", "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega",
-             "Θ": "Theta", "Φ": "Phi", "Ψ": "Psi", "Ω": "Omega", "Σ": "Sigma", "Λ": "Lambda", "Γ": "Gamma"}
 TEX_GREEK = {v: k for k, v in GREEK_TEX.items()}
 
 
@@ -76,11 +74,23 @@ class Notation:
                 if name in self.acts:
                     s = re.sub(alone(shown) if shown != "σ" else "σ", a, s)
             s = re.sub(rf"{re.escape(a)}\(([^()]*)\)²", rf"{a}²(\1)", s)  # θ(s)² is written θ²(s)
+        index = n.get("layer_index")
+        if index in ("(l)", "l"):  # Z[1] of the matrix form as Z⁽¹⁾ or Z¹
+            sup = "⁽{}⁾" if index == "(l)" else "{}"
+            s = re.sub(r"(?<![A-Za-z])([A-Za-z]{1,2})\[(\d+|l)\]", lambda m: m.group(1) + sup.format(
+                m.group(2).translate(SUPERSCRIPT).replace("l", "ˡ")), s)
         if "loss" in n:
             e = as_text(n["loss"])
             s = re.sub(r"∂loss(?!\w)", f"∂{e}", s)
-            s = re.sub(r"(?m)^(\s*)loss(?=⁽| =)", rf"\g<1>{e}", s)
+            s = re.sub(r"(?m)^(\s*)loss(?= =)", rf"\g<1>{e}", s)
+            s = re.sub(r"(?<![\w])loss(?=⁽)", e, s)  # each sample's, loss⁽²⁾
         return realign(s)
+
+    def name(self, s: str) -> str:
+        """One name as a label (a plot's axis): the loss as its letter, z_h as s_h."""
+        if s == "loss" and "loss" in self.n:
+            return as_text(self.n["loss"])
+        return self.text(s)
 
     def tex(self, s: str) -> str:
         n = self.n
@@ -106,9 +116,9 @@ class Notation:
             s = s.replace(r"\mathcal{L}", as_tex(n["loss"]))
         index = n.get("layer_index")
         if index == "(l)":
-            s = re.sub(r"\^\{\[(\d+)\]", r"^{(\1)", s)
+            s = re.sub(r"\^\{\[(\d+|l)\]", r"^{(\1)", s)
         elif index == "l":
-            s = re.sub(r"\^\{\[(\d+)\]", r"^{\1", s)
+            s = re.sub(r"\^\{\[(\d+|l)\]", r"^{\1", s)
         return s
 
     def markdown(self, s: str) -> str:
@@ -117,6 +127,20 @@ class Notation:
     def json(self, s: str) -> str:
         """JSON output: its `latex` strings (the code strings read back into SymPy, so they keep the names)."""
         return json.dumps(_walk(json.loads(s), self.tex), indent=2, allow_nan=False) + "\n"
+
+
+def picture(net: Network, kind: str, s: str) -> str:
+    """A --draw picture (SVG or TikZ) in the network's notation: its title, and the loss's node as the loss letter."""
+    if not net.notation:
+        return s
+    n = Notation(net)
+    loss = n.n.get("loss")
+    if kind == "svg":
+        def label(m: re.Match) -> str:
+            inner = m.group(2)
+            return m.group(1) + (as_text(loss) if loss and inner == "loss" else n.text(inner)) + m.group(3)
+        return re.sub(r"(<text[^>]*>|<title>)([^<]*)(</text>|</title>)", label, s)
+    return re.sub(r"\{loss\};", lambda _: f"{{${as_tex(loss)}$}};", s) if loss else s
 
 
 def realign(s: str) -> str:

@@ -16,6 +16,7 @@ from derivator.graph import order
 from derivator.graph.network import Network
 from derivator.graph.plan import plan
 from derivator.graph.timesteps import at, base
+from derivator.render import notation
 from derivator.render.output import Outputs, write_now
 
 HIGHLIGHT, MUTED = "#c0392b", "#b8b8b8"
@@ -160,7 +161,7 @@ def write(net: Network, wrt: str, of: str, values: dict[str, float], path: str, 
     if kind not in ("svg", "tex"):
         raise DerivatorError(f"--draw {path}: the name must end in .svg or .tex")
     picture = layout(net, wrt, of, node_values(net, of, values))
-    data = (svg(picture) if kind == "svg" else tikz(picture)).encode("utf-8")
+    data = notation.picture(net, kind, svg(picture) if kind == "svg" else tikz(picture)).encode("utf-8")
     if files is None:
         write_now(path, "--draw", lambda f: f.write(data))
     else:
