@@ -126,10 +126,11 @@ def test_layer_index_in_parentheses(tmp_path):
 
 # -- the key itself ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("line, message", [
-    ("notation: {pre_activation: s, outputs: x}", "1:31: error: unknown notation key 'outputs'; did you mean 'output'?"),
+    ("notation: {pre_activation: s, outputs: x}",
+     "1:31: error: unknown notation key 'outputs'; did you mean 'output'?"),
     ('notation: {layer_index: "<l>"}', "1:25: error: notation: layer_index is one of '(l)', '[l]', 'l'"),
     ("notation: {loss: 3}", "1:18: error: notation: loss must be a letter or a short name"),
-    ("notation: {activation: 'Α'}", "1:24: error: notation: activation must be a letter"),  # capital alpha: no \Alpha
+    ("notation: {activation: '\u0391'}", "1:24: error: notation: activation must be a letter"),  # no \Alpha
     ("notation: s", "1:11: error: 'notation' must be a mapping"),
 ])
 def test_bad_notation_is_one_line_error(tmp_path, line, message):
