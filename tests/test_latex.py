@@ -339,3 +339,25 @@ def test_latexish_text_gives_a_verdict_or_one_clean_error(cand, helpers):
     assert_clean(r)
     for python in ("Perhaps", "Maybe you meant", "unterminated", "literal", "EOF", "SyntaxError", "_iverson", "_prime"):
         assert python not in r.stderr, r.stderr
+
+
+# -- --format desmos: the candidate as its own expression ---------------------------------------------
+def test_desmos_carries_the_candidate_beside_d_and_f():
+    """C, read back with the tool's own LaTeX reader and evaluated at the point, is the hand answer's value."""
+    import derivator
+    from derivator.judge.candidate import parse
+    from derivator.numbers import checking
+    from derivator.numbers.evaluate import value
+
+    r = run([STORY4, "--wrt", "w1", *TEX_HELPERS, "--candidate", PASTED, "--format", "desmos"])
+    assert r.exit_code == 1, r.output
+    lines = r.stdout.splitlines()
+    names = [line.split("=", 1)[0] for line in lines]
+    assert names.index("D") < names.index("C") < names.index(r"F\left(t\right)")
+    assert lines[-1] == r"F'\left(w_{1}\right)"
+    net = derivator.load(STORY4)
+    c = parse(net, lines[names.index("C")].split("=", 1)[1].replace("z_{h1}", "z_{h_1}"))
+    d = derivator.derive(net, "w1")
+    env = checking.forward(d, dict(net.at), target=False).env
+    assert float(value(c, env)) == pytest.approx(0.00571675240882, rel=1e-11)
+    assert run([STORY4, "--wrt", "w1", "--format", "desmos"]).stdout.count("\nC=") == 0  # none without --candidate

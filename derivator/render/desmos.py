@@ -1,8 +1,9 @@
 """`--format desmos`: lines to paste into a graphing calculator, one expression each.
 
-The point's values, the forward pass, the derivative `D` in node values, and, where the target is
-small enough to write in the variable alone, `F(t)` with `F'(value)` beside it: the learner's own
-check, redone with the calculator's numerical derivative. Desmos names are one letter with an
+The point's values, the forward pass, the derivative `D` in node values, the candidate `C` (with
+--candidate, its helpers applied), and, where the target is small enough to write in the variable
+alone, `F(t)` with `F'(value)` beside it: the learner's own check, redone with the calculator's
+numerical derivative. Desmos names are one letter with an
 optional subscript (w1 -> w_{1}); x, y, e and r mean something there, so they get a subscript too.
 """
 
@@ -54,7 +55,7 @@ class DesmosPrinter(TexPrinter):
 def render_desmos(r: Report) -> str:
     d = r.derivation
     net = d.net
-    names = desmos_names([*net.names, *net.nodes, *(f"z_{n}" for n in net.nodes), "D", "F"])
+    names = desmos_names([*net.names, *net.nodes, *(f"z_{n}" for n in net.nodes), "D", "F", "C"])
     sig = "s" if "s" not in names.values() else "s_{igma}"
     p = DesmosPrinter(names, sig)
     lines = [rf"{sig}\left(t\right)=\frac{{1}}{{1+e^{{-t}}}}"]
@@ -62,6 +63,9 @@ def render_desmos(r: Report) -> str:
     for eq in [eq for row in work(r).forward for eq in row]:
         lines.append(f"{p.doprint(eq.lhs)}={factors(p, eq.rhs[0])}")
     lines.append(f"{names['D']}={factors(p, d.nested)}")
+    v = r.candidate
+    if v is not None:  # the learner's own answer beside D and F'(w_1): all three numbers in the calculator
+        lines.append(f"{names['C']}={p.doprint(v.in_node_values if v.in_node_values is not None else v.expr)}")
     if d.kind in ("parameter", "input") and d.expanded_size() <= MAX_EXPANDED_SIZE and d.wrt in r.point:
         t = sympy.Symbol("t", real=True)
         whole = equations.expand(d.target, equations.forward(net)).xreplace({symbol(d.wrt): t})
