@@ -361,3 +361,13 @@ def test_desmos_carries_the_candidate_beside_d_and_f():
     env = checking.forward(d, dict(net.at), target=False).env
     assert float(value(c, env)) == pytest.approx(0.00571675240882, rel=1e-11)
     assert run([STORY4, "--wrt", "w1", "--format", "desmos"]).stdout.count("\nC=") == 0  # none without --candidate
+
+
+@pytest.mark.parametrize("name, status", [("story4_hand_derivation.tex", 1), ("story4_accepted_answer.tex", 0)])
+def test_the_spec_files_of_story4s_latex(name, status):
+    """specs/ carries both answers as pasted, for --candidate-file; the same as the strings above."""
+    text = (SPECS / name).read_text(encoding="utf-8")
+    assert "".join(text.split("\n")) == {1: PASTED, 0: ACCEPTED_PASTED}[status]
+    r = run([STORY4, "--wrt", "w1", *TEX_HELPERS, "--candidate-file", str(SPECS / name)])
+    assert r.exit_code == status, r.output
+    assert ("lacks the weights w4*w2" in r.stdout) == (status == 1)
