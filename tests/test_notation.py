@@ -141,3 +141,27 @@ def test_bad_notation_is_one_line_error(tmp_path, line, message):
     assert r.exit_code == 2, r.output
     assert r.stderr.startswith(f"{path}:{message}"), r.stderr
     assert r.stderr.count("\n") == 1
+
+
+# -- a candidate in the course's letters --------------------------------------------------------------
+@pytest.mark.parametrize("cand", [
+    "2(x - y) θ'(s)", "2(x-y)(1-θ(s)^2)", r"2\left(x-y\right)\theta'\left(s\right)",
+    r"2\left(x-y\right)\left(1-\theta^2\left(s\right)\right)", "2(x - y) theta'(s_x)", "2(x - y) tanh'(z_x)",
+])
+def test_story5s_delta_in_the_courses_letters_agrees(cand):
+    r = run([COURSE5, "--wrt", "z_x", "--candidate", cand, "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["candidate"]["agrees"] is True
+
+
+def test_a_wrong_delta_in_the_courses_letters_is_diagnosed():
+    r = run([COURSE5, "--wrt", "z_h", "--candidate", "2(x-y) θ'(s) v2 θ'(s)", "--format", "json"])
+    assert r.exit_code == 1, r.output
+    c = json.loads(r.stdout)["candidate"]
+    assert c["agrees"] is False
+    assert any("lacks 1 - h²" in s for s in c["diagnosis"]), c["diagnosis"]
+
+
+def test_the_courses_letters_are_only_aliases_where_the_file_has_notation():
+    r = run([STORY5, "--wrt", "z_x", "--candidate", "2(x - y) θ'(s)"])
+    assert r.exit_code == 2 and "unknown function 'theta'" in r.stderr

@@ -21,7 +21,7 @@ from derivator.errors import DerivatorError
 from derivator.graph import equations
 from derivator.graph.network import Network, symbol, z_symbol
 from derivator.graph.timesteps import ident
-from derivator.judge import points, reading
+from derivator.judge import course, points, reading
 from derivator.judge.recognise import recognise
 from derivator.load import formula
 from derivator.numbers import checking, saturation
@@ -61,12 +61,14 @@ def names_for(net: Network) -> dict[str, sympy.Expr]:
     """Every name a candidate may use: inputs, parameters, targets, nodes and z_NODE."""
     names = {ident(n): symbol(n) for n in [*net.names, *net.nodes]}
     names.update({f"z_{ident(n)}": z_symbol(n) for n, node in net.nodes.items() if not node.is_formula})
-    return names
+    return {**names, **course.names(net, names)}  # and the course's letters of `notation:` (s_h for z_h)
 
 
 def helpers(net: Network, definitions: list[str]) -> dict[str, formula.Helper]:
-    """Parse `--define 'f(x)=EXPR'` in order; each may use the ones before it (LaTeX too)."""
-    return reading.helpers(names_for(net), definitions)
+    """Parse `--define 'f(x)=EXPR'` in order; each may use the ones before it (LaTeX too); with the
+    course's letter for the file's activation (θ for tanh), where `notation:` gives one."""
+    names = names_for(net)
+    return reading.helpers(names, definitions, course.functions(net, names))
 
 
 def parse(net: Network, text: str, definitions: list[str] | None = None) -> sympy.Expr:

@@ -30,10 +30,11 @@ FUNCTIONS = {**formula.FUNCTIONS, **STEPS}
 Table = dict[str, "formula.Helper | Callable[..., sympy.Expr]"]
 
 
-def helpers(names: Mapping[str, sympy.Expr], definitions: list[str]) -> Table:
+def helpers(names: Mapping[str, sympy.Expr], definitions: list[str], aliases: Table | None = None) -> Table:
     """`--define 'f(x)=EXPR'` in order, each may use the ones before it; with the functions their
-    primes and brackets need, under names that start with `_`, which no name of the user's can."""
-    table: Table = dict(STEPS)
+    primes and brackets need, under names that start with `_`, which no name of the user's can, and
+    `aliases` (the course's θ for tanh)."""
+    table: Table = {**STEPS, **(aliases or {})}
     for text in definitions:
         source = _definition_source(text, names, table)
         m = DEFINITION.match(source.text)

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from derivator.load.formula import MAX_DEPTH, MAX_LENGTH, FormulaError
+from derivator.load.notation_key import GREEK_TEX
 
 ABOVE, AT_OR_ABOVE = "_iverson_gt", "_iverson_ge"  # Heaviside(x, 0) and Heaviside(x, 1)
 PRIME = "_prime_"  # f'(x) is read as _prime_f(x)
@@ -136,7 +137,7 @@ def _prime(tokens, i: int, hi: int, out: Out, primes: dict[str, int]) -> None:
     if j >= hi or tokens[j][0] not in ("(", "["):
         out.add(tokens[i][0], tokens[i][1])
         return
-    name = "sigmoid" if name == "σ" else name
+    name = "sigmoid" if name == "σ" else GREEK_TEX.get(name, name)  # θ'(s) as theta', an identifier in ASCII
     # The name was already written: take it back and write the derivative's name in its place.
     del out.parts[-1]
     del out.cols[len(out.cols) - len(tokens[i - 1][0]):]
