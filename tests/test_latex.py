@@ -172,6 +172,18 @@ def test_a_softmax_layers_probabilities_by_their_node_names(cand):
     assert "Verdict: the candidate agrees" in r.stdout
 
 
+@pytest.mark.parametrize("cand", ["p_1 - y_1", "(p_1-y_1)", "p1 - y_1"])
+def test_subscripts_in_the_tools_syntax_name_the_networks_names(cand):
+    status, c = judged(str(SPECS / "softmax_jacobian.yaml"), "l1", cand)
+    assert (status, c["agrees"]) == (0, True), c
+
+
+def test_an_unknown_subscripted_name_is_an_error_at_its_column():
+    r = run([str(SPECS / "softmax_jacobian.yaml"), "--wrt", "l1", "--candidate", "p_1 - q_1"])
+    assert r.exit_code == 2
+    assert "--candidate: unknown name 'q_1'" in r.stderr and "(column 7)" in r.stderr
+
+
 def test_a_layers_weight_as_courses_write_it():
     """W^{[2]}_{12} is row 1, column 2 of W2: in the candidate, a weight dropped from dZ's chain."""
     r = run([LAYERED, "--wrt", "a1_2", "--candidate", r"\sum_k"])

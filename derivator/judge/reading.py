@@ -94,9 +94,37 @@ def where(text: str, col: int | None) -> str:
 
 def _source(text: str, names: Mapping[str, sympy.Expr], table: Table) -> Mapped:
     """The text in the formula language, each character mapped to its column in `text`."""
-    if not isinstance(text, str) or not looks_like_latex(text):
-        return rewrite(text) if isinstance(text, str) else Mapped.plain("")
+    if not isinstance(text, str):
+        return Mapped.plain("")
+    if not looks_like_latex(text):
+        return _rewritten(subscripts(text, names, table))
     return _rewritten(latex_reader.translate(text, names, _function_names(table)))
+
+
+def subscripts(text: str, names: Mapping[str, sympy.Expr], table: Table) -> Mapped:
+    """`p_1 - y_1` in the tool's syntax: a name the network lacks, written with an underscore, is the
+    network's name without it (p1, y1) when that is one, as in LaTeX; every other word as written."""
+    parts, cols = [], []
+    for m in NAME.finditer(text):
+        word = m.group()
+        if "_" not in word or word in names or word in table or word in FUNCTIONS:
+            continue
+        tries = [word.replace("_", ""), *(word[:i] + word[i + 1:] for i, ch in enumerate(word) if ch == "_")]
+        known = next((t for t in tries if t in names), None)
+        if known is not None:
+            parts.append((m.start(), m.end(), known))
+    if not parts:
+        return Mapped.plain(text)
+    out, at = [], 0
+    for start, end, known in parts:
+        out.append(text[at:start])
+        cols.extend(range(at, start))
+        out.append(known)
+        cols.extend([start] * len(known))
+        at = end
+    out.append(text[at:])
+    cols.extend(range(at, len(text) + 1))
+    return Mapped("".join(out), tuple(cols))
 
 
 def _rewritten(source: Mapped, what: str = "candidate") -> Mapped:
