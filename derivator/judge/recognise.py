@@ -30,6 +30,7 @@ CONFIRM = 4  # points at which each replacement must hold (and contradict nowher
 AGREE = 1e-9  # relative, in floats: the forms are the same function, so far below any real difference
 MAX_SUBEXPRESSIONS = 4000  # distinct subexpressions looked at; past this the candidate stays as written
 MAX_FORM_SIZE = 80  # a function of one z larger than this is not tried as an activation
+MAX_FORM_CHECKS = 200  # such tries per candidate (each a small sympy.cancel)
 SIGMOID, TANH = FUNCTIONS["sigmoid"], sympy.tanh
 
 
@@ -38,11 +39,15 @@ def recognise(d: Derivation, expr: sympy.Expr, point: Mapping[str, float]) -> sy
     nodes = [v for v, n in d.net.nodes.items() if not n.is_formula and n.group is None]
     if not nodes or len(set(sympy.preorder_traversal(expr))) > MAX_SUBEXPRESSIONS:
         return expr
-    pres = [(z_symbol(v), equations.preactivation(d.net, v)) for v in nodes]
-    pres = [(z, pre, pre.free_symbols) for z, pre in pres if pre.free_symbols]
+    pres: dict[frozenset, list] = {}  # by free symbols: an Add is compared with the few that have its own
+    for v in nodes:
+        pre = equations.preactivation(d.net, v)
+        if pre.free_symbols:
+            pres.setdefault(frozenset(pre.free_symbols), []).append((z_symbol(v), pre))
     outputs = {z_symbol(v): (symbol(v), d.net.nodes[v].activation) for v in nodes}
     envs = _envs(d, point)
     memo: dict[sympy.Expr, sympy.Expr] = {}
+    budget = [MAX_FORM_CHECKS]  # rational-function identities tried, over the whole candidate
 
     def confirmed(original: sympy.Expr, new: sympy.Expr) -> bool:
         return _holds(original, new, envs)
@@ -54,7 +59,7 @@ def recognise(d: Derivation, expr: sympy.Expr, point: Mapping[str, float]) -> sy
             memo[e] = e
             return e
         r = e.func(*[walk(a) for a in e.args])
-        found = _match(r, pres, outputs)
+        found = _match(r, pres, outputs, budget)
         if found is not None and confirmed(e, found):
             r = found
         memo[e] = r
@@ -63,22 +68,25 @@ def recognise(d: Derivation, expr: sympy.Expr, point: Mapping[str, float]) -> sy
     return walk(expr)
 
 
-def _match(r: sympy.Expr, pres, outputs) -> sympy.Expr | None:
+def _match(r: sympy.Expr, pres, outputs, budget: list[int]) -> sympy.Expr | None:
     """z_v, -z_v or v when `r` is exactly that, else None."""
     free = r.free_symbols
     if r.is_Add:
-        for z, pre, symbols in pres:
-            if free == symbols:
-                if sympy.expand(r - pre) == 0:
-                    return z
-                if sympy.expand(r + pre) == 0:
-                    return -z
+        for z, pre in pres.get(frozenset(free), []):
+            if sympy.expand(r - pre) == 0:
+                return z
+            if sympy.expand(r + pre) == 0:
+                return -z
     if len(free) == 1:
         (z,) = free
         if z in outputs and r != z:
             o, act = outputs[z]
-            if r == act.f(z) or _same_function(r, act.f(z), z):
+            if r == act.f(z):
                 return o
+            if budget[0] > 0 and r.has(sympy.exp, TANH, SIGMOID):
+                budget[0] -= 1
+                if _same_function(r, act.f(z), z):
+                    return o
     return None
 
 
