@@ -3,12 +3,12 @@
 import json
 
 import pytest
-from hypothesis import given, seed
+from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
 from derivator.load import latex_reader
 from derivator.load.notation import rewrite
-from tests.conftest import SPECS
+from tests.conftest import SPECS, examples
 from tests.hang import assert_clean, run
 
 STORY4 = str(SPECS / "story4_desmos_check.yaml")
@@ -345,6 +345,7 @@ def latexish():
 
 
 @seed(20261201)
+@settings(max_examples=examples(100), deadline=None, database=None)  # bounded by tests.hang, not by the clock
 @given(cand=latexish(), helpers=st.booleans())
 def test_latexish_text_gives_a_verdict_or_one_clean_error(cand, helpers):
     r = run([STORY4, "--wrt", "w1", *(TEX_HELPERS if helpers else []), "--candidate", cand])
