@@ -103,6 +103,15 @@ RIGHT = [
     (STORY4, "w1", r"\frac{e^{-z_O}}{(1+e^{-z_O})^2}\cdot\left(w_4 w_2\,\frac{e^{z_{h_2}}}{(1+e^{z_{h_2}})^2}+w_5 w_3\,"
                    r"\frac{e^{z_{h_3}}}{(1+e^{z_{h_3}})^2}\right)\frac{1}{1+e^{-(Iw_1+1)}}\left(1-\frac{1}{1+e^{-(Iw_1+1)}}"
                    r"\right)I", []),
+    # the whole line pasted: the derivative's left side and a full stop are dropped
+    (STORY4, "w4", r"\frac{\partial O}{\partial w_4}=O\left(1-O\right)h_2", []),
+    (STORY4, "w4", r"$\frac{\mathrm{d}O}{\mathrm{d}w_4} = O\left(1-O\right)h_2\,.$", []),
+    (STORY4, "w4", "dO/dw4 = O(1-O) h2", []),
+    (STORY4, "w4", "∂O/∂w4 = O(1 - O) h2", []),
+    (STORY4, "w4", r"\dfrac{1}{1+e^{-z_O}}\left(1-\dfrac{1}{1+e^{-z_O}}\right)h_2", []),
+    (STORY4, "w4", r"\boldsymbol{O}(1-\boldsymbol{O})\boldsymbol{h}_2", []),
+    (STORY4, "w4", r"\left(1+e^{-z_{O}}\right)^{-1}\left(1-\left(1+e^{-z_{O}}\right)^{-1}\right)h_{2}", []),
+    (STORY4, "w4", r"O(1-O)\frac{1}{1+e^{-\left(w_{2}h_{1}+1\right)}}", []),
     # story 5's delta, tanh
     (STORY5, "z_x", r"2\left(x-y\right)\left(1-x^{2}\right)", []),
     (STORY5, "z_x", "2(x - y) tanh'(z_x)", []),
@@ -258,6 +267,7 @@ def test_notation_is_written_in_the_formula_language(plain, written):
     (r"O\cdot w_{6}", "--candidate: unknown name 'w6'"),
     (r"\frac{1}{1+e^{-z_O}} > 0", "--candidate: a comparison is read only in an Iverson bracket"),
     (r"w_{1+2}", "a subscript is a name or a number, as w_1 or z_{h_1} (column 5)"),
+    ("O = O(1 - O) h2", "--candidate: cannot read candidate: invalid syntax (column 3)"),  # not a derivative's side
     (r"\left(a^{[2]}_1\right)", "read only for a layer's entry of the network, as a^{[2]}_1; write the subscript "
                                 "first, x_1^2 (column 14)"),
     (r"O'(z_O)", "--candidate: 'O' is a name of the network; a prime is the derivative of a function"),

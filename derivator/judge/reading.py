@@ -96,9 +96,31 @@ def _source(text: str, names: Mapping[str, sympy.Expr], table: Table) -> Mapped:
     """The text in the formula language, each character mapped to its column in `text`."""
     if not isinstance(text, str):
         return Mapped.plain("")
+    text = left_side(text)
     if not looks_like_latex(text):
         return _rewritten(subscripts(text, names, table))
     return _rewritten(latex_reader.translate(text, names, _function_names(table)))
+
+
+# The left side of a pasted equation: ∂O/∂w1, dO/dw1, \frac{\partial O}{\partial w_1}, \frac{dO}{dw_1}, δ_x.
+DERIVATIVE = re.compile(r"[^=]*(\\partial|∂|\\delta|δ)[^=]*|\s*\\[dt]?frac\s*\{\s*(\\mathrm\{d\}|d)[^{}]*\}\s*"
+                        r"\{\s*(\\mathrm\{d\}|d)[^{}]*\}\s*|\s*d\w+\s*/\s*d\w+\s*")
+LONE_EQUALS = re.compile(r"(?<![<>!=\\])=(?!=)")
+
+
+def left_side(text: str) -> str:
+    r"""The candidate with a derivative's left side and its `=` (`\frac{\partial O}{\partial w_1} = ...`, as a
+    learner pastes the whole line) blanked out, so that every column stays where it was; a trailing full
+    stop of LaTeX prose too. Anything else left of an `=` is the reader's error to report."""
+    lead = re.match(r"\s*\$?", text).end()
+    equals = list(LONE_EQUALS.finditer(text))
+    if len(equals) == 1 and DERIVATIVE.fullmatch(text[lead:equals[0].start()]):
+        text = text[:lead] + " " * (equals[0].end() - lead) + text[equals[0].end():]
+    if looks_like_latex(text):
+        m = re.search(r"(?<![\d.])[.,](?=(\s|\\[,;!])*\$?\s*\Z)", text)
+        if m:
+            text = text[:m.start()] + " " + text[m.end():]
+    return text
 
 
 def subscripts(text: str, names: Mapping[str, sympy.Expr], table: Table) -> Mapped:
