@@ -56,7 +56,7 @@ class Notation:
         return bool(self.n)
 
     def text(self, s: str) -> str:
-        n = self.n
+        n, before = self.n, s
         if self.generic_o:
             s = re.sub(alone("o") + r"(?![A-Za-z0-9_])|" + alone("o") + "(?=_)", as_text(n["output"]), s)
         if self.unit is not None:
@@ -84,7 +84,7 @@ class Notation:
             s = re.sub(r"∂loss(?!\w)", f"∂{e}", s)
             s = re.sub(r"(?m)^(\s*)loss(?= =)", rf"\g<1>{e}", s)
             s = re.sub(r"(?<![\w])loss(?=⁽)", e, s)  # each sample's, loss⁽²⁾
-        return realign(s)
+        return realign(repad(before, s))
 
     def name(self, s: str) -> str:
         """One name as a label (a plot's axis): the loss as its letter, z_h as s_h."""
@@ -141,6 +141,30 @@ def picture(net: Network, kind: str, s: str) -> str:
             return m.group(1) + (as_text(loss) if loss and inner == "loss" else n.text(inner)) + m.group(3)
         return re.sub(r"(<text[^>]*>|<title>)([^<]*)(</text>|</title>)", label, s)
     return re.sub(r"\{loss\};", lambda _: f"{{${as_tex(loss)}$}};", s) if loss else s
+
+
+GAP = re.compile(r"(?<=[^\s,])  +(?=\S)")  # two spaces or more between a table's cells (not after a comma)
+
+
+def repad(before: str, after: str) -> str:
+    """Each line's cells back at their columns: a gap of two spaces or more that a renamed cell moved is
+    widened or narrowed (to two spaces at least), so tables stay aligned. Renaming never adds or removes
+    a line or such a gap, so the gaps of a line before and after correspond in order."""
+    lines = []
+    for old, new in zip(before.split("\n"), after.split("\n"), strict=True):
+        gaps_old, gaps_new = list(GAP.finditer(old)), list(GAP.finditer(new))
+        if len(gaps_old) != len(gaps_new) or old == new:
+            lines.append(new)
+            continue
+        out, at = [], 0
+        for g_old, g_new in zip(gaps_old, gaps_new, strict=True):
+            out.append(new[at:g_new.start()])
+            width = sum(len(p) for p in out)
+            out.append(" " * max(2, g_old.end() - width))
+            at = g_new.end()
+        out.append(new[at:])
+        lines.append("".join(out))
+    return "\n".join(lines)
 
 
 def realign(s: str) -> str:
