@@ -123,3 +123,39 @@ def test_recognition_keeps_the_value():
         back = back.subs(symbol(v), 1 / (1 + sympy.exp(-z_symbol(v)))).subs(z_symbol(v), forward[z_symbol(v)])
     at = {symbol(n): sympy.Rational(k, 7) for k, n in enumerate(["I", "w1", "w2", "w3", "w4", "w5"], 2)}
     assert float(back.subs(at)) == pytest.approx(float(cand.subs(at)), rel=1e-12)
+
+
+RELU = """\
+inputs: [x]
+nodes:
+  h: {activation: relu, bias: b}
+  o: {activation: identity}
+edges:
+  - [x, h, w1]
+  - [h, o, w2]
+output: o
+loss: {type: squared_error, target: y}
+at: {x: 1.5, w1: 0.8, b: -0.2, w2: 1.1, y: 0.3}
+"""
+
+
+@pytest.mark.parametrize("cand, sentence", [
+    # o's z inside a larger sum (2 w2 relu(...) - 2 y is 2 o - 2 y): the weight w2 is what is missing
+    ("2(w2*relu(w1*x+b) - y) [w1 x + b > 0] x", "The candidate lacks the weight w2 (= 1.1 at the point)."),
+    ("2(w2*relu(w1*x+b) - y) w2 x", "The candidate lacks [z_h > 0] (the derivative of h's relu)."),
+])
+def test_an_identity_output_written_out_is_recognised(tmp_path, cand, sentence):
+    path = tmp_path / "relu.yaml"
+    path.write_text(RELU)
+    r = run([str(path), "--wrt", "w1", "--candidate", cand, "--format", "json"])
+    assert r.exit_code == 1, r.output
+    assert sentence in json.loads(r.stdout)["candidate"]["diagnosis"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2*h1*w2 + 2 + w3", "2*z_h2 + w3"), ("-h1*w2 - 1 + I", "I - z_h2"), ("h1*w2", "h1*w2"), ("h1*w2 + 2", "h1*w2 + 2"),
+])
+def test_a_pre_activation_inside_a_sum(text, expected):
+    net, d = story4()
+    names = {n: symbol(n) for n in ["I", "h1", "w2", "w3"]} | {"z_h2": z_symbol("h2")}
+    assert recognise(d, parse(net, text), dict(net.at)) == sympy.sympify(expected, locals=names)

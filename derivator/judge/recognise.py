@@ -39,11 +39,13 @@ def recognise(d: Derivation, expr: sympy.Expr, point: Mapping[str, float]) -> sy
     nodes = [v for v, n in d.net.nodes.items() if not n.is_formula and n.group is None]
     if not nodes or len(set(sympy.preorder_traversal(expr))) > MAX_SUBEXPRESSIONS:
         return expr
-    pres: dict[frozenset, list] = {}  # by free symbols: an Add is compared with the few that have its own
+    # By one of their symbols: a subexpression is compared only with those whose symbols it has.
+    pres: dict[sympy.Symbol, list] = {}
     for v in nodes:
-        pre = equations.preactivation(d.net, v)
+        pre = sympy.expand(equations.preactivation(d.net, v))
         if pre.free_symbols:
-            pres.setdefault(frozenset(pre.free_symbols), []).append((z_symbol(v), pre))
+            key = min(pre.free_symbols, key=sympy.default_sort_key)
+            pres.setdefault(key, []).append((z_symbol(v), pre, pre.free_symbols))
     outputs = {z_symbol(v): (symbol(v), d.net.nodes[v].activation) for v in nodes}
     envs = _envs(d, point)
     memo: dict[sympy.Expr, sympy.Expr] = {}
@@ -65,18 +67,19 @@ def recognise(d: Derivation, expr: sympy.Expr, point: Mapping[str, float]) -> sy
         memo[e] = r
         return r
 
-    return walk(expr)
+    # An identity unit's output is its z: written as the node, as the derivative writes it.
+    same = {z_symbol(v): symbol(v) for v in nodes if d.net.nodes[v].activation.name in ("identity", "linear")}
+    return walk(expr).xreplace(same)
 
 
 def _match(r: sympy.Expr, pres, outputs, budget: list[int]) -> sympy.Expr | None:
     """z_v, -z_v or v when `r` is exactly that, else None."""
     free = r.free_symbols
-    if r.is_Add:
-        for z, pre in pres.get(frozenset(free), []):
-            if sympy.expand(r - pre) == 0:
-                return z
-            if sympy.expand(r + pre) == 0:
-                return -z
+    if r.is_Add or r.is_Mul:
+        for key in free & set(pres):
+            for z, pre, symbols in pres[key]:
+                if symbols <= free and (found := _as_pre(r, z, pre)) is not None:
+                    return found
     if len(free) == 1:
         (z,) = free
         if z in outputs and r != z:
@@ -88,6 +91,25 @@ def _match(r: sympy.Expr, pres, outputs, budget: list[int]) -> sympy.Expr | None
                 if _same_function(r, act.f(z), z):
                     return o
     return None
+
+
+def _as_pre(r: sympy.Expr, z: sympy.Symbol, pre: sympy.Expr) -> sympy.Expr | None:
+    """`k z + rest` when `r` expanded is k times `pre`'s terms (k a number) plus other terms, else None:
+    `2 h w2 - 2 y` is 2 z_o - 2 y. Exact: every term of `pre` must cancel, so rest has the others only."""
+    if r.is_Mul and not pre.is_Mul:
+        return None
+    er = sympy.expand(r)
+    terms, own = sympy.Add.make_args(er), sympy.Add.make_args(pre)
+    if len(own) > len(terms):
+        return None
+    coeff, monomial = next(t for t in own if not t.is_Number).as_coeff_Mul()  # pre has a free symbol
+    k = er.coeff(monomial) / coeff
+    if not k.is_Number or k == 0:
+        return None
+    rest = sympy.expand(er - k * pre)
+    if len(sympy.Add.make_args(rest) if rest != 0 else ()) != len(terms) - len(own):
+        return None
+    return k * z + rest
 
 
 def _same_function(r: sympy.Expr, f: sympy.Expr, z: sympy.Symbol) -> bool:
