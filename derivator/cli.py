@@ -159,12 +159,14 @@ def parse_tolerance(text: str) -> float:
               help="The matrix d of_i / d wrt_j: --of and --wrt name several, by commas (a2, z_a2: a layer's).")
 @click.option("--draw", cls=Once, metavar="OUT.svg|OUT.tex",
               help="Draw the network with the paths from --wrt marked.")
+@click.option("--unrolled", is_flag=True,
+              help="With --draw and steps: draw the network unrolled through time (h@1, h@2, ...), not folded.")
 @click.option("--step", "rate", cls=Once, metavar="RATE",
               help="One step of gradient descent on every parameter, with learning rate RATE.")
 @click.option("--plot", cls=Once, metavar="OUT.png", help="Plot the target near the point with its tangent line.")
 @click.version_option(__version__, "--version", message="derive (derivator) %(version)s")
 def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, candidate_file, define, matrix, jacobian,
-           draw, rate, plot):
+           draw, unrolled, rate, plot):
     """Derive d TARGET / d NAME for the network in FILE, show the work, and check it.
 
     \b
@@ -182,6 +184,9 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, cand
     """
     try:
         candidate = candidate_text(candidate, candidate_file)
+        if unrolled and draw is None:
+            raise DerivatorError("--unrolled goes with --draw: it draws the network unrolled through time")
+        draw = picture.Drawing(draw, unrolled) if draw is not None else None
         if jacobian:
             return _jacobian(file, wrt, of, at, check, tolerance, fmt, standalone,
                              {"--candidate": candidate is not None, "--define": bool(define), "--matrix": matrix,
@@ -228,7 +233,8 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
             from derivator.render.plot import write  # matplotlib is imported only when a plot is asked for
             write(answer, values, plot, files)
         if draw:
-            picture.write(net, wrt if wrt != "all" else net.params[0], resolve_of(net, of), values, draw, files)
+            picture.write(net, wrt if wrt != "all" else net.params[0], resolve_of(net, of), values, draw.path, files,
+                          draw.unrolled)
         emit(render(answer, fmt, standalone))
         files.commit()
     return EXIT_DISAGREES if answer.failed else 0
