@@ -18,7 +18,7 @@ from derivator.answers.report import Report, report
 from derivator.errors import DerivatorError, long_name, shown
 from derivator.graph.equations import resolve_of
 from derivator.load.fields import fraction, positive
-from derivator.load.files import load
+from derivator.load.files import candidate_text, load
 from derivator.numbers import checking
 from derivator.render import FORMATS, choose, picture, python, render, require
 from derivator.render.output import Outputs
@@ -96,28 +96,6 @@ def _one_line(text: str, limit: int = 300) -> str:
     """An exception's message on one line, cut short: the error stays one line on stderr."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit] + "..."
-
-
-MAX_CANDIDATE_BYTES = 64_000  # far above any hand derivation; the formula's own caps apply after
-
-
-def candidate_text(candidate: str | None, path: str | None) -> str | None:
-    """`--candidate EXPR`, or the text of `--candidate-file PATH` (bounded, UTF-8, trailing space dropped)."""
-    if path is None:
-        return candidate
-    if candidate is not None:
-        raise DerivatorError("give --candidate or --candidate-file, not both")
-    try:
-        with open(path, "rb") as f:  # no more than the cap and one byte: /dev/zero is a "file" too
-            data = f.read(MAX_CANDIDATE_BYTES + 1)
-    except OSError as e:
-        raise DerivatorError(f"--candidate-file: cannot read '{path}': {e.strerror or e}") from None
-    if len(data) > MAX_CANDIDATE_BYTES:
-        raise DerivatorError(f"--candidate-file: '{path}' is larger than {MAX_CANDIDATE_BYTES} bytes")
-    try:
-        return data.decode("utf-8-sig").rstrip()
-    except UnicodeDecodeError as e:
-        raise DerivatorError(f"--candidate-file: '{path}' is not UTF-8 text (byte {e.start + 1})") from None
 
 
 class BadInput(click.ClickException):

@@ -58,3 +58,25 @@ def loads(text: str | Mapping[str, Any]) -> Network:
         fail("a network file is a map with 'inputs', 'nodes', 'edges' and 'output'",
              container_pos(doc.data) if doc.data is not None else Pos(1, 1))
     return Reader(doc).network()
+
+
+MAX_CANDIDATE_BYTES = 64_000  # far above any hand derivation; the formula's own caps apply after
+
+
+def candidate_text(candidate: str | None, path: str | None) -> str | None:
+    """`--candidate EXPR`, or the text of `--candidate-file PATH` (bounded, UTF-8, trailing space dropped)."""
+    if path is None:
+        return candidate
+    if candidate is not None:
+        raise DerivatorError("give --candidate or --candidate-file, not both")
+    try:
+        with open(path, "rb") as f:  # no more than the cap and one byte: /dev/zero is a "file" too
+            data = f.read(MAX_CANDIDATE_BYTES + 1)
+    except OSError as e:
+        raise DerivatorError(f"--candidate-file: cannot read '{path}': {e.strerror or e}") from None
+    if len(data) > MAX_CANDIDATE_BYTES:
+        raise DerivatorError(f"--candidate-file: '{path}' is larger than {MAX_CANDIDATE_BYTES} bytes")
+    try:
+        return data.decode("utf-8-sig").rstrip()
+    except UnicodeDecodeError as e:
+        raise DerivatorError(f"--candidate-file: '{path}' is not UTF-8 text (byte {e.start + 1})") from None
