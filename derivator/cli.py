@@ -18,7 +18,7 @@ from derivator.answers.report import Report, report
 from derivator.errors import DerivatorError, long_name, shown
 from derivator.graph.equations import resolve_of
 from derivator.load.fields import fraction, positive
-from derivator.load.files import load
+from derivator.load.files import candidate_text, load
 from derivator.numbers import checking
 from derivator.render import FORMATS, choose, picture, python, render, require
 from derivator.render.output import Outputs
@@ -128,6 +128,8 @@ def parse_tolerance(text: str) -> float:
 @click.option("--standalone", is_flag=True, help="With --format latex: a complete document.")
 @click.option("--candidate", cls=Once, metavar="EXPR",
               help="Your own answer, to compare: node names, z_NODE, helpers; O(1-O) w4 h2 is fine.")
+@click.option("--candidate-file", cls=Once, metavar="PATH",
+              help="Read --candidate from a file (UTF-8), e.g. LaTeX pasted from notes.")
 @click.option("--define", multiple=True, metavar="'f(x)=EXPR'",
               help="A helper for --candidate, e.g. 'd(x)=s(x)*(1-s(x))'; repeatable, in order.")
 @click.option("--matrix", is_flag=True, help="With a layers file and --wrt W2 (a whole matrix): the matrix form.")
@@ -141,8 +143,8 @@ def parse_tolerance(text: str) -> float:
               help="One step of gradient descent on every parameter, with learning rate RATE.")
 @click.option("--plot", cls=Once, metavar="OUT.png", help="Plot the target near the point with its tangent line.")
 @click.version_option(__version__, "--version", message="derive (derivator) %(version)s")
-def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, jacobian, draw, unrolled,
-           rate, plot):
+def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, candidate_file, define, matrix, jacobian,
+           draw, unrolled, rate, plot):
     """Derive d TARGET / d NAME for the network in FILE, show the work, and check it.
 
     \b
@@ -159,6 +161,7 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, defi
     (one line on stderr: derive: error: internal error (...); please report it).
     """
     try:
+        candidate = candidate_text(candidate, candidate_file)
         if unrolled and draw is None:
             raise DerivatorError("--unrolled goes with --draw: it draws the network unrolled through time")
         draw = picture.Drawing(draw, unrolled) if draw is not None else None

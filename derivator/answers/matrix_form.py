@@ -70,6 +70,7 @@ class MatrixForm(Displayed):
     checks: list[checking.Check | None] = field(default_factory=list)
     maps: list = field(default_factory=list)  # a conv layer's: matrix_conv.Map each (dZ, pooled dA, dA[l-1])
     last: int = 0  # the output layer's index
+    net: Network | None = None  # for the file's `notation:` when printed
 
     @property
     def shape(self) -> list[int]:
@@ -147,7 +148,7 @@ def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, che
     return MatrixForm(name, layer, entries, forward, backward, result, why, loss, computed, scalar.values,
                       all(ok for ok, _ in errors),
                       max(rel for _, rel in errors), samples, {k: v for k, v in values.items() if k in shown},
-                      checks, maps, len(net.layers))
+                      checks, maps, len(net.layers), net)
 
 
 # -- the equations -------------------------------------------------------------------------------

@@ -87,7 +87,8 @@ def report(net: Network, wrt: str, of: str | None = None, at: Mapping[str, float
     used = {n: values[n] for n in names if n in values}
     verdict = None
     if candidate is not None:
-        verdict = judge(d, parse(net, candidate, list(definitions)), first, source=candidate)
+        # Shown on one line: a candidate from --candidate-file may span several.
+        verdict = judge(d, parse(net, candidate, list(definitions)), first, source=" ".join(candidate.split()))
         if not verdict.agrees and not verdict.inconclusive:  # an inconclusive verdict says why itself
             verdict.diagnosis = diagnose(d, verdict.expr, verdict, first)
     numbers = worked(net, d.of, values) if not missing else None

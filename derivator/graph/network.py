@@ -129,6 +129,7 @@ class Network:
     penalty: sympy.Expr = sympy.S.Zero  # `penalty:` and `regularization:`, in parameters; added once to J
     penalty_text: str = ""  # as the file writes it, for display
     reduction: str = "mean"  # over the samples of `data:`: J = (1/m) Σ loss, or Σ loss with "sum"
+    notation: dict[str, str] = field(default_factory=dict)  # `notation:`: how names print (render/notation.py)
     recurrence: Any = None  # a timesteps.Recurrence when the file has `steps:` (this network is then unrolled)
 
     def __post_init__(self) -> None:

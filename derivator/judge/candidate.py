@@ -12,23 +12,22 @@ inconclusive verdict, not an agreement.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import mpmath
 import sympy
 
-from derivator.errors import DerivatorError, long_name, shown
+from derivator.errors import DerivatorError
 from derivator.graph import equations
 from derivator.graph.network import Network, symbol, z_symbol
 from derivator.graph.timesteps import ident
-from derivator.judge import kinkfree, points
+from derivator.judge import course, kinkfree, points, reading
+from derivator.judge.recognise import recognise
 from derivator.load import formula
 from derivator.numbers import checking, saturation
 from derivator.numbers.evaluate import GOOD_DIGITS, PRECISIONS, UndefinedError, value
 from derivator.symbolic.derive import Derivation
 
-DEFINITION = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*\(([^()]*)\)\s*=(.*)\Z", re.S)
 RANDOM_POINTS = 20  # besides the point itself, as the issue asks
 MIN_POINTS = 10  # points compared (both defined, digits left, off every kink) for an agreement
 AGREE = 1e-9  # relative, at PRECISE digits: far above rounding, far below any real difference
@@ -62,59 +61,20 @@ def names_for(net: Network) -> dict[str, sympy.Expr]:
     """Every name a candidate may use: inputs, parameters, targets, nodes and z_NODE."""
     names = {ident(n): symbol(n) for n in [*net.names, *net.nodes]}
     names.update({f"z_{ident(n)}": z_symbol(n) for n, node in net.nodes.items() if not node.is_formula})
-    return names
-
-
-def steps_as_code(text: str) -> str:
-    """h@2 (a node at a step, CONTRACT section 6) as the parser reads it, h__2: `@` is Python's matrix product."""
-    return text.replace("@", "__")
-
-
-def column(text: str, col: int | None) -> int | None:
-    """A column of `steps_as_code(text)` as a column of `text` (each @ there is two characters)."""
-    if col is None:
-        return None
-    shift = 0
-    for i, ch in enumerate(text):
-        if i + shift + 1 >= col:
-            break
-        shift += ch == "@"
-    return col - shift
+    return {**names, **course.names(net, names)}  # and the course's letters of `notation:` (s_h for z_h)
 
 
 def helpers(net: Network, definitions: list[str]) -> dict[str, formula.Helper]:
-    """Parse `--define 'f(x)=EXPR'` in order; each may use the ones before it."""
-    out: dict[str, formula.Helper] = {}
-    taken = names_for(net)
-    for text in definitions:
-        m = DEFINITION.match(text)
-        if not m:
-            raise DerivatorError(f"--define expects 'f(x)=EXPR', got '{shown(text)}'")
-        name, params = m.group(1), [p.strip() for p in m.group(2).split(",")]
-        for n in (name, *params):
-            if long_name(n):
-                raise DerivatorError(f"--define: {long_name(n)}")
-        if name in taken or name in formula.FUNCTIONS or name in out:
-            raise DerivatorError(f"--define {name}: '{name}' is already a name of the network, a function "
-                                 "or a helper defined before")
-        if not all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", p) for p in params) or len(set(params)) != len(params):
-            raise DerivatorError(f"--define {name}: the parameters must be distinct names, got '{shown(m.group(2))}'")
-        try:
-            out[name] = formula.define(params, steps_as_code(m.group(3)), taken, out)
-        except formula.FormulaError as e:
-            col = column(m.group(3), e.col or 1)
-            raise DerivatorError(f"--define {name}: {e.message} (column {m.start(3) + col})") from None
-    return out
+    """Parse `--define 'f(x)=EXPR'` in order; each may use the ones before it (LaTeX too); with the
+    course's letter for the file's activation (θ for tanh), where `notation:` gives one."""
+    names = names_for(net)
+    return reading.helpers(names, definitions, course.functions(net, names))
 
 
 def parse(net: Network, text: str, definitions: list[str] | None = None) -> sympy.Expr:
-    """The candidate as a SymPy expression in the network's symbols."""
+    """The candidate as a SymPy expression in the network's symbols (in the tool's syntax or LaTeX)."""
     defined = helpers(net, definitions or [])
-    try:
-        expr = formula.parse(steps_as_code(text), names_for(net), defined, what="candidate", implicit=True)
-    except formula.FormulaError as e:
-        message = re.sub(r"__(\d+)\b", r"@\1", e.message) if net.recurrence is not None else e.message
-        raise DerivatorError(f"--candidate: {message} (column {column(text, e.col)})") from None
+    expr = reading.candidate(text, names_for(net), defined, steps=net.recurrence is not None)
     if equations.tree_size(expr) > MAX_CANDIDATE_SIZE:
         raise DerivatorError(f"--candidate: too large once its helpers are applied (more than "
                              f"{MAX_CANDIDATE_SIZE} parts written out)")
@@ -158,7 +118,8 @@ def judge(d: Derivation, expr: sympy.Expr, point: dict[str, float], source: str 
         if len(pairs) >= enough:
             break
     at_point = given if given is not None and all(n in point for n in checking.needed(d)) else None
-    exact = _exactly_equal(d.result, expr)
+    recognised = node_values(d, recognise(d, expr, point))  # exactly equal, so the exact test may use it
+    exact = _exactly_equal(d.result, expr) or (recognised != expr and _exactly_equal(d.result, recognised))
     agrees, inconclusive = exact, False
     if not exact:
         agrees = all(_close(c, t) for c, t in pairs)
@@ -169,7 +130,7 @@ def judge(d: Derivation, expr: sympy.Expr, point: dict[str, float], source: str 
               else f"values compared at {len(pairs)} point{'s' * (len(pairs) != 1)}, {span} digits")
     cand, true = (float(at_point.c), float(at_point.t)) if at_point else (None, None)
     ratio = float(at_point.c / at_point.t) if at_point and at_point.t != 0 else None
-    v = Verdict(agrees, cand, true, ratio, pairs, method, expr, source, node_values(d, expr), inconclusive=inconclusive)
+    v = Verdict(agrees, cand, true, ratio, pairs, method, expr, source, recognised, inconclusive=inconclusive)
     if inconclusive:
         v.diagnosis = [f"The candidate and the derivative could be compared at only {len(pairs)} of {tried} points "
                        "(elsewhere one of them has no value, its digits cancel at every precision, or a kink is "

@@ -57,6 +57,8 @@ def diagnose(d: Derivation, cand: sympy.Expr, v: Verdict, point: dict[str, float
         else:
             out.append(f"The candidate is {_nice(constant)} times the derivative at every point: a constant factor "
                        f"{'is missing' if abs(constant) < 1 else 'is extra'} ({_factor_words(constant)}).")
+    # In node values as recognised (I*w1 + 1 as z_h1, s(z_h1) as h1): an expanded candidate gets the same sentences.
+    cand = v.in_node_values if v.in_node_values is not None else cand
     out += _paths(d, cand, point, quiet_coeff=constant is not None)
     return out
 

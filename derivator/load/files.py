@@ -25,13 +25,7 @@ def load(path: str | Path) -> Network:
     path = Path(path)
     if path.is_dir():
         raise DerivatorError("is a directory, not a network file")
-    try:
-        with path.open("rb") as f:  # no more than the cap and one byte: /dev/zero is a "file" too
-            data = f.read(MAX_FILE_BYTES + 1)
-    except OSError as e:
-        raise DerivatorError(f"cannot read file: {e.strerror or e}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise DerivatorError(f"file is larger than {MAX_FILE_BYTES} bytes")
+    data = bounded(path, MAX_FILE_BYTES, "cannot read file", "file is larger")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -58,3 +52,32 @@ def loads(text: str | Mapping[str, Any]) -> Network:
         fail("a network file is a map with 'inputs', 'nodes', 'edges' and 'output'",
              container_pos(doc.data) if doc.data is not None else Pos(1, 1))
     return Reader(doc).network()
+
+
+def bounded(path: str | Path, cap: int, unreadable: str, larger: str) -> bytes:
+    """A file's bytes, at most `cap`; an error `UNREADABLE: why` or `LARGER than CAP bytes` otherwise."""
+    try:
+        with open(path, "rb") as f:  # no more than the cap and one byte: /dev/zero is a "file" too
+            data = f.read(cap + 1)
+    except OSError as e:
+        raise DerivatorError(f"{unreadable}: {e.strerror or e}") from None
+    if len(data) > cap:
+        raise DerivatorError(f"{larger} than {cap} bytes")
+    return data
+
+
+MAX_CANDIDATE_BYTES = 64_000  # far above any hand derivation; the formula's own caps apply after
+
+
+def candidate_text(candidate: str | None, path: str | None) -> str | None:
+    """`--candidate EXPR`, or the text of `--candidate-file PATH` (bounded, UTF-8, trailing space dropped)."""
+    if path is None:
+        return candidate
+    if candidate is not None:
+        raise DerivatorError("give --candidate or --candidate-file, not both")
+    data = bounded(path, MAX_CANDIDATE_BYTES, f"--candidate-file: cannot read '{path}'",
+                   f"--candidate-file: '{path}' is larger")
+    try:
+        return data.decode("utf-8-sig").rstrip()
+    except UnicodeDecodeError as e:
+        raise DerivatorError(f"--candidate-file: '{path}' is not UTF-8 text (byte {e.start + 1})") from None

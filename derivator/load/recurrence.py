@@ -140,7 +140,7 @@ def unroll(reader, net: Network) -> Network:
     out = Network(inputs=inputs, nodes=nodes, edges=edges, outputs=outputs, loss=loss, params=net.params,
                   targets=targets, at=point, description=net.description, positions=positions, layers=net.layers,
                   samples=net.samples, penalty=net.penalty, penalty_text=net.penalty_text, reduction=net.reduction,
-                  recurrence=Recurrence(count, folded, delayed, reader.loss_steps, first))
+                  notation=net.notation, recurrence=Recurrence(count, folded, delayed, reader.loss_steps, first))
     _clashes(reader, out)
     return order.check(_pruned(out, folded))
 

@@ -12,7 +12,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from derivator.errors import long_name, unknown
 from derivator.graph import order, rules
 from derivator.graph.network import Edge, Network, Node, Pos, matrix_entries, symbol
-from derivator.load import formula, groups, layers, recurrence
+from derivator.load import formula, groups, layers, notation_key, recurrence
 from derivator.load.fields import FRACTION, article, fail, fraction, number, show
 from derivator.load.grid_inputs import GridInputs
 from derivator.load.sections import Sections
@@ -28,7 +28,7 @@ MAX_GRID_EDGES = 50000
 RESERVED = {*formula.FUNCTIONS, *keyword.kwlist, *keyword.softkwlist, "Abs", "Heaviside",
             "Piecewise", "Max", "Min", "sign", "leaky_relu", "leaky_step", "loss", "all"}
 TOP_KEYS = ["description", "inputs", "parameters", "nodes", "edges", "output", "loss", "penalty", "regularization",
-            "at", "layers", "data", "steps"]
+            "at", "layers", "data", "steps", "notation"]
 OPTION_KEYS = [key for key, _, _ in rules.OPTIONS.values()]  # slope, alpha
 NODE_KEYS = ["activation", "bias", *OPTION_KEYS, "formula", "group"]
 
@@ -107,7 +107,8 @@ class Reader(Sections, GridInputs):
         net = Network(inputs=inputs, nodes=nodes, edges=edges, outputs=outputs, loss=loss,
                       params=self.params, targets=targets, at=at, description=description,
                       positions={n: p for n, (_, p) in self.kinds.items()}, layers=self.layers, samples=data,
-                      penalty=penalty, penalty_text=penalty_text, reduction=self.reduction)
+                      penalty=penalty, penalty_text=penalty_text, reduction=self.reduction,
+                      notation=notation_key.notation(doc))
         return recurrence.unroll(self, net) if self.steps is not None else order.check(net)
 
     # -- names -------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from derivator.errors import DerivatorError, unknown
 from derivator.render import (
     descent,
+    notation,
     notebook,  # noqa: F401 - registers the answers' Jupyter forms
 )
 from derivator.render.desmos import render_desmos
@@ -89,6 +90,7 @@ def render(answer, fmt: str, standalone: bool = False) -> str:
     f = FORMATS[fmt]
     write = f.writers[type(answer).__name__]
     body = write(answer, standalone=True) if standalone and f.standalone else write(answer)
+    body = notation.apply(answer, fmt, body)  # the file's `notation:`, if it has one
     step = getattr(answer, "step", None)
     return body if step is None else descent.WRITERS[fmt](body, step)
 

@@ -1,8 +1,9 @@
 """`--format desmos`: lines to paste into a graphing calculator, one expression each.
 
-The point's values, the forward pass, the derivative `D` in node values, and, where the target is
-small enough to write in the variable alone, `F(t)` with `F'(value)` beside it: the learner's own
-check, redone with the calculator's numerical derivative. Desmos names are one letter with an
+The point's values, the forward pass, the derivative `D` in node values, the candidate `C` (with
+--candidate, its helpers applied), and, where the target is small enough to write in the variable
+alone, `F(t)` with `F'(value)` beside it: the learner's own check, redone with the calculator's
+numerical derivative. Desmos names are one letter with an
 optional subscript (w1 -> w_{1}); x, y, e and r mean something there, so they get a subscript too.
 """
 
@@ -95,7 +96,7 @@ def render_desmos(r: Report) -> str:
     net = d.net
     own = [*net.names, *net.nodes, *(f"z_{n}" for n in net.nodes)]
     sig = sigmoid_name(own)
-    names = desmos_names([*own, "D", "F"], taken=frozenset({sig}))
+    names = desmos_names([*own, "D", "F", "C"], taken=frozenset({sig}))
     names |= {f"δ_{n}": delta_name(names[n]) for n in net.nodes}
     p = DesmosPrinter(names, sig)
     w = work(r)
@@ -107,6 +108,9 @@ def render_desmos(r: Report) -> str:
     if len(result) < 2:  # too large to write out: D by the recursion, one delta a line (Desmos resolves them)
         lines += [f"{p.doprint(eq.lhs)}={factors(p, eq.rhs[0])}" for eq in w.deltas]
     lines.append(f"{names['D']}={factors(p, result[-1])}")
+    v = r.candidate
+    if v is not None:  # the learner's own answer beside D and F'(w_1): all three numbers in the calculator
+        lines.append(f"{names['C']}={p.doprint(v.in_node_values if v.in_node_values is not None else v.expr)}")
     if d.kind in ("parameter", "input") and d.wrt in r.point and _small(d):
         t = sympy.Symbol("t", real=True)
         whole = equations.expand(d.target, equations.forward(net)).xreplace({symbol(d.wrt): t})

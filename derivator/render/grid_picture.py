@@ -45,6 +45,8 @@ def positions(net, shown: set[str], of: str, margin: float, top: float) -> dict[
 
 def caption(net) -> str:
     """What the unlabelled edges carry: an edge into a conv unit is its kernel's weight at that offset."""
+    if all(lay.kind == "dense" for lay in net.layers):
+        return ""  # no grid: the edges carry their own labels
     convs = [f"K{lay.index}_f_c_i_j" for lay in net.layers if lay.kind == "conv"]
     dense = [f"W{lay.index}_j_k" for lay in net.layers if lay.kind == "dense"]
     return f" (grids as grids; edges carry {', '.join(convs + dense)}; pooling edges are the windows)"

@@ -16,7 +16,7 @@ from derivator.graph import order
 from derivator.graph.network import Network
 from derivator.graph.plan import plan
 from derivator.graph.timesteps import at, base, step
-from derivator.render import grid_picture
+from derivator.render import grid_picture, notation
 from derivator.render.output import Outputs, write_now
 
 HIGHLIGHT, MUTED = "#c0392b", "#b8b8b8"
@@ -193,7 +193,7 @@ def write(net: Network, wrt: str, of: str, values: dict[str, float], path: str, 
     if unrolled and net.recurrence is None:
         raise DerivatorError("--unrolled draws a network through time; this file has no 'steps:'")
     picture = layout(net, wrt, of, node_values(net, of, values), unrolled=unrolled)
-    data = (svg(picture) if kind == "svg" else tikz(picture)).encode("utf-8")
+    data = notation.picture(net, kind, svg(picture) if kind == "svg" else tikz(picture)).encode("utf-8")
     if files is None:
         write_now(path, "--draw", lambda f: f.write(data))
     else:

@@ -15,6 +15,7 @@ from derivator.errors import DerivatorError
 from derivator.numbers import checking, sweep
 from derivator.numbers.evaluate import UndefinedError
 from derivator.numbers.penalty import penalty_value
+from derivator.render import notation
 from derivator.render.output import Outputs, write_now
 
 POINTS = 241  # samples of the curve, at most
@@ -106,7 +107,9 @@ def _draw(r: Report, theta: float, y0: float, xs: list[float], ys: list[float]) 
     from matplotlib import pyplot as plt
 
     d = r.derivation
-    lhs = f"∂{'J' if d.net.samples else d.of}/∂{d.wrt}"
+    shown = notation.Notation(d.net).name  # the file's notation: the loss as e, z_x as s
+    of, wrt = ("J" if d.net.samples else shown(d.of)), shown(d.wrt)
+    lhs = f"∂{of}/∂{wrt}"
     finite = [y for y in ys if math.isfinite(y)]
     tangent = [_finite(y0 + r.value * (x - theta)) for x in xs]
     buffer = io.BytesIO()
@@ -114,18 +117,18 @@ def _draw(r: Report, theta: float, y0: float, xs: list[float], ys: list[float]) 
         warnings.simplefilter("ignore")
         fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
         try:
-            ax.plot(xs, ys, color="#1f4e79", linewidth=2, label=f"{'J' if d.net.samples else d.of} against {d.wrt}")
+            ax.plot(xs, ys, color="#1f4e79", linewidth=2, label=f"{of} against {wrt}")
             ax.plot(xs, tangent, color="#c0392b", linewidth=1.5, linestyle="--",
                     label=f"tangent, slope {lhs} = {r.value:.6g}")
             ax.plot([theta], [y0], "o", color="#c0392b", markersize=7)
-            ax.annotate(f"{d.wrt} = {theta:.6g}\nslope {r.value:.6g}", (theta, y0), textcoords="offset points",
+            ax.annotate(f"{wrt} = {theta:.6g}\nslope {r.value:.6g}", (theta, y0), textcoords="offset points",
                         xytext=(10, -30), fontsize=10)
             if finite:
                 low, high = min(finite), max(finite)
                 span = high - low
                 ax.set_ylim(low - 0.15 * span - 1e-12, high + 0.15 * span + 1e-12)
-            ax.set_xlabel(d.wrt)
-            ax.set_ylabel("J" if d.net.samples else d.of)
+            ax.set_xlabel(wrt)
+            ax.set_ylabel(of)
             ax.set_title(f"The target near the point, and the tangent whose slope is {lhs}")
             ax.legend(loc="best", fontsize=9)
             ax.grid(alpha=0.3)

@@ -13,6 +13,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SPECS = HERE.parent.parent / "specs"
 STORY4, STORY5 = "story4_desmos_check.yaml", "story5_tanh_squared_error.yaml"
+COURSE5 = "story5_course_notation.yaml"
 CANDIDATE = ["--define", "s(x)=1/(1+exp(-x))", "--define", "d(x)=s(x)*(1-s(x))",
              "--candidate", "d(z_O) * (d(z_h2) * d(z_h1) * I + d(z_h3) * d(z_h1) * I)"]
 
@@ -33,6 +34,11 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "story5_u.md": (STORY5, ["--wrt", "u", "--format", "markdown"]),
     "story5_u.json": (STORY5, ["--wrt", "u", "--check", "--format", "json"]),
     "story5_u.desmos": (STORY5, ["--wrt", "u", "--format", "desmos"]),
+    # the learner's notation (CONTRACT section 10): the candidate in the calculator, story 5 in the course's letters
+    "story4_candidate.desmos": (STORY4, ["--wrt", "w1", *CANDIDATE, "--format", "desmos"]),
+    "story5_course_z_x.txt": (COURSE5, ["--wrt", "z_x", "--check"]),
+    "story5_course_u.tex": (COURSE5, ["--wrt", "u", "--format", "latex"]),
+    "story5_course_u.md": (COURSE5, ["--wrt", "u", "--format", "markdown"]),
 }
 
 
