@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from derivator.numbers import checking, resolve
 
 FULL_PASSES = 8  # the full check's forward passes at each precision of its ladder, counted generously
+# The precisions a full check mostly settles at (float64 disagreed, or a kink site asks for it): its
+# higher rungs pay from their own cap (resolve.MAX_WORK) when a derivative needs them.
+USUAL_DIGITS = (40, 120)
 
 
 @dataclass
@@ -100,7 +103,7 @@ class Checker:
             return self.agreeing(value, *found)
         if not self.kinked and self.budget.left == left and found is None and r is not None and resolve.rungs(r):
             return self._skip(name)  # not even the first rung could be paid for
-        if not self.budget.pay(FULL_PASSES * self.steps * sum(resolve.cost(d) for d in checking.PRECISE_DIGITS)):
+        if not self.budget.pay(FULL_PASSES * self.steps * sum(resolve.cost(d) for d in USUAL_DIGITS)):
             return self._skip(name)
         full = self.full(name)
         if full.inconclusive:
