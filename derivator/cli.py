@@ -10,7 +10,7 @@ import time
 
 import click
 
-from derivator.answers import matrix_form
+from derivator.answers import grading, matrix_form
 from derivator.answers.descent import descend, parse_rate
 from derivator.answers.gradient import gradient
 from derivator.answers.jacobian import jacobian as jacobian_of
@@ -21,6 +21,7 @@ from derivator.load.fields import fraction, positive
 from derivator.load.files import load
 from derivator.numbers import checking
 from derivator.render import FORMATS, choose, picture, python, render, require
+from derivator.render.grades import render_grades_csv, render_grades_json
 from derivator.render.output import Outputs
 from derivator.symbolic.derive import derive as derive_one
 from derivator.version import __version__
@@ -138,9 +139,11 @@ def parse_tolerance(text: str) -> float:
 @click.option("--step", "rate", cls=Once, metavar="RATE",
               help="One step of gradient descent on every parameter, with learning rate RATE.")
 @click.option("--plot", cls=Once, metavar="OUT.png", help="Plot the target near the point with its tangent line.")
+@click.option("--grade", "answers", cls=Once, metavar="ANSWERS.csv",
+              help="Judge each row (columns id, candidate, optionally wrt) as --candidate does; CSV or --format json.")
 @click.version_option(__version__, "--version", message="derive (derivator) %(version)s")
 def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, jacobian, draw, rate,
-           plot):
+           plot, answers):
     """Derive d TARGET / d NAME for the network in FILE, show the work, and check it.
 
     \b
@@ -150,17 +153,21 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, defi
       derive specs/story4_desmos_check.yaml --wrt w1 --define 's(x)=1/(1+exp(-x))'
         --define 'd(x)=s(x)*(1-s(x))' --candidate 'd(z_O)*(d(z_h2)*d(z_h1)*I + d(z_h3)*d(z_h1)*I)'
       derive specs/softmax_jacobian.yaml --jacobian --of p1,p2,p3 --wrt z_p1,z_p2,z_p3 --check
+      derive specs/story4_desmos_check.yaml --wrt w1 --grade answers.csv > grades.csv
 
     \b
     Exit status: 0 success, 1 a check or the candidate disagrees, 2 bad usage or a bad file
     (one line on stderr: FILE:LINE:COL: error: MESSAGE), 3 an internal error, a bug in derive
     (one line on stderr: derive: error: internal error (...); please report it).
     """
+    others = {"--candidate": candidate is not None, "--matrix": matrix, "--draw": draw is not None,
+              "--step": rate is not None, "--plot": plot is not None, "--check": check, "--standalone": standalone}
     try:
+        if answers is not None:
+            return _grade(file, wrt, of, at, fmt, define, answers, {**others, "--jacobian": jacobian})
         if jacobian:
             return _jacobian(file, wrt, of, at, check, tolerance, fmt, standalone,
-                             {"--candidate": candidate is not None, "--define": bool(define), "--matrix": matrix,
-                              "--draw": draw is not None, "--step": rate is not None, "--plot": plot is not None})
+                             {**others, "--define": bool(define), "--check": False, "--standalone": False})
         status = _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot,
                          rate)
     except DerivatorError as e:
@@ -241,6 +248,23 @@ def _jacobian(file, wrt, of, at, check, tolerance, fmt, standalone, others: dict
     answer = jacobian_of(load(file), of, wrt, parse_at(at), check, tolerance)
     emit(render(answer, fmt, standalone))
     return EXIT_DISAGREES if answer.failed else 0
+
+
+def _grade(file, wrt, of, at, fmt, define, answers, others: dict[str, bool]) -> int:
+    """`--grade ANSWERS.csv`: every row judged as --candidate judges one; exit 1 when some row could not be."""
+    for flag, given in others.items():
+        if given:
+            raise DerivatorError(f"--grade judges the candidates in {answers}; {flag} does not apply to it")
+    if fmt not in ("text", "json"):
+        raise DerivatorError(f"--grade writes CSV (the default) or --format json, not --format {fmt}")
+    net = load(file)
+    try:
+        rows = grading.read(answers)
+    except DerivatorError as e:  # its position is in the answers, not in the network file
+        raise BadInput(e.format(answers)) from None
+    result = grading.grade(net, wrt, rows, of, parse_at(at), define)
+    emit(render_grades_json(result) if fmt == "json" else render_grades_csv(result))
+    return EXIT_DISAGREES if result.failed else 0
 
 
 def _python(net, file, wrt, of, check, candidate, matrix, rate) -> int:

@@ -10,7 +10,9 @@ disagreement.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TypeVar
@@ -113,8 +115,35 @@ def forward(d: Derivation, values: Mapping[str, float], precise: bool = False,
     The network is compiled once (`sweep`), so the many passes of a numerical derivative are loops
     of multiply-adds, not expressions rebuilt."""
     c = sweep.compiled(d.net, d.of)
+    memo = _REMEMBERED.get()
+    key = (c, mpmath.mp.prec if precise else 0, nudge, target, frozenset(values.items())) if memo is not None else None
+    if key is not None and key in memo:
+        env, result = memo[key]
+        return Forward(dict(env), result)  # a copy: a caller may add to its env
     state = c.forward(values, precise, nudge, target)
-    return Forward(c.env(state.o, state.z, state.values), state.target)
+    env = c.env(state.o, state.z, state.values)
+    if key is not None:
+        if len(memo) >= MAX_REMEMBERED:
+            memo.clear()
+        memo[key] = (dict(env), state.target)
+    return Forward(env, state.target)
+
+
+# Grading judges hundreds of candidates against one derivative at the same points (judge/points.py
+# draws them with a fixed seed): within `remembering()` each forward pass is run once per point and
+# precision. Outside it nothing is kept.
+_REMEMBERED: ContextVar[dict | None] = ContextVar("remembered forward passes", default=None)
+MAX_REMEMBERED = 20_000  # passes kept at once; past this the memo starts afresh (memory stays bounded)
+
+
+@contextmanager
+def remembering() -> Iterator[None]:
+    """Within: forward passes remembered by network, point, precision, nudge and target."""
+    token = _REMEMBERED.set({})
+    try:
+        yield
+    finally:
+        _REMEMBERED.reset(token)
 
 
 def stable(compute: Callable[[], T], agree: Callable[[T, T], bool], failure: str,
