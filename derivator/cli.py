@@ -62,15 +62,15 @@ class OneLineErrors(click.Command):
         try:
             result = super().main(args, prog_name, standalone_mode=False, **extra)
         except click.ClickException as e:
-            click.echo(e.format_message() if isinstance(e, BadInput) else f"derive: error: {e.format_message()}",
+            click.echo(e.format_message() if isinstance(e, BadInput) else f"{self.name}: error: {e.format_message()}",
                        err=True)
             sys.exit(EXIT_BAD_INPUT)
         except click.exceptions.Abort:
-            click.echo("derive: error: aborted", err=True)
+            click.echo(f"{self.name}: error: aborted", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except Exception as e:  # a bug of ours: still one line, and no traceback for the user
-            click.echo(f"derive: error: internal error ({_one_line(f'{type(e).__name__}: {e}')}); please report it",
-                       err=True)
+            what = _one_line(f"{type(e).__name__}: {e}")
+            click.echo(f"{self.name}: error: internal error ({what}); please report it", err=True)
             sys.exit(EXIT_INTERNAL)
         sys.exit(result if isinstance(result, int) else 0)
 
