@@ -68,7 +68,7 @@ def sheet(ex: Exercise, variants: list[Variant], how: str) -> str:
            r"Grey circles are inputs; each node's bias is written under it.",
            "", made(how)]
     for v in variants:
-        out += [r"\subsection*{" + f"Exercise {v.number}" + "}", r"\begin{center}", tikz(v.net).rstrip(),
+        out += [r"\subsection*{" + f"Exercise {v.number}" + "}", r"\begin{center}", tikz(v.net, ex.of).rstrip(),
                 r"\end{center}", *model(v), rf"At {given(v)}:", r"\begin{align*}"]
         out.append(" \\\\[3ex]\n".join(rf"{partial(ex, n)} &= {BLANK} & &= {VALUE_BLANK}" for n in ex.ask))
         out += [r"\end{align*}", r"\bigskip"]

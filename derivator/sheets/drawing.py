@@ -16,7 +16,7 @@ SCALE = 1 / 60  # the layout's units to cm
 MAX_WIDTH = 12.0  # cm: the picture is scaled down to fit the text width
 
 
-def tikz(net: Network, of: str = "loss") -> str:
+def tikz(net: Network, of: str) -> str:
     """The tikzpicture environment (the document loads TikZ and its arrows.meta library)."""
     wrt = net.params[0] if net.params else net.inputs[0]
     p = layout(net, wrt, of)

@@ -26,6 +26,7 @@ MAX_UNITS = 12  # in one layer: a sheet's network is drawn and derived by hand
 MAX_LAYERS = 6  # counting the inputs
 MAX_COUNT = 500
 MAX_DECIMALS = 4
+MAX_TITLE = 70  # characters of a template's description kept as the sheet's title (up to its first stop)
 ATTEMPTS = 200  # draws of one variant before giving up on it
 SHAPE_ACTIVATIONS = sorted({*ACTIVATIONS, *OPTIONS, *ALIASES} - {SOFTMAX})
 SHAPE_LOSSES = sorted([*LOSSES.keys() - {"categorical_cross_entropy"}, SOFTMAX_LOSS])
@@ -132,7 +133,7 @@ def template_exercise(text: str, ask: list[str]) -> Exercise:
     head = "".join(lines)
     head += "" if head.endswith("\n") or not head else "\n"
     needed = [*([] if net.samples else net.inputs), *net.params, *([] if net.samples else net.targets)]
-    title = net.description.strip().splitlines()[0] if net.description.strip() else "the network of the template"
+    title = re.split(r"[:.;(]", net.description.strip(), maxsplit=1)[0].strip()[:MAX_TITLE] or "the template's network"
     return _exercise(net, head, ask, title, needed)
 
 
