@@ -21,6 +21,7 @@ from derivator.answers.report import derivation, judged
 from derivator.errors import DerivatorError, shown
 from derivator.graph.network import Network
 from derivator.judge.candidate import Verdict, parse
+from derivator.load.files import read_bytes
 from derivator.numbers import checking
 from derivator.symbolic.derive import Derivation
 
@@ -95,13 +96,7 @@ class Grades:
 
 def read(path: str | Path) -> list[Row]:
     """The rows of ANSWERS.csv: a header naming `id` and `candidate` (and optionally `wrt`), in any order."""
-    try:
-        with Path(path).open("rb") as f:
-            data = f.read(MAX_BYTES + 1)
-    except OSError as e:
-        raise DerivatorError(f"cannot read the answers: {e.strerror or e}") from None
-    if len(data) > MAX_BYTES:
-        raise DerivatorError(f"the answers file is larger than {MAX_BYTES:,} bytes")
+    data = read_bytes(path, MAX_BYTES, "the answers file")
     try:
         text = data.decode("utf-8-sig")  # a spreadsheet's export often starts with a byte-order mark
     except UnicodeDecodeError as e:

@@ -17,6 +17,18 @@ from derivator.load.spec import Reader
 from derivator.load.yamlfile import MAX_FILE_BYTES, container_pos, read
 
 
+def read_bytes(path: str | Path, cap: int, what: str = "file") -> bytes:
+    """A file's bytes, or an error when it cannot be read or has more than `cap`."""
+    try:
+        with Path(path).open("rb") as f:  # no more than the cap and one byte: /dev/zero is a "file" too
+            data = f.read(cap + 1)
+    except OSError as e:
+        raise DerivatorError(f"cannot read {what}: {e.strerror or e}") from None
+    if len(data) > cap:
+        raise DerivatorError(f"{what} is larger than {cap} bytes")
+    return data
+
+
 @arguments.public
 def load(path: str | Path) -> Network:
     """Read and check a network file."""
@@ -25,13 +37,7 @@ def load(path: str | Path) -> Network:
     path = Path(path)
     if path.is_dir():
         raise DerivatorError("is a directory, not a network file")
-    try:
-        with path.open("rb") as f:  # no more than the cap and one byte: /dev/zero is a "file" too
-            data = f.read(MAX_FILE_BYTES + 1)
-    except OSError as e:
-        raise DerivatorError(f"cannot read file: {e.strerror or e}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise DerivatorError(f"file is larger than {MAX_FILE_BYTES} bytes")
+    data = read_bytes(path, MAX_FILE_BYTES)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:

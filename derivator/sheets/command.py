@@ -8,6 +8,7 @@ import click
 
 from derivator.cli import BadInput, Once, OneLineErrors, emit
 from derivator.errors import DerivatorError
+from derivator.load.files import read_bytes
 from derivator.load.yamlfile import MAX_FILE_BYTES
 from derivator.sheets import documents, variants
 
@@ -84,13 +85,7 @@ def _integer(flag: str, text: str) -> int:
 
 
 def _read(path: str) -> str:
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
-    except OSError as e:
-        raise DerivatorError(f"--template {path}: cannot read it: {e.strerror or e}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise DerivatorError(f"--template {path}: larger than {MAX_FILE_BYTES} bytes")
+    data = read_bytes(path, MAX_FILE_BYTES, f"--template {path}")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
