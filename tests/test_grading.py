@@ -193,3 +193,18 @@ def test_forward_passes_are_shared_between_rows(monkeypatch):
     passes.clear()
     grading.grade(net, "w1", [grading.Row(str(k), f"{k}*{RIGHT}", None, 2) for k in range(1, 11)])
     assert 0 < len(passes) <= one + 10 * 3  # ten different answers: the points' passes once, not ten times
+
+
+# -- a class kept in specs/: right answers in several notations, the typical mistakes, unreadable rows ---
+def test_the_story4_class_is_marked_as_its_expected_columns_say():
+    path = SPECS / "story4_class.csv"
+    expected = {row["id"]: row for row in csv.DictReader(path.open(encoding="utf-8"))}
+    result = grading.grade(derivator.load(STORY4), "w1", grading.read(path))
+    assert len(result.grades) == len(expected) == 18
+    for g in result.grades:
+        want = expected[g.id]
+        assert g.agrees == {"true": True, "false": False, "": None}[want["expected"]], (g.id, g.diagnosis)
+        assert g.kinds == [k for k in want["mistakes"].split(";") if k], (g.id, g.diagnosis)
+    assert result.summary == {"right": 6, "wrong": 9, "unreadable": 3, "inconclusive": 0, "mistakes": {
+        "equal only at the point": 1, "wrong sign": 1, "constant factor": 1, "missing path": 2, "extra term": 1,
+        "wrong activation derivative": 1, "missing weight": 2, "missing factor": 2, "extra factor": 2}}

@@ -227,3 +227,9 @@ def test_the_console_script_is_declared():
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["derive-sheet"] == "derivator.sheets.command:main"
     assert scripts["derive"] == "derivator.cli:main"
+
+
+def test_the_spec_is_exercise_1_of_the_contract_example(thirty):
+    """specs/sheet_exercise_2_2_1.yaml, below its two comment lines, is what derive-sheet writes."""
+    spec = (SPECS / "sheet_exercise_2_2_1.yaml").read_text().split("\n", 2)[2]
+    assert spec == (thirty / "exercise-1.yaml").read_text()
