@@ -233,3 +233,26 @@ def test_the_spec_is_exercise_1_of_the_contract_example(thirty):
     """specs/sheet_exercise_2_2_1.yaml, below its two comment lines, is what derive-sheet writes."""
     spec = (SPECS / "sheet_exercise_2_2_1.yaml").read_text().split("\n", 2)[2]
     assert spec == (thirty / "exercise-1.yaml").read_text()
+
+
+@pytest.mark.parametrize("template, count", [("story3_matrix_form.yaml", 9), ("mazur_step_by_step.yaml", 8)])
+def test_weight_labels_are_placed_apart(template, count):
+    """The drawing's label boxes (as it estimates them) overlap no node and no other label."""
+    from derivator.sheets import drawing
+    net = derivator.load(SPECS / template)
+    tex = drawing.tikz(net, "loss")
+    assert tex.count("node[weight") == len(net.edges)
+    p = drawing.layout(net, net.params[0], "loss")
+    p.positions = {n: (x, y * drawing.STRETCH) for n, (x, y) in p.positions.items()} \
+        if template.startswith("story3") else p.positions
+    places = drawing._places(p, 1.0)
+    unit = drawing.SCALE
+    nodes = [(x - drawing.NODE / unit, y - drawing.NODE / unit, x + drawing.NODE / unit, y + drawing.NODE / unit)
+             for x, y in p.positions.values()]
+    boxes = [drawing._label_box(p.positions[a], p.positions[b], t, drawing.CHAR * drawing._visible(label) / unit,
+                                drawing.LINE / unit) for (a, b, label, _), t in zip(p.edges, places, strict=True)
+             if label]
+    assert len(boxes) == count
+    for i, box in enumerate(boxes):
+        assert all(drawing._overlap(box, n) == 0 for n in nodes)
+        assert all(drawing._overlap(box, other) == 0 for other in boxes[:i])

@@ -8,8 +8,8 @@ its value. A table of the values comes first, for marking at a glance.
 from __future__ import annotations
 
 from derivator.render.breaking import PREAMBLE
+from derivator.render.latex import average_text, render_latex, side
 from derivator.render.latex import partial as latex_partial
-from derivator.render.latex import render_latex, side
 from derivator.render.steps import Partial, forward_rows
 from derivator.sheets.drawing import tikz
 from derivator.sheets.variants import Exercise, Variant
@@ -22,13 +22,27 @@ VALUE_BLANK = r"\rule{3cm}{0.4pt}"
 
 
 def partial(ex: Exercise, name: str) -> str:
+    if ex.samples:  # the target is J, the loss over the samples
+        return rf"\frac{{\partial J}}{{\partial {tex_name(name)}}}"
     return latex_partial(Partial(ex.of, name))
 
 
 def slashed(ex: Exercise, name: str) -> str:
     """∂L/∂w_1 on one line, for headings and the table."""
-    of = r"\mathcal{L}" if ex.of == "loss" else tex_name(ex.of)
+    of = "J" if ex.samples else r"\mathcal{L}" if ex.of == "loss" else tex_name(ex.of)
     return rf"\partial {of} / \partial {tex_name(name)}"
+
+
+def data(v: Variant) -> list[str]:
+    """With `data:`, the samples and how J gathers their losses."""
+    if not v.net.samples:
+        return []
+    names = list(v.net.samples[0])
+    rows = [" & ".join(f"${tex_name(n)}$" for n in ["s", *names]) + r" \\ \hline"]
+    rows += [" & ".join([str(i), *[f"${sample[n]:.15g}$" for n in names]]) + r" \\"
+             for i, sample in enumerate(v.net.samples, 1)]
+    return [average_text(next(iter(v.reports.values()))) + ":", r"\begin{center}",
+            r"\begin{tabular}{r" + "r" * len(names) + "}", *rows, r"\end{tabular}", r"\end{center}"]
 
 
 def text(s: str) -> str:
@@ -69,7 +83,7 @@ def sheet(ex: Exercise, variants: list[Variant], how: str) -> str:
            "", made(how)]
     for v in variants:
         out += [r"\subsection*{" + f"Exercise {v.number}" + "}", r"\begin{center}", tikz(v.net, ex.of).rstrip(),
-                r"\end{center}", *model(v), rf"At {given(v)}:", r"\begin{align*}"]
+                r"\end{center}", *model(v), *data(v), rf"At {given(v)}:", r"\begin{align*}"]
         out.append(" \\\\[3ex]\n".join(rf"{partial(ex, n)} &= {BLANK} & &= {VALUE_BLANK}" for n in ex.ask))
         out += [r"\end{align*}", r"\bigskip"]
     out.append(r"\end{document}")

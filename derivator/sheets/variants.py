@@ -51,6 +51,7 @@ class Exercise:
     ask: list[str]
     title: str
     of: str  # "loss", or the one output of a network without a loss
+    samples: int = 0  # with data: the target is J over this many samples
     one_hot: list[list[str]] = field(default_factory=list)  # targets that must sum to 1: one of them is 1
 
 
@@ -143,7 +144,7 @@ def _exercise(net: Network, head: str, ask: list[str], title: str, needed: list[
             raise DerivatorError("--ask: " + unknown("name", name, [*net.params, *net.inputs, *net.nodes]))
     drawn = {n: net.kind(n) for n in needed}
     groups = [[str(t) for t in g if str(t) in drawn] for g in net.target_groups()]
-    return Exercise(head, drawn, ask, title, resolve_of(net, None), [g for g in groups if g])
+    return Exercise(head, drawn, ask, title, resolve_of(net, None), len(net.samples), [g for g in groups if g])
 
 
 def decimal(units: int, decimals: int) -> str:
