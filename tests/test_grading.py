@@ -208,3 +208,11 @@ def test_the_story4_class_is_marked_as_its_expected_columns_say():
     assert result.summary == {"right": 6, "wrong": 9, "unreadable": 3, "inconclusive": 0, "mistakes": {
         "equal only at the point": 1, "wrong sign": 1, "constant factor": 1, "missing path": 2, "extra term": 1,
         "wrong activation derivative": 1, "missing weight": 2, "missing factor": 2, "extra factor": 2}}
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_semicolon_and_tab_separated_answers(tmp_path, delimiter):
+    path = tmp_path / "class.csv"
+    path.write_text(f"id{delimiter}candidate\na{delimiter}O(1-O) h2\nb{delimiter}h2\n")
+    out = json.loads(run(STORY4, "--wrt", "w4", "--grade", str(path), "--format", "json").stdout)
+    assert [(g["id"], g["agrees"]) for g in out["grades"]] == [("a", True), ("b", False)]

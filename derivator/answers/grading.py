@@ -106,7 +106,10 @@ def read(path: str | Path) -> list[Row]:
 
 def rows(text: str) -> list[Row]:
     """Rows from the CSV text (see `read`)."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    first = text.split("\n", 1)[0]
+    # A spreadsheet set to a decimal comma exports with semicolons; some exports use tabs.
+    delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader, None)
         if header is None:
