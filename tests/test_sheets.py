@@ -205,6 +205,8 @@ def test_the_sheet_asks_without_answering(thirty):
     (["--shape", "2-2-1"], "derive-sheet: error: missing --ask NAME"),
     (["--shape", "2-2-1", "--ask", "w1", "--count", "0"], "derive-sheet: error: --count must be 1 to 500, not 0"),
     (["--shape", "2-2-1", "--ask", "w1", "--loss", "hinge"], "derive-sheet: error: --loss: unknown loss 'hinge'"),
+    (["--template", str(SPECS / "story3_matrix_form.yaml"), "--ask", "x1"],
+     "derive-sheet: error: --ask x1: with 'data', every input and node takes a value per sample"),
     (["--template", str(SPECS / "story4_desmos_check.yaml"), "--loss", "squared_error", "--ask", "w1"],
      "derive-sheet: error: --loss goes with --shape; a template's file says its own"),
 ])

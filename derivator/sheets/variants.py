@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from derivator.answers.report import Report, report
+from derivator.answers.report import Report, derivation, report
 from derivator.errors import DerivatorError, unknown
 from derivator.graph.equations import resolve_of
 from derivator.graph.network import Network
@@ -142,6 +142,10 @@ def _exercise(net: Network, head: str, ask: list[str], title: str, needed: list[
     for name in ask:
         if net.kind(name) is None:
             raise DerivatorError("--ask: " + unknown("name", name, [*net.params, *net.inputs, *net.nodes]))
+        try:
+            derivation(net, name)  # what no point can mend (an input's derivative with data) is said at once
+        except DerivatorError as e:
+            raise DerivatorError(f"--ask {name}: {e.message.removeprefix(f'--wrt {name}: ')}") from None
     drawn = {n: net.kind(n) for n in needed}
     groups = [[str(t) for t in g if str(t) in drawn] for g in net.target_groups()]
     return Exercise(head, drawn, ask, title, resolve_of(net, None), len(net.samples), [g for g in groups if g])
