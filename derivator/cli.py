@@ -262,6 +262,8 @@ def _grade(file, wrt, of, at, fmt, define, answers, others: dict[str, bool]) -> 
         rows = grading.read(answers)
     except DerivatorError as e:  # its position is in the answers, not in the network file
         raise BadInput(e.format(answers)) from None
+    if wrt is None and not any(row.wrt for row in rows):
+        raise DerivatorError(f"missing --wrt NAME: what to differentiate by (or a wrt column in {answers})")
     result = grading.grade(net, wrt, rows, of, parse_at(at), define)
     emit(render_grades_json(result) if fmt == "json" else render_grades_csv(result))
     return EXIT_DISAGREES if result.failed else 0

@@ -216,3 +216,14 @@ def test_semicolon_and_tab_separated_answers(tmp_path, delimiter):
     path.write_text(f"id{delimiter}candidate\na{delimiter}O(1-O) h2\nb{delimiter}h2\n")
     out = json.loads(run(STORY4, "--wrt", "w4", "--grade", str(path), "--format", "json").stdout)
     assert [(g["id"], g["agrees"]) for g in out["grades"]] == [("a", True), ("b", False)]
+
+
+def test_without_wrt_the_answers_must_name_it(tmp_path):
+    answers = class_file(tmp_path, [["a", RIGHT]])
+    r = run(STORY4, "--grade", answers)
+    assert r.exit_code == 2
+    assert r.stderr.startswith(f"{STORY4}: error: missing --wrt NAME")
+    named = class_file(tmp_path, [["a", "O(1-O) h2", "w4"], ["b", RIGHT, ""]], header="id,candidate,wrt")
+    out = json.loads(run(STORY4, "--grade", named, "--format", "json").stdout)
+    assert [g["agrees"] for g in out["grades"]] == [True, None]
+    assert out["grades"][1]["diagnosis"] == ["no --wrt, and the row has no wrt of its own"]

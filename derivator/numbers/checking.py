@@ -116,7 +116,9 @@ def forward(d: Derivation, values: Mapping[str, float], precise: bool = False,
     of multiply-adds, not expressions rebuilt."""
     c = sweep.compiled(d.net, d.of)
     memo = _REMEMBERED.get()
-    key = (c, mpmath.mp.prec if precise else 0, nudge, target, frozenset(values.items())) if memo is not None else None
+    shift = None if nudge is None else (nudge[0], type(nudge[1]), nudge[1])
+    key = (c, mpmath.mp.prec if precise else 0, shift, target,  # 0.5 and mpf(0.5) are equal, not the same input
+           frozenset((k, type(v), v) for k, v in values.items())) if memo is not None else None
     if key is not None and key in memo:
         env, result = memo[key]
         return Forward(dict(env), result)  # a copy: a caller may add to its env
