@@ -3,7 +3,7 @@
 The derivative is derived once per `--wrt` name, and a candidate that parses to an expression already
 judged (`2(o-y)` and `2*(o - y)`) gets that verdict again: judging is a function of the derivative,
 the expression and the point, with a fixed seed for the points around it. The forward passes at those
-points are run once for the whole class (`checking.remembering`). A row that cannot be read (a bad
+points are run once for the whole class (`numbers/remember.py`). A row that cannot be read (a bad
 name, a syntax error, an unknown `wrt`) gets its error as its diagnosis and the others go on.
 """
 
@@ -22,7 +22,7 @@ from derivator.errors import DerivatorError, shown
 from derivator.graph.network import Network
 from derivator.judge.candidate import Verdict, parse
 from derivator.load.files import read_bytes
-from derivator.numbers import checking
+from derivator.numbers import checking, remember
 from derivator.symbolic.derive import Derivation
 
 MAX_ROWS = 10_000  # a class, or every class of a course; more is refused rather than left running for hours
@@ -142,7 +142,7 @@ def grade(net: Network, wrt: str | None, answers: Sequence[Row], of: str | None 
     derivations: dict[str, Derivation | DerivatorError] = {}
     verdicts: dict[tuple, Verdict | DerivatorError] = {}
     out = []
-    with checking.remembering():
+    with remember.remembering():
         for row in answers:
             name = row.wrt or wrt
             if name is None:

@@ -10,9 +10,7 @@ disagreement.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -22,7 +20,7 @@ import sympy
 from derivator.errors import DerivatorError, unknown
 from derivator.graph.network import Network, symbol
 from derivator.graph.timesteps import step
-from derivator.numbers import kinks, line, resolve, sweep
+from derivator.numbers import kinks, line, remember, resolve, sweep
 from derivator.numbers.evaluate import PRECISIONS, UndefinedError, short, value
 from derivator.numbers.ladder import NoAgreementError, stable  # noqa: F401 - checking.stable, for its callers
 from derivator.symbolic.derive import Derivation
@@ -114,37 +112,13 @@ def forward(d: Derivation, values: Mapping[str, float], precise: bool = False,
     The network is compiled once (`sweep`), so the many passes of a numerical derivative are loops
     of multiply-adds, not expressions rebuilt."""
     c = sweep.compiled(d.net, d.of)
-    memo = _REMEMBERED.get()
-    shift = None if nudge is None else (nudge[0], type(nudge[1]), nudge[1])
-    key = (c, mpmath.mp.prec if precise else 0, shift, target,  # 0.5 and mpf(0.5) are equal, not the same input
-           frozenset((k, type(v), v) for k, v in values.items())) if memo is not None else None
-    if key is not None and key in memo:
-        env, result = memo[key]
-        return Forward(dict(env), result)  # a copy: a caller may add to its env
-    state = c.forward(values, precise, nudge, target)
-    env = c.env(state.o, state.z, state.values)
-    if key is not None:
-        if len(memo) >= MAX_REMEMBERED:
-            memo.clear()
-        memo[key] = (dict(env), state.target)
-    return Forward(env, state.target)
 
+    def run() -> tuple[dict, object]:
+        state = c.forward(values, precise, nudge, target)
+        return c.env(state.o, state.z, state.values), state.target
 
-# Grading judges hundreds of candidates against one derivative at the same points (judge/points.py
-# draws them with a fixed seed): within `remembering()` each forward pass is run once per point and
-# precision. Outside it nothing is kept.
-_REMEMBERED: ContextVar[dict | None] = ContextVar("remembered forward passes", default=None)
-MAX_REMEMBERED = 20_000  # passes kept at once; past this the memo starts afresh (memory stays bounded)
-
-
-@contextmanager
-def remembering() -> Iterator[None]:
-    """Within: forward passes remembered by network, point, precision, nudge and target."""
-    token = _REMEMBERED.set({})
-    try:
-        yield
-    finally:
-        _REMEMBERED.reset(token)
+    env, result = remember.remembered(c, values, precise, nudge, target, run)
+    return Forward(env, result)
 
 
 def derivative_value(d: Derivation, values: Mapping[str, float]) -> float:
