@@ -2,113 +2,26 @@
 
 from __future__ import annotations
 
-import io
-import math
-import os
 import sys
 import time
 
 import click
 
-from derivator.answers import matrix_form
+from derivator.answers import grading, matrix_form
 from derivator.answers.descent import descend, parse_rate
 from derivator.answers.gradient import gradient
 from derivator.answers.jacobian import jacobian as jacobian_of
 from derivator.answers.report import Report, report
-from derivator.errors import DerivatorError, long_name, shown
+from derivator.clikit import EXIT_DISAGREES, BadInput, Once, OneLineErrors, emit, parse_at, parse_tolerance
+from derivator.errors import DerivatorError
 from derivator.graph.equations import resolve_of
-from derivator.load.fields import fraction, positive
 from derivator.load.files import candidate_text, load
 from derivator.numbers import checking
 from derivator.render import FORMATS, choose, picture, python, render, require
+from derivator.render.grades import render_grades_csv, render_grades_json
 from derivator.render.output import Outputs
 from derivator.symbolic.derive import derive as derive_one
 from derivator.version import __version__
-
-EXIT_DISAGREES = 1
-EXIT_BAD_INPUT = 2
-EXIT_INTERNAL = 3  # a bug in the tool
-
-
-def parse_at(items: tuple[str, ...]) -> dict[str, float]:
-    """`--at NAME=VALUE`, repeatable; the last one for a name wins."""
-    values = {}
-    for item in items:
-        name, sep, text = item.partition("=")
-        if not sep or not name.strip():
-            raise DerivatorError(f"--at expects NAME=VALUE, got '{shown(item)}'")
-        if long_name(name.strip()):
-            raise DerivatorError(f"--at: {long_name(name.strip())}")
-        try:
-            exact = fraction(text)
-            v = float(exact) if exact is not None else float(text)
-        except DerivatorError as e:
-            raise DerivatorError(f"--at {name.strip()}: {e.message}") from None
-        except (ValueError, OverflowError):
-            raise DerivatorError(f"--at {name.strip()}: '{shown(text)}' is not a number") from None
-        if not math.isfinite(v):
-            raise DerivatorError(f"--at {name.strip()}: the value must be finite, not '{shown(text)}'")
-        values[name.strip()] = v
-    return values
-
-
-class OneLineErrors(click.Command):
-    """Every bad input is one line on stderr and exit status 2, never a usage block or a traceback;
-    a bug of ours is one line saying so, with exit status 3."""
-
-    def main(self, args=None, prog_name=None, **extra):
-        extra.pop("standalone_mode", None)
-        try:
-            result = super().main(args, prog_name, standalone_mode=False, **extra)
-        except click.ClickException as e:
-            click.echo(e.format_message() if isinstance(e, BadInput) else f"derive: error: {e.format_message()}",
-                       err=True)
-            sys.exit(EXIT_BAD_INPUT)
-        except click.exceptions.Abort:
-            click.echo("derive: error: aborted", err=True)
-            sys.exit(EXIT_BAD_INPUT)
-        except Exception as e:  # a bug of ours: still one line, and no traceback for the user
-            click.echo(f"derive: error: internal error ({_one_line(f'{type(e).__name__}: {e}')}); please report it",
-                       err=True)
-            sys.exit(EXIT_INTERNAL)
-        sys.exit(result if isinstance(result, int) else 0)
-
-
-class Once(click.Option):
-    """An option that takes one value: given twice it is a usage error, not silently the last one."""
-
-    def __init__(self, *args, **kwargs):
-        self.single_default = kwargs.pop("default", None)
-        if self.single_default is not None and kwargs.get("help"):
-            kwargs["help"] += f"  [default: {self.single_default}]"
-        super().__init__(*args, multiple=True, **kwargs)
-
-    def process_value(self, ctx, value):
-        value = super().process_value(ctx, value)
-        if len(value) > 1:
-            flag = self.opts[0]
-            if flag == "--wrt":
-                raise click.UsageError("--wrt is given twice: two --wrt mean a second derivative, which this "
-                                       "version does not derive yet; give one --wrt")
-            raise click.UsageError(f"{flag} is given {len(value)} times; give it once")
-        return value[0] if value else self.single_default
-def _one_line(text: str, limit: int = 300) -> str:
-    """An exception's message on one line, cut short: the error stays one line on stderr."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-class BadInput(click.ClickException):
-    """A DerivatorError, already formatted as `FILE:LINE:COL: error: MESSAGE`."""
-
-    exit_code = EXIT_BAD_INPUT
-
-
-def parse_tolerance(text: str) -> float:
-    value = positive(text)
-    if value is None:
-        raise DerivatorError(f"--tolerance must be a positive number, not '{text}'")
-    return value
 
 
 @click.command(cls=OneLineErrors,
@@ -142,9 +55,11 @@ def parse_tolerance(text: str) -> float:
 @click.option("--step", "rate", cls=Once, metavar="RATE",
               help="One step of gradient descent on every parameter, with learning rate RATE.")
 @click.option("--plot", cls=Once, metavar="OUT.png", help="Plot the target near the point with its tangent line.")
+@click.option("--grade", "answers", cls=Once, metavar="ANSWERS.csv",
+              help="Judge each row (columns id, candidate, optionally wrt) as --candidate does; CSV or --format json.")
 @click.version_option(__version__, "--version", message="derive (derivator) %(version)s")
 def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, candidate_file, define, matrix, jacobian,
-           draw, unrolled, rate, plot):
+           draw, unrolled, rate, plot, answers):
     """Derive d TARGET / d NAME for the network in FILE, show the work, and check it.
 
     \b
@@ -154,21 +69,25 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, cand
       derive specs/story4_desmos_check.yaml --wrt w1 --define 's(x)=1/(1+exp(-x))'
         --define 'd(x)=s(x)*(1-s(x))' --candidate 'd(z_O)*(d(z_h2)*d(z_h1)*I + d(z_h3)*d(z_h1)*I)'
       derive specs/softmax_jacobian.yaml --jacobian --of p1,p2,p3 --wrt z_p1,z_p2,z_p3 --check
+      derive specs/story4_desmos_check.yaml --wrt w1 --grade answers.csv > grades.csv
 
     \b
     Exit status: 0 success, 1 a check or the candidate disagrees, 2 bad usage or a bad file
     (one line on stderr: FILE:LINE:COL: error: MESSAGE), 3 an internal error, a bug in derive
     (one line on stderr: derive: error: internal error (...); please report it).
     """
+    others = {"--candidate": candidate is not None, "--matrix": matrix, "--draw": draw is not None,
+              "--step": rate is not None, "--plot": plot is not None, "--check": check, "--standalone": standalone}
     try:
         candidate = candidate_text(candidate, candidate_file)
         if unrolled and draw is None:
             raise DerivatorError("--unrolled goes with --draw: it draws the network unrolled through time")
         draw = picture.Drawing(draw, unrolled) if draw is not None else None
+        if answers is not None:
+            return _grade(file, wrt, of, at, fmt, define, answers, {**others, "--jacobian": jacobian})
         if jacobian:
             return _jacobian(file, wrt, of, at, check, tolerance, fmt, standalone,
-                             {"--candidate": candidate is not None, "--define": bool(define), "--matrix": matrix,
-                              "--draw": draw is not None, "--step": rate is not None, "--plot": plot is not None})
+                             {**others, "--define": bool(define), "--check": False, "--standalone": False})
         status = _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot,
                          rate)
     except DerivatorError as e:
@@ -218,27 +137,6 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
     return EXIT_DISAGREES if answer.failed else 0
 
 
-def emit(text: str) -> None:
-    """Print the answer. A write that fails (a full disk, a closed pipe) is one error line, exit status 2:
-    the output is lost, which the user must hear of, and no bug of ours."""
-    try:
-        click.echo(text, nl=False)
-        sys.stdout.flush()
-    except OSError as e:
-        _drop_stdout()
-        raise DerivatorError(f"cannot write the output to stdout: {e.strerror or e}") from None
-
-
-def _drop_stdout() -> None:
-    """Point stdout at /dev/null, so that Python's own flush at exit does not fail again with a traceback."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        pass  # not a real file (a test's runner): nothing is flushed at exit
-
-
 def _jacobian(file, wrt, of, at, check, tolerance, fmt, standalone, others: dict[str, bool]) -> int:
     """`--jacobian`: every ∂of_i/∂wrt_j, --of and --wrt each a comma list."""
     choose(fmt, standalone)
@@ -250,6 +148,25 @@ def _jacobian(file, wrt, of, at, check, tolerance, fmt, standalone, others: dict
     answer = jacobian_of(load(file), of, wrt, parse_at(at), check, tolerance)
     emit(render(answer, fmt, standalone))
     return EXIT_DISAGREES if answer.failed else 0
+
+
+def _grade(file, wrt, of, at, fmt, define, answers, others: dict[str, bool]) -> int:
+    """`--grade ANSWERS.csv`: every row judged as --candidate judges one; exit 1 when some row could not be."""
+    for flag, given in others.items():
+        if given:
+            raise DerivatorError(f"--grade judges the candidates in {answers}; {flag} does not apply to it")
+    if fmt not in ("text", "json"):
+        raise DerivatorError(f"--grade writes CSV (the default) or --format json, not --format {fmt}")
+    net = load(file)
+    try:
+        rows = grading.read(answers)
+    except DerivatorError as e:  # its position is in the answers, not in the network file
+        raise BadInput(e.format(answers)) from None
+    if wrt is None and not any(row.wrt for row in rows):
+        raise DerivatorError(f"missing --wrt NAME: what to differentiate by (or a wrt column in {answers})")
+    result = grading.grade(net, wrt, rows, of, parse_at(at), define)
+    emit(render_grades_json(result) if fmt == "json" else render_grades_csv(result))
+    return EXIT_DISAGREES if result.failed else 0
 
 
 def _python(net, file, wrt, of, check, candidate, matrix, rate) -> int:

@@ -62,6 +62,26 @@ class Report(Displayed):
             (self.candidate is not None and not self.candidate.agrees)
 
 
+def derivation(net: Network, wrt: str, of: str | None = None, pass_: Backward | None = None) -> Derivation:
+    """The derivation of one answer; with data, of a parameter only (J averages over the samples)."""
+    d = derive(net, wrt, of, pass_)
+    if net.samples and d.kind != "parameter":
+        raise DerivatorError(f"--wrt {wrt}: with 'data', every input and node takes a value per sample; "
+                             "differentiate the average with respect to a parameter")
+    return d
+
+
+def judged(d: Derivation, candidate: str, definitions: list[str], point: dict[str, float],
+           expr: sympy.Expr | None = None) -> Verdict:
+    """The verdict on a candidate (`expr`, when already parsed) at the point, with its diagnosis when wrong:
+    one place for `--candidate` and for every row of `--grade`."""
+    expr = parse(d.net, candidate, definitions) if expr is None else expr
+    verdict = judge(d, expr, point, source=" ".join(candidate.split()))  # one line: a --candidate-file may span several
+    if not verdict.agrees and not verdict.inconclusive:  # an inconclusive verdict says why itself
+        verdict.diagnosis = diagnose(d, verdict.expr, verdict, point)
+    return verdict
+
+
 @arguments.public
 def report(net: Network, wrt: str, of: str | None = None, at: Mapping[str, float] | None = None,
            check: bool = False, tolerance: float = checking.RELATIVE_TOLERANCE,
@@ -71,10 +91,7 @@ def report(net: Network, wrt: str, of: str | None = None, at: Mapping[str, float
     if candidate is not None:
         arguments.text(candidate, "candidate")
     definitions = arguments.texts(definitions, "definitions")
-    d = derive(net, wrt, of, pass_)
-    if net.samples and d.kind != "parameter":
-        raise DerivatorError(f"--wrt {wrt}: with 'data', every input and node takes a value per sample; "
-                             "differentiate the average with respect to a parameter")
+    d = derivation(net, wrt, of, pass_)
     values = checking.point(net, at)
     first = checking.samples(net, values)[0]  # with data, the candidate is judged as one sample's derivative
     names = checking.needed(d)
@@ -85,12 +102,7 @@ def report(net: Network, wrt: str, of: str | None = None, at: Mapping[str, float
     value = result.value if result else (None if missing else checking.derivative_value(d, values))
     expanded = d.expanded() if d.expanded_size() <= MAX_EXPANDED_SIZE else None
     used = {n: values[n] for n in names if n in values}
-    verdict = None
-    if candidate is not None:
-        # Shown on one line: a candidate from --candidate-file may span several.
-        verdict = judge(d, parse(net, candidate, list(definitions)), first, source=" ".join(candidate.split()))
-        if not verdict.agrees and not verdict.inconclusive:  # an inconclusive verdict says why itself
-            verdict.diagnosis = diagnose(d, verdict.expr, verdict, first)
+    verdict = judged(d, candidate, list(definitions), first) if candidate is not None else None
     numbers = worked(net, d.of, values) if not missing else None
     return Report(d, used, value, result, expanded, missing, verdict, len(net.samples), worked=numbers)
 

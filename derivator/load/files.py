@@ -17,6 +17,11 @@ from derivator.load.spec import Reader
 from derivator.load.yamlfile import MAX_FILE_BYTES, container_pos, read
 
 
+def read_bytes(path: str | Path, cap: int, what: str = "file") -> bytes:
+    """A file's bytes, or an error when it cannot be read or has more than `cap`."""
+    return bounded(path, cap, f"cannot read {what}", f"{what} is larger")
+
+
 @arguments.public
 def load(path: str | Path) -> Network:
     """Read and check a network file."""
@@ -25,7 +30,7 @@ def load(path: str | Path) -> Network:
     path = Path(path)
     if path.is_dir():
         raise DerivatorError("is a directory, not a network file")
-    data = bounded(path, MAX_FILE_BYTES, "cannot read file", "file is larger")
+    data = read_bytes(path, MAX_FILE_BYTES)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -20,7 +20,7 @@ import sympy
 from derivator.errors import DerivatorError, unknown
 from derivator.graph.network import Network, symbol
 from derivator.graph.timesteps import step
-from derivator.numbers import kinks, line, resolve, sweep
+from derivator.numbers import kinks, line, remember, resolve, sweep
 from derivator.numbers.evaluate import PRECISIONS, UndefinedError, short, value
 from derivator.numbers.ladder import NoAgreementError, stable  # noqa: F401 - checking.stable, for its callers
 from derivator.symbolic.derive import Derivation
@@ -112,8 +112,13 @@ def forward(d: Derivation, values: Mapping[str, float], precise: bool = False,
     The network is compiled once (`sweep`), so the many passes of a numerical derivative are loops
     of multiply-adds, not expressions rebuilt."""
     c = sweep.compiled(d.net, d.of)
-    state = c.forward(values, precise, nudge, target)
-    return Forward(c.env(state.o, state.z, state.values), state.target)
+
+    def run() -> tuple[dict, object]:
+        state = c.forward(values, precise, nudge, target)
+        return c.env(state.o, state.z, state.values), state.target
+
+    env, result = remember.remembered(c, values, precise, nudge, target, run)
+    return Forward(env, result)
 
 
 def derivative_value(d: Derivation, values: Mapping[str, float]) -> float:
