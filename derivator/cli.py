@@ -87,9 +87,11 @@ class Once(click.Option):
         value = super().process_value(ctx, value)
         if len(value) > 1:
             flag = self.opts[0]
+            if flag == "--wrt" and len(value) == 2:
+                return tuple(value)  # two --wrt: a second derivative (CONTRACT section 8)
             if flag == "--wrt":
-                raise click.UsageError("--wrt is given twice: two --wrt mean a second derivative, which this "
-                                       "version does not derive yet; give one --wrt")
+                raise click.UsageError(f"--wrt is given {len(value)} times; give it once, or twice for a second "
+                                       "derivative")
             raise click.UsageError(f"{flag} is given {len(value)} times; give it once")
         return value[0] if value else self.single_default
 def _one_line(text: str, limit: int = 300) -> str:
@@ -133,14 +135,16 @@ def parse_tolerance(text: str) -> float:
 @click.option("--matrix", is_flag=True, help="With a layers file and --wrt W2 (a whole matrix): the matrix form.")
 @click.option("--jacobian", is_flag=True,
               help="The matrix d of_i / d wrt_j: --of and --wrt name several, by commas (a2, z_a2: a layer's).")
+@click.option("--hessian", is_flag=True,
+              help="The matrix of second derivatives over --wrt all, a whole matrix (W1) or NAME,NAME,...")
 @click.option("--draw", cls=Once, metavar="OUT.svg|OUT.tex",
               help="Draw the network with the paths from --wrt marked.")
 @click.option("--step", "rate", cls=Once, metavar="RATE",
               help="One step of gradient descent on every parameter, with learning rate RATE.")
 @click.option("--plot", cls=Once, metavar="OUT.png", help="Plot the target near the point with its tangent line.")
 @click.version_option(__version__, "--version", message="derive (derivator) %(version)s")
-def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, jacobian, draw, rate,
-           plot):
+def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, jacobian, hessian, draw,
+           rate, plot):
     """Derive d TARGET / d NAME for the network in FILE, show the work, and check it.
 
     \b
@@ -150,6 +154,7 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, defi
       derive specs/story4_desmos_check.yaml --wrt w1 --define 's(x)=1/(1+exp(-x))'
         --define 'd(x)=s(x)*(1-s(x))' --candidate 'd(z_O)*(d(z_h2)*d(z_h1)*I + d(z_h3)*d(z_h1)*I)'
       derive specs/softmax_jacobian.yaml --jacobian --of p1,p2,p3 --wrt z_p1,z_p2,z_p3 --check
+      derive specs/story4_desmos_check.yaml --wrt w1 --wrt w2 --check    (or --hessian --wrt all)
 
     \b
     Exit status: 0 success, 1 a check or the candidate disagrees, 2 bad usage or a bad file
@@ -157,10 +162,13 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, defi
     (one line on stderr: derive: error: internal error (...); please report it).
     """
     try:
+        others = {"--candidate": candidate is not None, "--define": bool(define), "--matrix": matrix,
+                  "--draw": draw is not None, "--step": rate is not None, "--plot": plot is not None}
+        if hessian or isinstance(wrt, tuple):
+            return _second(file, wrt, of, at, check, tolerance, fmt, standalone, hessian,
+                           {**others, "--jacobian": jacobian})
         if jacobian:
-            return _jacobian(file, wrt, of, at, check, tolerance, fmt, standalone,
-                             {"--candidate": candidate is not None, "--define": bool(define), "--matrix": matrix,
-                              "--draw": draw is not None, "--step": rate is not None, "--plot": plot is not None})
+            return _jacobian(file, wrt, of, at, check, tolerance, fmt, standalone, others)
         status = _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot,
                          rate)
     except DerivatorError as e:
@@ -239,6 +247,26 @@ def _jacobian(file, wrt, of, at, check, tolerance, fmt, standalone, others: dict
             raise DerivatorError(f"--jacobian gives a matrix of derivatives; {flag} does not apply to it")
     tolerance = parse_tolerance(tolerance)
     answer = jacobian_of(load(file), of, wrt, parse_at(at), check, tolerance)
+    emit(render(answer, fmt, standalone))
+    return EXIT_DISAGREES if answer.failed else 0
+
+
+def _second(file, wrt, of, at, check, tolerance, fmt, standalone, hessian, others: dict[str, bool]) -> int:
+    """Two --wrt: one second derivative; --hessian: the matrix of them (--format python: code for it)."""
+    from derivator.answers import second  # loaded only for second derivatives
+    choose(fmt, standalone)
+    flag = "--hessian" if hessian else "--wrt twice"
+    bad = [o for o, given in {**others, "--check": check and FORMATS[fmt].code}.items() if given]
+    if bad:
+        raise DerivatorError(f"{flag} gives second derivatives{' as code' if FORMATS[fmt].code else ''}; "
+                             f"{bad[0]} does not apply to it")
+    require(fmt, "Hessian" if hessian else "Second", flag=flag)
+    tolerance, net = parse_tolerance(tolerance), load(file)
+    names = second.hessian_names(net, wrt) if hessian else list(wrt)
+    if hessian and FORMATS[fmt].code:
+        from derivator.render import python_hessian
+        return emit(python_hessian.module(net, names, resolve_of(net, of), file)) or 0
+    answer = (second.hessian if hessian else second.pair)(net, names, of, parse_at(at), check, tolerance)
     emit(render(answer, fmt, standalone))
     return EXIT_DISAGREES if answer.failed else 0
 

@@ -91,6 +91,9 @@ class _Piecewise2(sympy.Function):
 class leaky_step(_Piecewise2):  # noqa: N801
     """The derivative of leaky_relu: 1 for x > 0, else the slope (at 0 too, as PyTorch takes it)."""
 
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return S.Zero  # flat on each side of its kink at 0
+
     @staticmethod
     def branches(x, s):
         return (S.One, x > 0), (s, True)
@@ -109,6 +112,9 @@ class leaky_relu(_Piecewise2):  # noqa: N801
 
 class elu_step(_Piecewise2):  # noqa: N801
     """The derivative of elu: 1 for x > 0, else alpha exp(x) (alpha at 0, as PyTorch takes it)."""
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return self - sympy.Heaviside(self.args[0], 0)  # alpha exp(x) below 0, 0 above
 
     @staticmethod
     def branches(x, a):
