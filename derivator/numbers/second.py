@@ -119,15 +119,17 @@ def gradient_at(net: Network, of: str, names: list[str], point: Mapping[str, flo
         g = c.backward(state, precise)
         total = [t + g.get(n, 0) for t, n in zip(total, names, strict=True)]
     m = len(points) if net.reduction == "mean" else 1
-    shifted = {**point, nudge[0]: (sweep.decimal(point[nudge[0]]) if precise else point[nudge[0]]) + nudge[1]}
-    pen = penalty_gradient(net, shifted, precise) if of == "loss" else {}
+    pen = {}
+    if of == "loss" and nudge[0] in point:
+        shifted = {**point, nudge[0]: (sweep.decimal(point[nudge[0]]) if precise else point[nudge[0]]) + nudge[1]}
+        pen = penalty_gradient(net, shifted, precise)
     return [t / m + pen.get(n, 0) for t, n in zip(total, names, strict=True)]
 
 
 def check_column(net: Network, of: str, b: str, rows: list[str], exact: list[float], point: Mapping[str, float],
                  tolerance: float) -> list[Check]:
     """Every entry of column B against a central difference of the gradient in B."""
-    theta = point[b]
+    theta = point.get(b, 0.0)  # an input of `data:` has a value per sample: the step is scaled to 1
     h = STEP * max(1.0, abs(theta))
     try:
         up = gradient_at(net, of, rows, point, (b, h), False)

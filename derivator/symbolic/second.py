@@ -115,10 +115,11 @@ def check_names(net: Network, names: list[str]) -> None:
                                  f"'{n}' is a {'pre-activation' if kind == 'preactivation' else kind}")
 
 
-def tangent(net: Network, of: str, wrt: str) -> Tangent:
-    """The forward-mode pass in direction `wrt` over the backward plan for `of`."""
+def tangent(net: Network, of: str, wrt: str, direction: dict[str, Expr] | None = None) -> Tangent:
+    """The forward-mode pass in direction `wrt` over the backward plan for `of`; with `direction`
+    ({name: its component}), in that direction instead (a Hessian-vector product's pass)."""
     p = plan(net, of)
-    t = Tangent(net, of, wrt, p, known={wrt: S.One})
+    t = Tangent(net, of, wrt, p, known=dict(direction) if direction is not None else {wrt: S.One})
     into: dict[str, list[tuple[str, Link]]] = {}
     for name, links in p.links.items():
         for link in links:
