@@ -25,9 +25,12 @@ from derivator.graph.network import Network
 from derivator.numbers import checking
 from derivator.numbers import second as numbers
 from derivator.numbers.worked import Worked, worked
-from derivator.symbolic.second import Mixed, check_names, curvature, mixed, tangent
+from derivator.symbolic.second import Inliner, Mixed, check_names, curvature, mixed, tangent
 
 SHORT = 60  # tree size up to which a Hessian entry's node-value form is printed
+FORMS = 30  # names up to which a Hessian's entries get node-value forms (past it, n² forms are too many to read)
+MAX_NAMES = 300  # a Hessian's entries grow as n²: past this, name fewer (bounded time and memory)
+SMALL = 24  # names up to which the eigenvalues come from mpmath
 WHOLE = 4000  # tree size up to which one mixed partial's node-value form is printed
 
 
@@ -144,11 +147,15 @@ def hessian(net: Network, names: list[str], of: str | None = None, at: Mapping[s
     """Every ∂²target/∂a∂b over `names`: one forward-mode pass per column."""
     of = resolve_of(net, of)
     check_names(net, names)
+    if len(names) > MAX_NAMES:
+        raise DerivatorError(f"--hessian over {len(names)} names is a {len(names)} × {len(names)} matrix; at most "
+                             f"{MAX_NAMES} names here (name some with --wrt NAME,NAME,... or a whole matrix)")
     tangents = [tangent(net, of, b) for b in names]
     entries = [[mixed(net, of, a, b, t) for t, b in zip(tangents, names, strict=True)] for a in names]
     values, needed, missing = _point(net, of, names, at, check)
     h = Hessian(net, of, names, entries, {k: v for k, v in values.items() if k in needed}, missing)
-    h.forms = [[e.inlined(SHORT) for e in row] for row in entries]
+    by = Inliner(net, of, SHORT)  # each line and δ written out once, for every entry
+    h.forms = [[e.inlined(SHORT, by) if len(names) <= FORMS else None for e in row] for row in entries]
     bend = curvature(net, of)
     if bend is not None:
         h.gauss_newton_name = bend[2]
@@ -169,8 +176,14 @@ def hessian(net: Network, names: list[str], of: str | None = None, at: Mapping[s
 
 
 def eigenvalues(m: list[list[float]]) -> list[float]:
-    """The eigenvalues of the symmetric part (H + Hᵀ)/2, ascending, by mpmath's symmetric solver."""
+    """The eigenvalues of the symmetric part (H + Hᵀ)/2, ascending: mpmath's symmetric solver at 30 digits
+    for a small matrix, LAPACK's (numpy.linalg.eigvalsh, backward stable) past SMALL names, where mpmath's
+    pure-Python solver takes a minute for 85 × 85."""
     n = len(m)
+    if n > SMALL:
+        import numpy  # a dependency already (of matplotlib); loaded only for a large Hessian
+        sym = numpy.array(m, dtype=float)
+        return [float(x) for x in numpy.linalg.eigvalsh((sym + sym.T) / 2)]
     with mpmath.workdps(30):
         sym = mpmath.matrix([[(mpmath.mpf(m[i][j]) + m[j][i]) / 2 for j in range(n)] for i in range(n)])
         e, _ = mpmath.eigsy(sym)

@@ -204,9 +204,10 @@ class Mixed:
         """One sample's second derivative (the penalty's part apart), in δ's, node values and lines."""
         return plus(*[e for _, e in self.terms])
 
-    def inlined(self, limit: int = 4000) -> Expr | None:
+    def inlined(self, limit: int = 4000, by: Inliner | None = None) -> Expr | None:
         """The same in node values only (every line and δ written out), or None past `limit` in size."""
-        return inline(self.tangent, self.result + (self.penalty if not self.net.samples else 0), limit)
+        by = by if by is not None else Inliner(self.net, self.of, limit)
+        return by(self.tangent, plus(self.result, self.penalty if not self.net.samples else S.Zero))
 
 
 def mixed(net: Network, of: str, a: str, b: str, t: Tangent | None = None) -> Mixed:
@@ -220,16 +221,36 @@ def mixed(net: Network, of: str, a: str, b: str, t: Tangent | None = None) -> Mi
     return Mixed(net, of, a, b, t, terms, pen)
 
 
-def inline(t: Tangent, e: Expr, limit: int) -> Expr | None:
-    """`e` with every line's symbol and δ replaced by what it stands for, in node values only."""
-    deltas = {delta(v): to_sympy(d, {}) for v, d in backward(t.net, t.of, t.plan).deltas.items()}
-    table: dict = dict(deltas)
-    for line in t.lines:
-        table[line.symbol] = line.expr.xreplace(table)
-        if equations.tree_size(table[line.symbol]) > limit:
-            return None
-    out = e.xreplace(table)
-    return out if equations.tree_size(out) <= limit else None
+class Inliner:
+    """Writes an expression of the lines in node values only: every line's symbol and δ replaced by what
+    it stands for, each worked out once (shared by every entry of a Hessian), None past `limit` in size."""
+
+    def __init__(self, net: Network, of: str, limit: int):
+        self.deltas = backward(net, of).deltas
+        self.limit, self.memo, self.nested = limit, {}, {}
+        self.lines: dict[sympy.Symbol, Line] = {}
+
+    def __call__(self, t: Tangent, e: Expr) -> Expr | None:
+        self.lines.update({ln.symbol: ln for ln in t.lines})
+        return self._expand(e)
+
+    def _expand(self, e: Expr) -> Expr | None:
+        table = {}
+        for s in e.free_symbols:
+            if s in self.lines or (s.name.startswith("δ_") and s.name[2:] in self.deltas):
+                r = self._one(s)
+                if r is None:
+                    return None
+                table[s] = r
+        out = e.xreplace(table) if table else e
+        return out if equations.tree_size(out) <= self.limit else None
+
+    def _one(self, s: sympy.Symbol) -> Expr | None:
+        if s not in self.memo:
+            self.memo[s] = self._expand(self.lines[s].expr) if s in self.lines else \
+                to_sympy(self.deltas[s.name[2:]], self.nested)
+        r = self.memo[s]
+        return r if r is not None and equations.tree_size(r) <= self.limit else None
 
 
 def curvature(net: Network, of: str) -> tuple[list[str], list[list[Expr]], str] | None:
