@@ -127,19 +127,23 @@ def pair(net: Network, names: list[str], of: str | None = None, at: Mapping[str,
 
 
 def hessian_names(net: Network, wrt: str | tuple | None) -> list[str]:
-    """--wrt all, a whole matrix (W2), or a comma list."""
+    """--wrt all, or a comma list of names and whole matrices (W2,b2: their entries, row by row)."""
     if isinstance(wrt, tuple):
         raise DerivatorError("--hessian takes one --wrt: all, a whole matrix such as W1, or NAME,NAME,...")
-    whole = matrix_form.whole(net, wrt) if wrt is not None else None
     if wrt is None:
         raise DerivatorError("--hessian needs --wrt all, a whole matrix such as W1, or NAME,NAME,...")
     if wrt == "all":
         if not net.params:
             raise DerivatorError("--wrt all: the network has no parameters (weights and biases given by name)")
         return list(net.params)
-    if whole:
-        return [n for row in whole for n in row]
-    return comma_names(net, wrt, "--wrt")
+    out: list[str] = []
+    for item in wrt.split(","):
+        whole = matrix_form.whole(net, item.strip())
+        out += [n for row in whole for n in row] if whole else comma_names(net, item, "--wrt")
+    twice = next((n for i, n in enumerate(out) if n in out[:i]), None)
+    if twice is not None:
+        raise DerivatorError(f"--wrt: '{twice}' is named twice")
+    return out
 
 
 def hessian(net: Network, names: list[str], of: str | None = None, at: Mapping[str, float] | None = None,

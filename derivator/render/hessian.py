@@ -7,11 +7,12 @@ it where the loss has one, and the check of every entry.
 
 from __future__ import annotations
 
+from derivator.answers.display import WRITERS
 from derivator.answers.second import Hessian
 from derivator.render.breaking import PREAMBLE, align, aligned
 from derivator.render.jsonout import dumps
 from derivator.render.latex import text_tex
-from derivator.render.matrixform import values_tex, values_text
+from derivator.render.matrixform import values_text
 from derivator.render.second import title, title_tex
 from derivator.render.text import verdict
 from derivator.symbolic.printing import code, teacher, tex, tex_name
@@ -50,6 +51,11 @@ def _forms(h: Hessian) -> list[tuple[str, str, object]]:
     return [(h.names[i], h.names[j], h.forms[i][j]) for i in range(n) for j in range(i, n)]
 
 
+def _eigen_text(e: list[float]) -> list[str]:
+    scale = max((abs(x) for x in e), default=0.0)
+    return [f"0 (to rounding: {x:.2g})" if 0 < abs(x) <= 1e-12 * scale else f"{x:.9g}" for x in e]
+
+
 def render_hessian_text(h: Hessian) -> str:
     n = len(h.names)
     lines = [f"Hessian of {h.of} over ({', '.join(h.names)}), {n} × {n}: entry (i, j) is ∂²{h.of}/∂θ_i∂θ_j,",
@@ -67,7 +73,7 @@ def render_hessian_text(h: Hessian) -> str:
     at = ", ".join(f"{k} = {v:.15g}" for k, v in h.point.items())
     lines += [f"At {at}:" if at else "Values:", *values_text(h.values),
               f"Symmetry: largest |H_ij - H_ji| = {h.asymmetry:.3g}",
-              "Eigenvalues (of (H + Hᵀ)/2, ascending): " + ", ".join(f"{x:.9g}" for x in h.eigenvalues),
+              "Eigenvalues (of (H + Hᵀ)/2, ascending): " + ", ".join(_eigen_text(h.eigenvalues)),
               f"  {shape(h)}"]
     if h.gauss_newton is not None:
         lines += ["", f"Gauss-Newton part, {h.gauss_newton_name}:", *values_text(h.gauss_newton),
@@ -77,13 +83,41 @@ def render_hessian_text(h: Hessian) -> str:
     return "\n".join(lines) + "\n"
 
 
+WIDE = 12  # past this many names a matrix does not fit a page: LaTeX gives the eigenvalues, JSON the values
+
+
+def matrix_tex(rows: list[list[float]]) -> str:
+    """A matrix of values, with fewer digits as it widens (amsmath allows MaxMatrixCols columns: set here)."""
+    digits = 10 if len(rows) <= 4 else 6 if len(rows) <= 8 else 4
+    cells = r" \\ ".join(" & ".join(number_tex(v, digits) for v in row) for row in rows)
+    wide = rf"\setcounter{{MaxMatrixCols}}{{{len(rows)}}}" if len(rows) > 10 else ""
+    return wide + r"\begin{bmatrix}" + cells + r"\end{bmatrix}"
+
+
+def number_tex(x: float, digits: int) -> str:
+    """1.5e-17 as 1.5 \times 10^{-17}."""
+    mantissa, _, exponent = f"{x:.{digits}g}".partition("e")
+    return rf"{mantissa} \times 10^{{{int(exponent)}}}" if exponent else mantissa
+
+
+def _eigen_rows(e: list[float], per_row: int = 4) -> list[str]:
+    """The eigenvalues, a few to a row; those below the largest by 10¹² are rounding of 0 and print as 0."""
+    scale = max((abs(x) for x in e), default=0.0)
+    cells = ["0" if abs(x) <= 1e-12 * scale else number_tex(x, 6) for x in e]
+    rows = [",\\ ".join(cells[i:i + per_row]) for i in range(0, len(cells), per_row)]
+    return [r"\lambda(H) &\approx " + rows[0] + ("," if len(rows) > 1 else ""),
+            *[rf"&\phantom{{\approx}} {r}" + ("," if i < len(rows) - 2 else "") for i, r in enumerate(rows[1:])]]
+
+
 def tex_parts(h: Hessian) -> dict[str, list[str]]:
     entries = [rf"{title_tex(h.of, a, b)} &= {tex(form)}" for a, b, form in _forms(h) if form is not None] \
         if len(h.names) <= LARGE else []
     names = ", ".join(tex_name(x) for x in h.names)
-    values = [] if h.missing else [rf"H &\approx {values_tex(h.values)}",
-                                   r"\lambda(H) &\approx " + ",\\ ".join(f"{x:.6g}" for x in h.eigenvalues)]
-    gn = [rf"G = J^{{T}} H_{{L}} J &\approx {values_tex(h.gauss_newton)}"] if h.gauss_newton is not None else []
+    values = [] if h.missing else _eigen_rows(h.eigenvalues)
+    if not h.missing and len(h.names) <= WIDE:
+        values.insert(0, rf"H &\approx {matrix_tex(h.values)}")
+    gn = [rf"G = J^{{T}} H_{{L}} J &\approx {matrix_tex(h.gauss_newton)}"] \
+        if h.gauss_newton is not None and len(h.names) <= WIDE else []
     return {"entries": entries, "values": values, "gn": gn, "names": [names]}
 
 
@@ -146,3 +180,12 @@ def as_dict(h: Hessian) -> dict:
 
 def render_hessian_json(h: Hessian) -> str:
     return dumps(as_dict(h))
+
+
+def hessian_latex(h: Hessian) -> str:
+    """For Jupyter's `_repr_latex_`."""
+    from derivator.render.notebook import aligned as mathjax
+    return mathjax([r for key in ("entries", "values", "gn") for r in tex_parts(h)[key]])
+
+
+WRITERS.update({("Hessian", "markdown"): render_hessian_markdown, ("Hessian", "latex"): hessian_latex})

@@ -7,6 +7,7 @@ backward pass, each with its value), the product rule on each term, its value an
 
 from __future__ import annotations
 
+from derivator.answers.display import WRITERS
 from derivator.answers.second import WHOLE, Second
 from derivator.graph import equations
 from derivator.graph.network import symbol
@@ -37,14 +38,17 @@ def first_terms(m: Mixed):
     return plus(*[times(delta(link.node), link.local) for link, _ in m.terms])
 
 
-def rules_used(m: Mixed) -> list[tuple[str, object]]:
-    """(where, rule) for each second-order rule the lines use: f'' of a node, L'' of the loss."""
-    out = [(f"f''(z_{ln.quantity[2:]}) for {ln.quantity[2:]}", ln.rule) for ln in m.tangent.lines
-           if ln.rule is not None]
+def rules_used(m: Mixed) -> list[tuple[str, str, object]]:
+    """(where, its LaTeX, rule) for each second-order rule the lines use: f'' of a node, L'' of the loss."""
+    out = [(f"f''(z_{v}) for {v}", rf"f''\left({tex_name('z_' + v)}\right) \text{{ for }} {tex_name(v)}", ln.rule)
+           for ln in m.tangent.lines if ln.rule is not None for v in [ln.quantity[2:]]]
     net = m.net
     if m.of == "loss" and net.loss.rule is not None and net.loss.rule.second is not None:
         o, y = net.outputs[0], net.loss.targets[0]
-        out.append((f"∂²L/∂{o}² ({net.loss.type})", net.loss.rule.second(symbol(o), y)))
+        out.append((f"∂²L/∂{o}² ({net.loss.type})",
+                    rf"\frac{{\partial^{{2}} \mathcal{{L}}}}{{\partial {tex_name(o)}^{{2}}}}"
+                    rf" \text{{ ({text_tex(net.loss.type)})}}",
+                    net.loss.rule.second(symbol(o), y)))
     return out
 
 
@@ -78,7 +82,7 @@ def render_second_text(s: Second) -> str:
     rules = rules_used(m)
     if rules:
         lines += ["", "Second-order rules (in node values):"]
-        lines += [f"  {where}: {teacher(rule)}" for where, rule in rules]
+        lines += [f"  {where}: {teacher(rule)}" for where, _, rule in rules]
     lines += ["", f"What depends on {b}, and how (forward mode over the backward pass):"]
     for ln in m.tangent.lines:
         value = f" = {num(s.lines[ln.quantity])}" if ln.quantity in s.lines else ""
@@ -110,7 +114,7 @@ def tex_rows(s: Second) -> dict[str, list[str]]:
     t = title_tex(s.of, s.a, s.b)
     top = r"\mathcal{L}" if s.of == "loss" else tex_name(s.of)
     first = [rf"\frac{{\partial {top}}}{{\partial {tex_name(s.a)}}} &= {tex(first_terms(m))}"]
-    rules = [rf"&{text_tex(where)}: \quad {tex(rule)}" for where, rule in rules_used(m)]
+    rules = [rf"{where} &= {tex(rule)}" for _, where, rule in rules_used(m)]
     lines = [rf"{ln.symbol.latex} &= {tex(ln.expr)}"
              + (rf" = {num(s.lines[ln.quantity])}" if ln.quantity in s.lines else "") for ln in m.tangent.lines]
     result = [rf"{t} &= {tex(m.result) if m.terms else '0'}" + (rf" + {tex(m.penalty)}" if m.penalty != 0 else "")]
@@ -194,3 +198,12 @@ def as_dict(s: Second) -> dict:
 
 def render_second_json(s: Second) -> str:
     return dumps(as_dict(s))
+
+
+def second_latex(s: Second) -> str:
+    """For Jupyter's `_repr_latex_`: every row of the derivation in one aligned block."""
+    from derivator.render.notebook import aligned as mathjax
+    return mathjax([r for part in tex_rows(s).values() for r in part])
+
+
+WRITERS.update({("Second", "markdown"): render_second_markdown, ("Second", "latex"): second_latex})
