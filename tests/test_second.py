@@ -207,7 +207,8 @@ def test_mixed_partial_json_reads_back_to_sympy():
 # -- 5. softmax, data, penalty, recurrence --------------------------------------------------------------
 @pytest.mark.parametrize("path", ["specs/softmax_layer_categorical.yaml", "specs/softmax_three_classes.yaml",
                                   "specs/l2_penalty.yaml", "specs/l1_sum_reduction.yaml", "specs/elman_rnn.yaml",
-                                  "specs/graph_max.yaml", "specs/two_outputs_bce.yaml", "specs/gru_cell.yaml"])
+                                  "specs/graph_max.yaml", "specs/two_outputs_bce.yaml", "specs/gru_cell.yaml",
+                                  "specs/hessian_two_layer_data.yaml", "specs/second_derivative_tied_formula.yaml"])
 def test_specs_against_reference_batch_gradient(path):
     from ruamel.yaml import YAML
     spec = json.loads(json.dumps(YAML(typ="safe").load(open(path))))
@@ -217,6 +218,23 @@ def test_specs_against_reference_batch_gradient(path):
     names = list(net.params)[:8]
     h = hessian(net, names)
     assert agree(h.values, ref_hessian(spec, None, names, batch=True), rel=2e-7)
+
+
+def test_gauss_newton_against_reference_jacobian():
+    """G = (2/m) Σₛ Jₛᵀ Jₛ + λ I on the weights, Jₛ = ∂o/∂θ from the reference engine's gradient of the output."""
+    from ruamel.yaml import YAML
+    from tests.refengine import expand_layers, expand_point
+    path = "specs/hessian_two_layer_data.yaml"
+    net = load(path)
+    spec = expand_layers(json.loads(json.dumps(YAML(typ="safe").load(open(path)))))
+    point = {**expand_point(spec["at"])}
+    names = list(net.params)
+    h = hessian(net, names)
+    js = [evaluate(spec, {**point, **s}, "a2_1")[1] for s in spec["data"]]
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            g = 2 * math.fsum(jj[a] * jj[b] for jj in js) / len(js) + (0.01 if a == b and a.startswith("W") else 0)
+            assert h.gauss_newton[i][j] == pytest.approx(g, rel=1e-12, abs=1e-15)
 
 
 def test_gauss_newton_squared_error_by_hand():

@@ -83,7 +83,9 @@ def values(net: Network, of: str, columns: list[tuple[Tangent, list[Mixed]]], po
         extra = [[value(e.penalty, pen, precise=True) if e.penalty != 0 else 0 for e in es] for _, es in columns]
         entries = [[float(s / m + x) for s, x in zip(row, xs, strict=True)]
                    for row, xs in zip(sums, extra, strict=True)]
-        return Numbers(entries, lines, [[float(x / m) for x in row] for row in gn] if gn is not None else None)
+        gn = [[float(x / m + p) for x, p in zip(row, xs, strict=True)] for row, xs in zip(gn, extra, strict=True)] \
+            if gn is not None else None  # the penalty's Hessian in both: H - G is the curvature of the outputs
+        return Numbers(entries, lines, gn)
 
     def agree(a: Numbers, b: Numbers) -> bool:
         pairs = [(x, y) for ra, rb in zip(a.entries, b.entries, strict=True) for x, y in zip(ra, rb, strict=True)]

@@ -77,7 +77,8 @@ def render_hessian_text(h: Hessian) -> str:
               f"  {shape(h)}"]
     if h.gauss_newton is not None:
         lines += ["", f"Gauss-Newton part, {h.gauss_newton_name}:", *values_text(h.gauss_newton),
-                  "  (the full Hessian is this plus Σ ∂L/∂o · ∂²o/∂θ², the part that vanishes at a perfect fit)"]
+                  "  (the penalty's Hessian included; the full Hessian is this plus Σ ∂L/∂q · ∂²q/∂θ² over the",
+                  "  outputs or logits q, the part that vanishes where the fit is perfect)"]
     if check_line(h):
         lines += ["", check_line(h)]
     return "\n".join(lines) + "\n"

@@ -43,7 +43,8 @@ def rules_used(m: Mixed) -> list[tuple[str, str, object]]:
     out = [(f"f''(z_{v}) for {v}", rf"f''\left({tex_name('z_' + v)}\right) \text{{ for }} {tex_name(v)}", ln.rule)
            for ln in m.tangent.lines if ln.rule is not None for v in [ln.quantity[2:]]]
     net = m.net
-    if m.of == "loss" and net.loss.rule is not None and net.loss.rule.second is not None:
+    fused = all(o in m.tangent.plan.fused for o in net.outputs)  # then δ = o - y: no L'' enters
+    if m.of == "loss" and net.loss.rule is not None and net.loss.rule.second is not None and not fused:
         o, y = net.outputs[0], net.loss.targets[0]
         out.append((f"∂²L/∂{o}² ({net.loss.type})",
                     rf"\frac{{\partial^{{2}} \mathcal{{L}}}}{{\partial {tex_name(o)}^{{2}}}}"
