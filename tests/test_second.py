@@ -223,6 +223,7 @@ def test_specs_against_reference_batch_gradient(path):
 def test_gauss_newton_against_reference_jacobian():
     """G = (2/m) Σₛ Jₛᵀ Jₛ + λ I on the weights, Jₛ = ∂o/∂θ from the reference engine's gradient of the output."""
     from ruamel.yaml import YAML
+
     from tests.refengine import expand_layers, expand_point
     path = "specs/hessian_two_layer_data.yaml"
     net = load(path)
