@@ -141,8 +141,10 @@ def ref_hessian(spec: dict, of: str, names: list[str], batch: bool = False) -> l
 
 
 def agree(ours: list[list[float]], ref: list[list[float]], rel: float = 1e-7) -> bool:
-    scale = max([abs(x) for row in ref for x in row] + [1e-300])
-    return all(abs(a - b) <= rel * max(abs(a), abs(b)) or abs(a - b) <= 1e-9 * scale
+    """Entry by entry within `rel`, or (an entry that is 0 but for rounding) within 1e-12 of the larger of 1
+    and the matrix's largest entry."""
+    scale = max([abs(x) for row in ref for x in row] + [1.0])
+    return all(abs(a - b) <= rel * max(abs(a), abs(b)) or abs(a - b) <= 1e-12 * scale
                for ra, rb in zip(ours, ref, strict=True) for a, b in zip(ra, rb, strict=True))
 
 
@@ -318,3 +320,39 @@ def test_eigenvalues_by_mpmath_agree_with_characteristic_polynomial():
     tr, det = a + d, a * d - b * b
     roots = sorted([(tr - mpmath.sqrt(tr * tr - 4 * det)) / 2, (tr + mpmath.sqrt(tr * tr - 4 * det)) / 2])
     assert h.eigenvalues == pytest.approx([float(r) for r in roots], rel=1e-12, abs=1e-16)
+
+
+# -- 7. against an autograd engine's Hessian (HIPS autograd, when installed) ----------------------------
+def _autograd():
+    return pytest.importorskip("autograd")
+
+
+@settings(max_examples=examples(40), **PROPERTY_SETTINGS)
+@given(networks(max_nodes=5))
+def test_random_networks_against_autograd_hessian(drawn):
+    _autograd()
+    from tests.refhessian import reference_hessian
+    spec, of = drawn
+    net = derivator.loads(json.dumps(spec))
+    names = [n for n in net.params if n in spec["at"]][:6] + [x for x in net.inputs if x in spec["at"]][:1]
+    if not names:
+        return
+    ours = hessian(net, names, of).values
+    ref = reference_hessian(spec, names, of)
+    assert agree(ours, ref, rel=1e-8), (ours, ref)
+
+
+@pytest.mark.parametrize("path", sorted(str(p) for p in __import__("pathlib").Path("specs").glob("*.yaml")))
+def test_every_spec_against_autograd_hessian(path):
+    _autograd()
+    from ruamel.yaml import YAML
+
+    from tests.refhessian import reference_hessian
+    net = load(path)
+    spec = json.loads(json.dumps(YAML(typ="safe").load(open(path))))
+    if "steps" in spec or not net.params:
+        pytest.skip("recurrence is unrolled by tests/refunroll.py, not here; no parameters")
+    names = list(net.params)[:12]
+    of = "loss" if net.loss else net.outputs[0]
+    ref = reference_hessian(spec, names, of, checking.point(net))
+    assert agree(hessian(net, names, of).values, ref, rel=1e-8)
