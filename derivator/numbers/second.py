@@ -37,12 +37,14 @@ def _env(net: Network, of: str, sample: Mapping[str, float]) -> dict:
     return env
 
 
-def column(t: Tangent, entries: list[Mixed], env: dict) -> tuple[list, dict]:
-    """One column's entries at one sample: the lines in order, then each entry (a Hessian-vector product)."""
+def column(t: Tangent, entries: list[Mixed], env: dict, memo: dict | None = None) -> tuple[list, dict]:
+    """One column's entries at one sample: the lines in order, then each entry (a Hessian-vector product).
+    `memo`: the sample's subexpressions already worked out (the lines add to a copy, not to it)."""
     env = dict(env)
+    memo = dict(memo) if memo is not None else {k: mpmath.mpf(v) for k, v in env.items() if not k.is_Symbol}
     for ln in t.lines:
-        env[ln.symbol] = value(ln.expr, env, precise=True)
-    return [value(m.result, env, precise=True) for m in entries], env
+        env[ln.symbol] = value(ln.expr, env, True, None, memo)
+    return [value(m.result, env, True, None, memo) for m in entries], env
 
 
 @dataclass
@@ -65,9 +67,10 @@ def values(net: Network, of: str, columns: list[tuple[Tangent, list[Mixed]]], po
         lines: list[dict[str, float]] = []
         for p in points:
             env = _env(net, of, p)
+            memo = {k: mpmath.mpf(v) for k, v in env.items() if not k.is_Symbol}
             jac = []
             for i, (t, es) in enumerate(columns):
-                got, after = column(t, es, env)
+                got, after = column(t, es, env, memo)
                 sums[i] = [s + x for s, x in zip(sums[i], got, strict=True)]
                 if not lines or len(lines) < len(columns):
                     lines.append({ln.quantity: float(after[ln.symbol]) for ln in t.lines})

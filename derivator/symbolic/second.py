@@ -77,7 +77,9 @@ class Tangent:
         its symbols: Σ_s ∂e/∂s · ∂s/∂B."""
         if e.is_Number:
             return S.Zero
-        return plus(*[times(local_second(e, s), self.d(s.name)) for s in sorted(e.free_symbols, key=str)])
+        if e.is_Symbol:  # a weight's or a value's local derivative, o_u or w: no diff needed
+            return self.d(e.name)
+        return plus(*[times(_diff(e, s), self.d(s.name)) for s in sorted(e.free_symbols, key=str)])
 
     def add(self, quantity: str, expr: Expr, why: str, rule: Expr | None = None) -> None:
         if expr != 0:
@@ -101,6 +103,19 @@ def plus(*terms: Expr) -> Expr:
     kept = [x for t in terms if t != 0 for x in (t.args if t.is_Add and t.args != sympy.Add(*t.args).args
                                                   else (t,))]  # flatten the sums built here (written order)
     return S.Zero if not kept else kept[0] if len(kept) == 1 else sympy.Add(*kept, evaluate=False)
+
+
+_DIFFS: dict[tuple[Expr, sympy.Symbol], Expr] = {}
+
+
+def _diff(e: Expr, s: sympy.Symbol) -> Expr:
+    """local_second(e, s), once per local and symbol: every column differentiates the same locals."""
+    key = (e, s)
+    if key not in _DIFFS:
+        if len(_DIFFS) > 100_000:
+            _DIFFS.clear()
+        _DIFFS[key] = local_second(e, s)
+    return _DIFFS[key]
 
 
 def check_names(net: Network, names: list[str]) -> None:
