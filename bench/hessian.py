@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import multiprocessing as mp
 import sys
 import tempfile
 import time
@@ -34,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sympy
-from gradients import network
+from gradients import network, time_sympy
 
 import derivator
 from derivator.answers.second import hessian
@@ -62,7 +61,7 @@ def _loss(spec: dict, np_, sig):
     return params, loss
 
 
-def plain_sympy(text: str, out: mp.Queue) -> None:
+def plain_sympy(text: str, out) -> None:
     spec = json.loads(text)
     start = time.perf_counter()
     params, loss = _loss(spec, sympy, lambda z: 1 / (1 + sympy.exp(-z)))
@@ -76,18 +75,6 @@ def plain_sympy(text: str, out: mp.Queue) -> None:
         for j in range(i, n):
             h[i][j] = h[j][i] = float(sympy.diff(first, syms[j]).xreplace(point))
     out.put((time.perf_counter() - start, h))
-
-
-def time_sympy(text: str) -> tuple[float | None, list | None]:
-    q: mp.Queue = mp.Queue()
-    proc = mp.Process(target=plain_sympy, args=(text, q))
-    proc.start()
-    proc.join(SYMPY_CAP)
-    if proc.is_alive():
-        proc.terminate()
-        proc.join()
-        return None, None
-    return q.get()
 
 
 def time_autograd(text: str) -> tuple[float | None, list | None]:
@@ -142,7 +129,7 @@ def main() -> None:
     for layers, width in sizes:
         text = network(layers, width)
         ours, h = time_derivator(text)
-        sympy_time, sympy_h = time_sympy(text)
+        sympy_time, sympy_h = time_sympy(text, plain_sympy, SYMPY_CAP)
         ag_time, ag_h = time_autograd(text)
         mod_time, mod_h = time_generated(text, h.net)
         ratio = f"{sympy_time / ours:9.0f}x" if sympy_time else f"> {SYMPY_CAP / ours:.0f}x"
