@@ -63,6 +63,9 @@ def render_hessian_text(h: Hessian) -> str:
     if n <= LARGE:
         lines.append("Entries in node values (δ_v the first-order deltas; the symmetric ones below the diagonal "
                      "left out):")
+        if h.net.samples:
+            lines.append(f"  (one sample's loss, in its node values; the matrix below is the {h.net.reduction} "
+                         f"over the {len(h.net.samples)} samples{', plus the penalty' if h.net.penalty != 0 else ''})")
         for a, b, form in _forms(h):
             shown = teacher(form) if form is not None else f"(long: see --wrt {a} --wrt {b})"
             lines.append(f"  {title(h.of, a, b)} = {shown}")
