@@ -123,6 +123,8 @@ def check_names(net: Network, names: list[str]) -> None:
     while its parents hold still, so ∂²/∂h² would depend on what is held fixed)."""
     for n in names:
         kind = net.kind(n)
+        if n == "all" and kind is None:
+            raise DerivatorError("--wrt all takes no second --wrt; every second derivative: --hessian --wrt all")
         if kind is None:
             raise DerivatorError("--wrt: " + unknown("name", n, [*net.inputs, *net.params]))
         if kind not in ("parameter", "input"):
