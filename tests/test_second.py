@@ -262,6 +262,9 @@ def test_cli_second_derivative_text_and_json():
     r = run("specs/story4_desmos_check.yaml", "--wrt", "w4", "--wrt", "w4", "--check")
     assert r.exit_code == 0, r.output
     assert "∂²O/∂w4²" in r.output and "f''(z_O) for O: O(1 - O)(1 - 2O)" in r.output and "Check: agrees" in r.output
+    r = run("specs/story4_desmos_check.yaml", "--wrt", "w2", "--wrt", "w4")
+    assert "  δ_h2 h1: δ_h2 depends on w4, h1 does not\n  ∂²O/∂w2∂w4 = ∂δ_h2/∂w4 h1\n" in r.output
+    assert "In node values: h1 h2(1 - h2)(O h2 w4(1 - O)(1 - 2O) + O(1 - O))" in r.output
     d = json.loads(run("specs/story4_desmos_check.yaml", "--wrt", "w4", "--wrt", "w5", "--format", "json").output)
     assert d["wrt"] == ["w4", "w5"]
     o, h2 = d["forward"]["O"], d["forward"]["h2"]

@@ -72,7 +72,7 @@ def values(net: Network, of: str, columns: list[tuple[Tangent, list[Mixed]]], po
             for i, (t, es) in enumerate(columns):
                 got, after = column(t, es, env, memo)
                 sums[i] = [s + x for s, x in zip(sums[i], got, strict=True)]
-                if not lines or len(lines) < len(columns):
+                if len(lines) < len(columns):  # the first sample's
                     lines.append({ln.quantity: float(after[ln.symbol]) for ln in t.lines})
                 if curvature:
                     jac.append([after.get(t.d(q), 0) if t.d(q) != 1 else 1 for q in curvature[0]])

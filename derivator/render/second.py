@@ -53,15 +53,29 @@ def rules_used(m: Mixed) -> list[tuple[str, str, object]]:
     return out
 
 
+def depends(m: Mixed) -> list[tuple[object, str]]:
+    """For each term δ_k · local of A's derivative: which of its factors depend on B."""
+    t, out = m.tangent, []
+    for link, _ in m.terms:
+        d_delta, d_local = t.d("δ_" + link.node) != 0, t.d_expr(link.local) != 0
+        local = teacher(link.local)
+        parts = [f"δ_{link.node} {'depends' if d_delta else 'does not depend'} on {m.b}"]
+        if link.local != 1:
+            parts.append(f"{local} {'depends' if d_local else 'does not'}"
+                         + (f" (∂{local}/∂{m.b} = {teacher(t.d_expr(link.local))})" if d_local else ""))
+        out.append((link, ", ".join(parts) + ("" if d_delta or d_local else ": the term contributes 0")))
+    return out
+
+
 def _forward(s: Second) -> list[list[Eq]]:
-    rows = forward_rows(s.net, equations_upstream(s))
+    rows = forward_rows(s.net, _upstream(s))
     values = s.worked.forward if s.worked else {}
     for eq in (eq for row in rows for eq in row):
         eq.value = values.get(str(eq.lhs))
     return rows
 
 
-def equations_upstream(s: Second) -> set[str]:
+def _upstream(s: Second) -> set[str]:
     from derivator.graph.order import ancestors
     return ancestors(s.net, s.net.outputs if s.of == "loss" else [s.of])
 
@@ -91,6 +105,7 @@ def render_second_text(s: Second) -> str:
     if not m.tangent.lines:
         lines.append(f"  nothing the target reads depends on {b}")
     lines += ["", f"Product rule on each term, ∂(δ_k · local)/∂{b} = ∂δ_k/∂{b} · local + δ_k · ∂local/∂{b}:",
+              *[f"  {teacher(times(delta(link.node), link.local))}: {why}" for link, why in depends(m)],
               f"  {t} = {teacher(m.result) if m.terms else '0'}"]
     if m.penalty != 0:
         lines.append(f"     + {teacher(m.penalty)}    (the penalty's second derivative)")

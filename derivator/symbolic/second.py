@@ -161,7 +161,7 @@ def tangent(net: Network, of: str, wrt: str, direction: dict[str, Expr] | None =
         else:
             second = net.nodes[v].activation.second(symbol(v), z_symbol(v))
             t.add("δ_" + v, plus(times(p.prime[v], dg), times(second, g[v], t.d("z_" + v))),
-                  "product rule on δ = (∂T/∂o) f'(z)", second if t.d("z_" + v) != 0 else None)
+                  "product rule on δ = (∂T/∂o) f'(z)", second if t.d("z_" + v) != 0 and second != 0 else None)
     return t
 
 
