@@ -95,6 +95,10 @@ def times(*factors: Expr) -> Expr:
         if f == 0:
             return S.Zero
         flat += [x for x in (f.args if f.is_Mul else (f,)) if x != 1]
+    number = sympy.Mul(*[x for x in flat if x.is_Number])  # in front, as written: 2(1 - x²), not (1 - x²) 2
+    flat = ([number] if number != 1 else []) + [x for x in flat if not x.is_Number]
+    if number == 0:
+        return S.Zero
     return S.One if not flat else flat[0] if len(flat) == 1 else sympy.Mul(*flat, evaluate=False)
 
 
