@@ -17,7 +17,7 @@ from derivator.render.latex import side as side_tex
 from derivator.render.latex import text_tex
 from derivator.render.steps import Eq, forward_rows
 from derivator.render.text import num, side, verdict
-from derivator.symbolic.printing import code, teacher, tex, tex_name
+from derivator.symbolic.printing import Label, code, teacher, tex, tex_name
 from derivator.symbolic.second import Mixed, delta, plus, times
 
 TOO_LARGE = "(too large to write out)"
@@ -50,6 +50,11 @@ def rules_used(m: Mixed) -> list[tuple[str, str, object]]:
                     rf"\frac{{\partial^{{2}} \mathcal{{L}}}}{{\partial {tex_name(o)}^{{2}}}}"
                     rf" \text{{ ({text_tex(net.loss.type)})}}",
                     net.loss.rule.second(symbol(o), y)))
+    if m.of == "loss" and net.loss.rule is None:  # softmax cross-entropy, on the outputs o (the logits)
+        out.append(("∂²L/∂o_i∂o_j (cross-entropy, p = softmax(o))",
+                    r"\frac{\partial^{2} \mathcal{L}}{\partial o_i \partial o_j} \text{ (cross-entropy, } p = "
+                    r"\operatorname{softmax}(o)\text{)}",
+                    Label("p_i(δ_ij - p_j)", r"p_i\left(\delta_{ij} - p_j\right)")))
     return out
 
 
