@@ -359,3 +359,21 @@ def test_every_spec_against_autograd_hessian(path):
     of = "loss" if net.loss else net.outputs[0]
     ref = reference_hessian(spec, names, of, checking.point(net))
     assert agree(hessian(net, names, of).values, ref, rel=1e-8)
+
+
+def test_python_api_and_jupyter_forms():
+    net = derivator.load("specs/tied_weights.yaml")
+    s = derivator.second(net, "w", "b")
+    h = derivator.hessian(net, ["w", "b"])
+    assert s.value == pytest.approx(h.values[0][1], rel=1e-15) and h.values[0][1] == h.values[1][0]
+    assert s._repr_markdown_().startswith("### The second derivative")
+    assert r"\frac{\partial^{2} \mathcal{L}}{\partial w\,\partial b}" in s._repr_latex_()
+    assert "H &\\approx" in h._repr_latex_() and "Gauss-Newton" in h._repr_markdown_()
+
+
+def test_cli_hessian_of_a_whole_matrix():
+    d = json.loads(run("specs/story3_matrix_form.yaml", "--hessian", "--wrt", "W2,b2", "--check",
+                       "--format", "json").output)
+    net = load("specs/story3_matrix_form.yaml")
+    assert d["hessian"]["names"] == [n for row in net.matrices()["W2"] for n in row] + ["b2_1"]
+    assert d["check"]["agrees"] and d["hessian"]["asymmetry"] == 0.0
