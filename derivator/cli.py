@@ -139,12 +139,14 @@ def parse_tolerance(text: str) -> float:
               help="The matrix of second derivatives over --wrt all, a whole matrix (W1) or NAME,NAME,...")
 @click.option("--draw", cls=Once, metavar="OUT.svg|OUT.tex",
               help="Draw the network with the paths from --wrt marked.")
+@click.option("--unrolled", is_flag=True,
+              help="With --draw and steps: draw the network unrolled through time (h@1, h@2, ...), not folded.")
 @click.option("--step", "rate", cls=Once, metavar="RATE",
               help="One step of gradient descent on every parameter, with learning rate RATE.")
 @click.option("--plot", cls=Once, metavar="OUT.png", help="Plot the target near the point with its tangent line.")
 @click.version_option(__version__, "--version", message="derive (derivator) %(version)s")
 def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, jacobian, hessian, draw,
-           rate, plot):
+           unrolled, rate, plot):
     """Derive d TARGET / d NAME for the network in FILE, show the work, and check it.
 
     \b
@@ -162,11 +164,17 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, defi
     (one line on stderr: derive: error: internal error (...); please report it).
     """
     try:
+        if unrolled and draw is None:
+            raise DerivatorError("--unrolled goes with --draw: it draws the network unrolled through time")
         others = {"--candidate": candidate is not None, "--define": bool(define), "--matrix": matrix,
                   "--draw": draw is not None, "--step": rate is not None, "--plot": plot is not None}
-        if hessian or isinstance(wrt, tuple):
-            return _second(file, wrt, of, at, check, tolerance, fmt, standalone, hessian,
-                           {**others, "--jacobian": jacobian})
+        draw = picture.Drawing(draw, unrolled) if draw is not None else None
+        if hessian or isinstance(wrt, tuple):  # second derivatives (CONTRACT section 8)
+            from derivator.render.second_command import answer
+            text, status = answer(file, wrt, of, parse_at(at), check, parse_tolerance(tolerance), fmt, standalone,
+                                  hessian, {**others, "--jacobian": jacobian})
+            emit(text)
+            return status
         if jacobian:
             return _jacobian(file, wrt, of, at, check, tolerance, fmt, standalone, others)
         status = _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot,
@@ -211,7 +219,8 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
             from derivator.render.plot import write  # matplotlib is imported only when a plot is asked for
             write(answer, values, plot, files)
         if draw:
-            picture.write(net, wrt if wrt != "all" else net.params[0], resolve_of(net, of), values, draw, files)
+            picture.write(net, wrt if wrt != "all" else net.params[0], resolve_of(net, of), values, draw.path, files,
+                          draw.unrolled)
         emit(render(answer, fmt, standalone))
         files.commit()
     return EXIT_DISAGREES if answer.failed else 0
@@ -247,26 +256,6 @@ def _jacobian(file, wrt, of, at, check, tolerance, fmt, standalone, others: dict
             raise DerivatorError(f"--jacobian gives a matrix of derivatives; {flag} does not apply to it")
     tolerance = parse_tolerance(tolerance)
     answer = jacobian_of(load(file), of, wrt, parse_at(at), check, tolerance)
-    emit(render(answer, fmt, standalone))
-    return EXIT_DISAGREES if answer.failed else 0
-
-
-def _second(file, wrt, of, at, check, tolerance, fmt, standalone, hessian, others: dict[str, bool]) -> int:
-    """Two --wrt: one second derivative; --hessian: the matrix of them (--format python: code for it)."""
-    from derivator.answers import second  # loaded only for second derivatives
-    choose(fmt, standalone)
-    flag = "--hessian" if hessian else "--wrt twice"
-    bad = [o for o, given in {**others, "--check": check and FORMATS[fmt].code}.items() if given]
-    if bad:
-        raise DerivatorError(f"{flag} gives second derivatives{' as code' if FORMATS[fmt].code else ''}; "
-                             f"{bad[0]} does not apply to it")
-    require(fmt, "Hessian" if hessian else "Second", flag=flag)
-    tolerance, net = parse_tolerance(tolerance), load(file)
-    names = second.hessian_names(net, wrt) if hessian else list(wrt)
-    if hessian and FORMATS[fmt].code:
-        from derivator.render import python_hessian
-        return emit(python_hessian.module(net, names, resolve_of(net, of), file)) or 0
-    answer = (second.hessian if hessian else second.pair)(net, names, of, parse_at(at), check, tolerance)
     emit(render(answer, fmt, standalone))
     return EXIT_DISAGREES if answer.failed else 0
 

@@ -3,11 +3,13 @@
 1. For every file in specs/ and for random networks (tests/netgen.py), `gradient(values)` returns the
    target and every derivative asked for, equal to tests/refengine.py (for a file with `data`, averaged
    over the module's DATA, given the parameters only).
-2. The module imports only `math`, runs in an isolated interpreter, and says how much arithmetic it
-   does: FORWARD_OPS and GRADIENT_OPS are the operations of its two parts, and the gradient costs at
-   most 3x the forward pass on dense networks (the cheap-gradient principle).
+2. The module imports only `math` and `decimal` (for numbers beyond float64), runs in an isolated
+   interpreter, and says how much arithmetic it does: FORWARD_OPS and GRADIENT_OPS are the operations
+   of its two parts, and the gradient costs at most 3x the forward pass on dense networks (the
+   cheap-gradient principle).
 3. `--wrt NAME` for one parameter, a node, a pre-activation or a whole matrix; hostile file names and
    descriptions; flags that do not apply are one-line errors.
+4. At the edges (e^800, logits of 1000, saturated units) the module's numbers are derive's.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import ast
 import importlib.util
 import itertools
 import json
+import math
 import subprocess
 import sys
 import tempfile
@@ -149,7 +152,7 @@ def test_module_for_every_parameter_matches_the_reference_engine(path, tmp_path)
     assert close(out["target"], target), (out["target"], target)
     for name in net.params:
         assert close(out[name], grads[name]), (name, out[name], grads[name])
-    assert imports(source) == {"math"}
+    assert imports(source) == {"math", "decimal"}  # the standard library only
     check_counts(source, module)
 
 
@@ -204,7 +207,7 @@ def test_random_networks_module_matches_the_reference_engine(case):
         source = generated(path, "--wrt", "all", "--of", of)
         module = imported(source, Path(tmp))
         every = imported(python.module(net, names, of, str(path)), Path(tmp))
-    assert imports(source) == {"math"}
+    assert imports(source) == {"math", "decimal"}  # the standard library only
     out = module.gradient(values)
     assert set(out) == {"target", *net.params}
     assert close(out["target"], target), (out["target"], target, json.dumps(spec), of)
@@ -293,7 +296,7 @@ def test_hostile_file_names_and_descriptions_still_give_a_module(filename, tmp_p
     path.write_text(json.dumps(spec))
     source = generated(path, "--wrt", "all")
     tree = ast.parse(source)
-    assert imports(source) == {"math"}
+    assert imports(source) == {"math", "decimal"}  # the standard library only
     assert isinstance(tree.body[0], ast.Expr) and isinstance(tree.body[0].value, ast.Constant)  # the docstring
     out = imported(source, tmp_path).gradient(point(derivator.load(path)))
     assert close(out["w1"], 0.0014291881022047)
@@ -317,3 +320,64 @@ def test_a_bad_wrt_is_the_same_error_as_in_text(wrt):
     assert python.exit_code == text.exit_code == 2
     assert python.stderr == text.stderr
     assert python.stderr.count("\n") == 1
+
+
+# -- 4. numbers at the edges: the module's numbers are derive's ------------------------------------------
+# derive computes in mpmath, whose exponents are unbounded: e^800 is a number there, 0·e^800 is 0, and a
+# value is inf only when it is itself beyond float64. The module computes in float64 and, where that
+# overflows, again with decimal; a saturated unit's 1 - o is taken from z, as derive takes it.
+from tests.test_extremes import EXP_OVERFLOW, LOGITS  # noqa: E402
+
+EDGES = {
+    "e^800": EXP_OVERFLOW,  # dL/dw2 = 2(O - y)(1 - O²) e^800 = -inf; dL/dw1 = 0 (w2 = 0), not nan
+    "logits of 1000": LOGITS,
+    "exp(e^800)": EXP_OVERFLOW.replace("activation: tanh", "activation: exp").replace("w2: 0", "w2: 1"),
+    "e^800 / e^800": EXP_OVERFLOW.replace("O: {activation: tanh}", 'O: {activation: "x*exp(-x)"}')
+                                 .replace("w2: 0", "w2: 1e-300"),  # huge h, tiny z_O: finite throughout
+    "saturated tanh": EXP_OVERFLOW.replace("activation: exp", "activation: tanh").replace("w1: 800", "w1: 300")
+                                  .replace("w2: 0", "w2: 300"),  # derivatives of 1e-260, not 0
+    "saturated sigmoid, cross-entropy": EXP_OVERFLOW.replace("activation: exp", "activation: sigmoid")
+                                  .replace("activation: tanh", "activation: sigmoid")
+                                  .replace("squared_error", "binary_cross_entropy").replace("y: 0.5", "y: 0")
+                                  .replace("w2: 0", "w2: 400"),  # log(1 - O) at z = 400: finite
+    "softplus of 1e300": EXP_OVERFLOW.replace("activation: exp", "activation: softplus").replace("w1: 800", "w1: 1e300")
+                                     .replace("w2: 0", "w2: 1e10"),
+}
+
+
+def same(a: float, b: float) -> bool:
+    """Equal as derive would print them: both the same infinity, or close."""
+    return a == b if math.isinf(a) or math.isinf(b) else close(a, b, 1e-9, 1e-300)
+
+
+@pytest.mark.parametrize("text", EDGES.values(), ids=EDGES.keys())
+def test_module_gives_derives_numbers_at_the_edges(text, tmp_path):
+    path = tmp_path / "net.yaml"
+    path.write_text(text)
+    net = derivator.load(path)
+    g = derivator.gradient(net)  # derive --wrt all, in mpmath
+    module = imported(generated(path, "--wrt", "all"), tmp_path)
+    out = module.gradient(point(net))  # no OverflowError, no nan
+    assert not any(math.isnan(v) for v in out.values()), out
+    assert same(out["target"], g.target), (out["target"], g.target)
+    for r in g.rows:
+        assert same(out[r.name], r.value), (r.name, out[r.name], r.value)
+
+
+def test_module_exp_800_is_inf_and_zero_where_derive_says_so(tmp_path):
+    path = tmp_path / "net.yaml"
+    path.write_text(EXP_OVERFLOW)
+    out = imported(generated(path, "--wrt", "all"), tmp_path).gradient(point(derivator.load(path)))
+    assert out["w2"] == -math.inf and out["w1"] == 0.0 and out["target"] == 0.25
+
+
+def test_module_is_plain_float64_where_float64_suffices(tmp_path):
+    module = imported(generated(STORY4, "--wrt", "all"), tmp_path)
+    out = module.gradient(point(derivator.load(STORY4)))
+    assert all(type(v) is float for v in out.values())  # the second try is for overflow only
+    text = EXP_OVERFLOW.replace("activation: exp", 'activation: "log(x)"').replace("w1: 800", "w1: -2")
+    path = tmp_path / "log.yaml"
+    path.write_text(text)
+    assert run(path, "--wrt", "w2").exit_code == 2  # derive: no finite value at the point
+    with pytest.raises(ValueError):  # the module: neither, in either try
+        imported(generated(path, "--wrt", "all"), tmp_path).gradient(point(derivator.load(path)))

@@ -16,6 +16,7 @@
 import json
 import math
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -277,6 +278,19 @@ def test_draw_shows_the_folded_network_with_the_delay_marked(tmp_path):
     assert '<path class="edge delay path" data-from="h" data-to="h"' in text and "Whh (delay 1)" in text
     assert 'data-name="h"' in text and "h@1" not in text
     assert '<line class="edge" data-from="x" data-to="h"' in text  # Wxh: not on a path from Whh
+
+
+def test_draw_unrolled_shows_every_step_in_its_own_columns(tmp_path):
+    svg = tmp_path / "net.svg"
+    assert run(ELMAN, "--wrt", "Whh", "--draw", svg, "--unrolled").exit_code == 0
+    text = svg.read_text()
+    assert all(f'data-name="{n}@{t}"' in text for n in "hxy" for t in (1, 2, 3)) and 'data-name="h@0"' in text
+    assert "delay 1" not in text  # unrolled, h@1 -> h@2 is an edge like any other
+    # the steps left to right: h@1's circle before h@2's before h@3's
+    xs = [float(re.search(rf'data-name="h@{t}"[^>]*cx="([0-9.]+)"', text).group(1)) for t in (1, 2, 3)]
+    assert xs == sorted(xs) and len(set(xs)) == 3
+    r = run(ELMAN, "--wrt", "Whh", "--unrolled")
+    assert r.exit_code == 2 and "--unrolled goes with --draw" in r.stderr
 
 
 # -- 5. bad files ----------------------------------------------------------------------------------------

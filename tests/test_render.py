@@ -12,12 +12,13 @@ import sympy
 import derivator
 from derivator.graph.network import symbol
 from derivator.render import render_desmos, render_json, render_latex, render_markdown, render_text
-from derivator.render.desmos import desmos_names
+from derivator.render.desmos import desmos_names, sigmoid_name
 from derivator.render.steps import MAX_NESTED_FACTORS
 from derivator.symbolic.nested import ONE, Prod, Sum, total
 from derivator.symbolic.printing import nested_code, nested_text, tex_name
 from tests.conftest import SPECS, needs_pdflatex
 from tests.golden import cases
+from tests.hang import bounded
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from networks import dense
@@ -169,9 +170,35 @@ def test_desmos_lines_for_story4():
 
 
 def test_desmos_names_are_distinct_and_avoid_the_axes():
-    names = desmos_names(["x", "y", "x0", "h1", "h_1", "e"])
-    assert names["x"] == "x_{0}" and names["y"] == "y_{0}" and names["e"] == "e_{0}"
+    names = desmos_names(["x", "y", "x0", "h1", "h_1", "e", "t"])
+    assert names["y"] == "y_{0}" and names["e"] == "e_{0}" and names["t"] == "t_{0}"
+    assert names["x0"] == "x_{0}" and names["x"] == "x_{0n1}"  # x0 keeps its own; x takes a marked one
+    assert names["h1"] == "h_{1}" and names["h_1"] == "h_{u1}"  # the underscore spelled, never h_{11}
     assert len(set(names.values())) == len(names)
+
+
+@pytest.mark.parametrize("names, expected", [
+    (["w1", "w_1", "w11"], {"w1": "w_{1}", "w_1": "w_{u1}", "w11": "w_{11}"}),
+    (["w_1", "w11"], {"w_1": "w_{1}", "w11": "w_{11}"}),  # alone, w_1 reads as w_{1}
+    (["W1_12_1", "W1_1_21", "W1_2_1"], {"W1_12_1": "W_{1u12u1}", "W1_1_21": "W_{1u1u21}", "W1_2_1": "W_{121}"}),
+    (["w1", "w_1", "wu1"], {"w1": "w_{1}", "wu1": "w_{u1}", "w_1": "w_{1n1}"}),
+])
+def test_desmos_names_that_would_collide_are_told_apart(names, expected):
+    assert desmos_names(names) == expected
+
+
+def test_the_sigmoid_helper_never_shares_a_name(tmp_path):
+    # `sigma` is s_{igma} and `s` is s: the helper becomes s_{igmoid}, and s_igmoid pushes it further.
+    assert sigmoid_name(["sigma", "s"]) == "s_{igmoid}"
+    assert sigmoid_name(["s", "s_igmoid"]) == "s_{igmoid1}"
+    nodes = {"s": {"activation": "sigmoid"}, "sigma": {"activation": "sigmoid"}}
+    net = derivator.loads({"inputs": ["x"], "nodes": nodes,
+                           "edges": [["x", "s", "w_1"], ["s", "sigma", "w1"]], "output": "sigma",
+                           "at": {"x": 1, "w_1": 0.5, "w1": -0.5}})
+    lines = render_desmos(derivator.report(net, "w_1")).splitlines()
+    assert lines[0] == "s_{igmoid}\\left(t\\right)=\\frac{1}{1+e^{-t}}"
+    assert "s=s_{igmoid}\\left(z_{s}\\right)" in lines and "s_{igma}=s_{igmoid}\\left(z_{sigma}\\right)" in lines
+    assert "w_{u1}=0.5" in lines and "w_{1}=-0.5" in lines and "F'\\left(w_{u1}\\right)" in lines
 
 
 # -- size caps: printing stays bounded on deep networks ----------------------------------------------
@@ -192,3 +219,42 @@ def test_lattice_too_large_to_nest_keeps_the_recursion():
     text = render_text(r)
     assert "δ_n1_1 = n1_1(1 - n1_1)(W2_1_1 δ_n2_1 + W2_2_1 δ_n2_2)" in text
     assert "too large to write out" in text
+
+
+# Every node connected to both of the next layer: 2^depth paths, so the nested form is exponential in the
+# depth and only the recursion, linear in it, may be printed. Each shape is printed in every writer that
+# shows a derivative, under a CPU bound (tests/hang.py), never a wall-time one.
+LATTICES = [dense(2, [2] * 30 + [1]), dense(3, [3] * 12 + [1], ["tanh", "sigmoid"], loss="squared_error")]
+
+
+@pytest.mark.parametrize("spec, first", zip(LATTICES, [
+    "\\delta_{n11}=n_{11} \\cdot \\left(1 - n_{11}\\right) \\cdot \\left(W_{211} \\cdot \\delta_{n21} + W_{221} "
+    "\\cdot \\delta_{n22}\\right)",
+    "\\delta_{n11}=\\left(1 - n_{11}^{2}\\right) \\cdot \\left(W_{211} \\cdot \\delta_{n21} + W_{221} \\cdot "
+    "\\delta_{n22} + W_{231} \\cdot \\delta_{n23}\\right)"], strict=True), ids=["2x30", "3x12-loss"])
+def test_desmos_past_the_nested_budget_defines_D_by_the_deltas(spec, first):
+    net = derivator.loads(spec)
+    with bounded(10.0, "desmos on a lattice"):
+        r = derivator.report(net, "W1_1_1")
+        lines = render_desmos(r).splitlines()
+    deltas = [line for line in lines if line.startswith("\\delta_")]
+    assert len(deltas) == len(r.derivation.steps)  # every delta on a path, once, by the recursion
+    assert first in deltas
+    assert "D=\\delta_{n11} \\cdot x_{1}" in lines
+    assert not any(line.startswith("F") for line in lines)  # F(t) is as exponential as the nested form
+    assert max(len(line) for line in lines) < 400
+
+
+@pytest.mark.parametrize("spec", LATTICES, ids=["2x30", "3x12-loss"])
+def test_a_candidate_past_the_nested_budget_is_compared_in_deltas(spec):
+    net = derivator.loads(spec)
+    with bounded(20.0, "a candidate on a lattice"):
+        r = derivator.report(net, "W1_1_1", candidate="x1")
+        text, tex, md = render_text(r), render_latex(r), render_markdown(r)
+        out, notebook = json.loads(render_json(r)), r._repr_latex_()
+    of = r.derivation.of
+    assert f"Derivative  ∂{of}/∂W1_1_1 = δ_n1_1 x1    = " in text
+    assert "does NOT agree" in text and out["candidate"]["agrees"] is False
+    assert out["in_node_values"]["text"] is None
+    assert max(len(s) for s in (text, tex, md, notebook)) < 200_000
+    assert notebook.startswith("$$\\frac{\\partial") and "\\delta_{n_{1,1}} x_{1}" in notebook

@@ -12,6 +12,7 @@ import pytest
 import derivator
 import derivator.numbers.sweep
 from derivator.numbers import checking
+from tests.conftest import SPECS
 from tests.hang import run
 
 NET = """\
@@ -249,3 +250,23 @@ def test_a_candidate_defined_only_near_the_point_is_inconclusive(tmp_path, cand)
     assert "could be compared at only" in r.stdout
     c = json.loads(run([path, "--wrt", "w2", "--candidate", cand, "--format", "json"]).stdout)["candidate"]
     assert c["agrees"] is False and c["inconclusive"] is True
+
+
+def test_a_term_rounded_to_zero_does_not_hide_its_digits():
+    """At b2 = 710 softmax cross-entropy's p2 - y2 is -1e-308: 0 at 40 and 120 digits. The derivative is
+    the sum of that and two terms of 1e-308, so the 0 must not pass as a value (it gave 1.279e-308, and
+    --check rightly disagreed). The reference is mpmath's own derivative of the loss written out here."""
+    import mpmath
+
+    def loss(bh):
+        h = mpmath.log(1 + mpmath.exp(mpmath.mpf("0.3") - mpmath.mpf("0.4") + bh))
+        k = [mpmath.mpf("1.2") * h, mpmath.mpf("-0.4") * h + 710, mpmath.mpf("0.5") * h + mpmath.mpf("0.8")]
+        return mpmath.log(sum(mpmath.exp(t) for t in k)) - k[1]
+
+    with mpmath.workdps(1000):
+        expected = float(mpmath.diff(loss, mpmath.mpf("0.1")))
+    assert abs(expected - 1.92211699450994e-308) < 1e-320
+    net = derivator.load(SPECS / "softmax_three_classes.yaml")
+    from derivator.symbolic.derive import derive
+    c = checking.check(derive(net, "bh"), checking.point(net, {"b2": 710.0}))
+    assert c.agrees and abs(c.value - expected) <= 1e-12 * abs(expected), (c.value, expected)

@@ -8,6 +8,7 @@ except by `--check`, whose numerical derivative needs two forward passes for eac
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -15,14 +16,15 @@ import mpmath
 import sympy
 
 from derivator import arguments
+from derivator.answers import gradcheck
 from derivator.answers.display import Displayed
 from derivator.errors import DerivatorError
 from derivator.graph import order
 from derivator.graph.equations import resolve_of
 from derivator.graph.network import Network
-from derivator.numbers import checking, kinks, sweep
+from derivator.numbers import checking, kinks, resolve, sweep
 from derivator.numbers.evaluate import UndefinedError
-from derivator.numbers.penalty import penalty_difference, penalty_gradient, penalty_value
+from derivator.numbers.penalty import penalty_gradient, penalty_value
 from derivator.numbers.worked import Worked, worked
 from derivator.symbolic.derive import Backward, backward, derive
 from derivator.symbolic.nested import ONE, Prod, size, total
@@ -30,18 +32,28 @@ from derivator.symbolic.nested import ONE, Prod, size, total
 Expr = sympy.Expr
 
 MAX_ROW_FACTORS = 40  # a row prints its node-value form when it has at most this many factors
-# `--check` costs two forward passes per parameter and sample: past this many multiply-adds in all,
-# an evenly spaced subset of the parameters is checked, and the output says how many.
-MAX_CHECK_WORK = 10_000_000
+# `--check` costs two forward passes per parameter and sample, and more where float64 cannot resolve
+# a derivative (gradcheck counts it all): past this many multiply-adds in all, an evenly spaced subset
+# of the parameters is checked, and a parameter whose check would pass the cap is left unchecked; the
+# output says how many, and which.
+MAX_CHECK_WORK = 4_000_000
 
 
 @dataclass
 class Row:
     name: str
     uses: list[tuple[str | None, Expr]]  # (node v, local) for each use: δ_v local; (None, ∂penalty/∂p)
-    nested: Prod  # in node values
+    parts: list[tuple[Prod, Expr]] = field(default_factory=list, repr=False)  # (δ_v, local) for each use
     value: float | None = None
     check: checking.Check | None = None
+    _nested: Prod | None = field(default=None, repr=False)
+
+    @property
+    def nested(self) -> Prod:
+        """In node values; built when first asked for (10,000 rows of a deep chain would hold 10^8 factors)."""
+        if self._nested is None:
+            self._nested = total([delta.then(local) for delta, local in self.parts])
+        return self._nested
 
 
 @dataclass(repr=False)
@@ -60,6 +72,7 @@ class Gradient(Displayed):
     samples: int = 0
     step: object = None  # --step RATE: a descent.Descent (which imports this module)
     worked: Worked | None = None  # every forward value and delta at the point
+    skipped: list[str] = field(default_factory=list)  # chosen for the check, but past MAX_CHECK_WORK
     _sizes: dict = field(default_factory=dict, repr=False)  # nested.size's memo, shared by the rows
 
     def __repr__(self) -> str:
@@ -87,6 +100,8 @@ class Gradient(Displayed):
 
     def printable(self, row: Row) -> bool:
         """Whether a row's node-value form is short enough for a table."""
+        if any(len(delta.factors) > MAX_ROW_FACTORS for delta, _ in row.parts):  # no need to build or count:
+            return False  # each factor prints one at least, and the whole prints each term's at least
         return size(row.nested, self._sizes) <= MAX_ROW_FACTORS
 
 
@@ -108,7 +123,8 @@ def gradient(net: Network, names: list[str] | None = None, of: str | None = None
     points = checking.samples(net, values)
     first = derive(net, names[0], of, b)  # its needed values are every parameter's, all upstream
     missing = [n for n in dict.fromkeys([*checking.needed(first), *names]) if n not in points[0]]
-    shown = {k: v for k, v in points[0].items() if k in net.params or not net.samples}
+    params = set(net.params)
+    shown = {k: v for k, v in points[0].items() if k in params or not net.samples}
     g = Gradient(net, of, name, _rows(net, names, b), b, shown, missing, layout=layout,
                  samples=len(net.samples))
     if check or not missing:
@@ -120,13 +136,25 @@ def gradient(net: Network, names: list[str] | None = None, of: str | None = None
     for r in g.rows:
         r.value = float(grads.get(r.name, 0.0))
     if check:
-        chosen = checked_rows(g.rows, 2 * len(points) * (len(net.edges) + len(net.nodes)))
-        kinked = kinks.anywhere(net, of, points)  # then every row gets the full check, which names kinks
-        for i, r in enumerate(chosen):
-            r.check = _check(net, of, b, r, values, points, tolerance, kinked)
-            if progress:
-                progress(i + 1, len(chosen))
+        _check_rows(g, b, values, points, tolerance, progress)
     return g
+
+
+def _check_rows(g: Gradient, b: Backward, values, points, tolerance, progress) -> None:
+    """Each chosen row's numerical check (gradcheck), in an order that spreads them, under one budget."""
+    chosen = checked_rows(g.rows, 2 * len(points) * (len(g.net.edges) + len(g.net.nodes)))
+    budget = gradcheck.Budget(MAX_CHECK_WORK)
+    size = resolve.size(g.net, g.of, points)  # the target's size in mpmath: it may pass float64
+    checker = gradcheck.Checker(g.net, g.of, values, points, size, tolerance, budget,
+                                lambda name: checking.check(derive(g.net, name, g.of, b), values, tolerance),
+                                kinks.anywhere(g.net, g.of, points))  # then every row gets the full check
+    for i, r in enumerate(gradcheck.spread(chosen)):
+        r.check = checker.check(r.name, r.value)
+        if r.check is not None:
+            r.value = r.check.value  # at a smooth kink site, the target's slope, not the rule's convention
+        if progress:
+            progress(i + 1, len(chosen))
+    g.skipped = budget.skipped
 
 
 def checked_rows(rows: list[Row], per_row: int) -> list[Row]:
@@ -143,53 +171,38 @@ def _rows(net: Network, names: list[str], b: Backward) -> list[Row]:
     rows = []
     for n in names:
         uses = [(link.node, link.local) for link in b.plan.links.get(n, []) if link.node in b.deltas]
-        terms = [b.deltas[v].then(local) for v, local in uses]
+        parts = [(b.deltas[v], local) for v, local in uses]
         if b.plan.penalty.get(n, 0) != 0:
             uses.append((None, b.plan.penalty[n]))
-            terms.append(ONE.then(b.plan.penalty[n]))
-        rows.append(Row(n, uses, total(terms)))
+            parts.append((ONE, b.plan.penalty[n]))
+        rows.append(Row(n, uses, parts))
     return rows
 
 
 def _precise(net: Network, of: str, points: list[dict[str, float]]) -> tuple[float, dict[str, float]]:
-    """The target and every derivative in mpmath, averaged over the samples, at rising precision."""
+    """The target and every derivative, averaged over the samples: in float64 and then in mpmath at
+    rising precision, until two in a row agree (float64 and 40 digits, mostly: one mpmath sweep)."""
 
-    def compute() -> tuple[float, dict[str, float]]:
-        results = [sweep.gradient(net, of, p, precise=True) for p in points]
+    def compute(precise: bool = True) -> tuple[float, dict[str, float]]:
+        total = mpmath.fsum if precise else math.fsum
+        results = [sweep.gradient(net, of, p, precise=precise) for p in points]
         names = {n for _, g in results for n in g}
         m = len(results) if net.reduction == "mean" else 1
-        grads = {n: mpmath.fsum(g.get(n, 0) for _, g in results) / m for n in names}
-        target = mpmath.fsum(t for t, _ in results) / m
+        grads = {n: total(g.get(n, 0) for _, g in results) / m for n in names}
+        target = total(t for t, _ in results) / m
         if of == "loss":
-            target += penalty_value(net, points[0], True)
-            for n, g in penalty_gradient(net, points[0], True).items():
+            target += penalty_value(net, points[0], precise)
+            for n, g in penalty_gradient(net, points[0], precise).items():
                 grads[n] = grads.get(n, 0) + g
         return float(target), {n: float(g) for n, g in grads.items()}
 
-    def agree(a, b) -> bool:
-        return all(abs(a[1][n] - b[1][n]) <= 1e-13 * abs(a[1][n]) for n in a[1])
+    def agree(a, b) -> bool:  # to 13 digits; below float64's normal range, float64 itself has fewer
+        return all(abs(a[1][n] - b[1][n]) <= 1e-13 * abs(a[1][n]) or abs(a[1][n]) + abs(b[1][n]) < 1e-300
+                   for n in a[1])
 
-    result, _ = checking.stable(compute, agree, "the target has no finite value at the point")
+    try:
+        floats = compute(False)
+    except (UndefinedError, OverflowError, ValueError, ZeroDivisionError):
+        floats = None  # overflow or cancellation: mpmath alone decides
+    result, _ = checking.stable(compute, agree, "the target has no finite value at the point", first=floats)
     return result
-
-
-def _check(net: Network, of: str, b: Backward, r: Row, values, points, tolerance, kinked: bool) -> checking.Check:
-    """A central difference through the compiled network, in float64 and then at 40 digits; the full
-    check (kinks, rising precision) only where neither agrees, or where a kink may be."""
-    for precise, step, method in ((False, checking.STEP, "central difference (float64)"),
-                                  (True, 1e-15, "central difference (mpmath, 40 digits)"))[:0 if kinked else 2]:
-        try:
-            with mpmath.workdps(40):
-                diffs = [checking.central_difference(net, of, r.name, p, p[r.name], precise, step) for p in points]
-        except UndefinedError:
-            continue
-        numeric = checking.combine(net, diffs) + (penalty_difference(net, r.name, points[0], precise, step)
-                                        if of == "loss" else 0.0)
-        ok, rel = checking.close(r.value, numeric, tolerance)
-        if ok and numeric != 0:  # a difference of 0 may be a target that did not move in these digits
-            return checking.Check(r.value, numeric, rel, True, method)
-    full = checking.check(derive(net, r.name, of, b), values, tolerance)  # kinks, rising precision
-    if kinked and not full.kinks and full.agrees:  # a smooth kink site: the target's slope, not the convention's
-        r.value = full.value
-    ok, rel = checking.close(r.value, full.numeric, tolerance)  # the value printed is the one checked
-    return checking.Check(r.value, full.numeric, rel, ok or bool(full.kinks), full.method, full.kinks)

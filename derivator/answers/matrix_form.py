@@ -126,7 +126,7 @@ def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, che
         computed = batch_values(net, values, kind, layer)
     errors = [checking.close(a, s, tolerance) for ra, rs in zip(computed, scalar.values, strict=True)
               for a, s in zip(ra, rs, strict=True)]
-    checks = [r.check for r in scalar.rows] if check else []
+    checks = [r.check for r in scalar.rows] if check else []  # None for an entry past the work cap
     samples = len(net.samples) or 1
     return MatrixForm(name, layer, entries, forward, backward, result, why, loss, computed, scalar.values,
                       all(ok for ok, _ in errors),

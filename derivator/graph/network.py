@@ -120,6 +120,7 @@ class Network:
     recurrence: Any = None  # a timesteps.Recurrence when the file has `steps:` (this network is then unrolled)
 
     def __post_init__(self) -> None:
+        self._kinds: dict[str, str] | None = None
         self.parents: dict[str, list[Edge]] = {n: [] for n in self.nodes}
         self.children: dict[str, list[Edge]] = {n: [] for n in [*self.inputs, *self.nodes]}
         for e in self.edges:
@@ -173,14 +174,13 @@ class Network:
 
     def kind(self, name: str) -> str | None:
         """'input', 'parameter', 'target', 'node', 'preactivation' or None."""
-        if name in self.inputs:
-            return "input"
-        if name in self.params:
-            return "parameter"
-        if name in self.targets:
-            return "target"
-        if name in self.nodes:
-            return "node"
-        if name.startswith("z_") and name[2:] in self.nodes and not self.nodes[name[2:]].is_formula:
+        if self._kinds is None:  # a table, not list searches: callers ask once per name, 20,000 names
+            self._kinds = {}
+            for kind, names in (("input", self.inputs), ("parameter", self.params), ("target", self.targets),
+                                ("node", self.nodes)):
+                for n in names:
+                    self._kinds.setdefault(n, kind)
+        found = self._kinds.get(name)
+        if found is None and name.startswith("z_") and name[2:] in self.nodes and not self.nodes[name[2:]].is_formula:
             return "preactivation"
-        return None
+        return found

@@ -17,6 +17,8 @@ import mpmath
 import sympy
 from sympy import S
 
+from derivator.graph import reach
+
 Form = Callable[[list[str]], str]  # the printed arguments in, the printed call out
 
 
@@ -170,8 +172,6 @@ class minimum(sympy.Function):  # noqa: N801
         return all(a.is_real for a in self.args)
 
 
-
-
 # -- numbers ---------------------------------------------------------------------------------------
 def _float_sigmoid(x: float) -> float:
     if x >= 0:
@@ -212,8 +212,8 @@ class Primitive:
     python: str = ""  # the helper the generated module needs, if any
 
 
-def _call(name: str) -> Form:
-    return lambda a: f"{name}({', '.join(a)})"
+def _call(name: str, *first: str) -> Form:
+    return lambda a: f"{name}({', '.join([*first, *a])})"
 
 
 def _tex(op: str) -> Form:
@@ -249,15 +249,16 @@ def _extreme(name: str) -> dict[str, Form]:
 _mpf = mpmath.mpf
 
 PRIMITIVES: dict[type, Primitive] = {p.fn: p for p in [
-    Primitive(sympy.exp, "exp", math.exp, mpmath.exp),
+    Primitive(sympy.exp, "exp", math.exp, reach.exp),
     Primitive(sympy.log, "log", math.log, mpmath.log,
               {"desmos": lambda a: rf"\ln\left({a[0]}\right)"}),
-    Primitive(sympy.tanh, "tanh", math.tanh, mpmath.tanh),
-    Primitive(sympy.sin, "sin", math.sin, mpmath.sin),
-    Primitive(sympy.cos, "cos", math.cos, mpmath.cos),
+    Primitive(sympy.tanh, "tanh", math.tanh, reach.tanh),
+    Primitive(sympy.sin, "sin", math.sin, reach.sin),
+    Primitive(sympy.cos, "cos", math.cos, reach.cos),
     Primitive(sympy.Abs, "abs", abs, abs, kink=_at_zero),
-    Primitive(sympy.sech, "sech", lambda x: 2 * math.exp(-abs(x)) / (1 + math.exp(-2 * abs(x))), mpmath.sech,
-              formula=False),
+    Primitive(sympy.sech, "sech", lambda x: 2 * math.exp(-abs(x)) / (1 + math.exp(-2 * abs(x))), reach.sech,
+              {"python": _call("_sech", "M")}, formula=False,
+              python="def _sech(M, x):\n    e = M.exp(-abs(x))\n    return 2 * e / (1 + e * e)\n"),
     Primitive(sympy.sign, "sign", lambda x: float((x > 0) - (x < 0)), mpmath.sign, formula=False),
     Primitive(sympy.Heaviside, "step", _step(1.0, 0.0), _step(_mpf(1), _mpf(0)), {
         "text": lambda a: f"[{a[0]} {_above(a, '>', '≥')} 0]",
@@ -265,16 +266,16 @@ PRIMITIVES: dict[type, Primitive] = {p.fn: p for p in [
         "desmos": lambda a: rf"\left\{{{a[0]}{_above(a, '>', GEQ)}0:1,0\right\}}",
         "python": _call("_step")}, formula=False,
         python="def _step(x, h0=0.0):\n    return 1.0 if x > 0 else (h0 if x == 0 else 0.0)\n"),
-    Primitive(sigmoid, "sigmoid", _float_sigmoid, lambda x: 1 / (1 + mpmath.exp(-x)), {
+    Primitive(sigmoid, "sigmoid", _float_sigmoid, reach.sigmoid, {
         "text": _call("σ"), "tex": _tex(r"\sigma"), "code": lambda a: f"(1/(1 + exp(-({a[0]}))))",
-        "desmos": _call("s"), "python": _call("_sigmoid")},
-        python="def _sigmoid(x):\n    if x >= 0:\n        return 1.0 / (1.0 + math.exp(-x))\n"
-               "    e = math.exp(x)\n    return e / (1.0 + e)\n"),
+        "desmos": _call("s"), "python": _call("_sigmoid", "M")},
+        python="def _sigmoid(M, x):\n    if x >= 0:\n        return 1 / (1 + M.exp(-x))\n"
+               "    e = M.exp(x)\n    return e / (1 + e)\n"),
     Primitive(softplus, "softplus", lambda x: max(x, 0.0) + math.log1p(math.exp(-abs(x))),
-              lambda x: mpmath.log1p(mpmath.exp(x)), {
+              reach.softplus, {
         "tex": _tex(r"\operatorname{softplus}"), "code": lambda a: f"log(1 + exp({a[0]}))",
-        "desmos": lambda a: rf"\ln\left(1+e^{{{a[0]}}}\right)", "python": _call("_softplus")},
-        python="def _softplus(x):\n    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))\n"),
+        "desmos": lambda a: rf"\ln\left(1+e^{{{a[0]}}}\right)", "python": _call("_softplus", "M")},
+        python="def _softplus(M, x):\n    return max(x, 0) + M.log1p(M.exp(-abs(x)))\n"),
     Primitive(relu, "relu", lambda x: x if x > 0 else 0.0, lambda x: x if x > 0 else _mpf(0), {
         "tex": _tex(r"\operatorname{relu}"), "code": lambda a: f"Max(0, {a[0]})",
         "desmos": lambda a: rf"\max\left(0,{a[0]}\right)", "python": _call("_relu")}, kink=_at_zero,
@@ -291,19 +292,19 @@ PRIMITIVES: dict[type, Primitive] = {p.fn: p for p in [
         "desmos": lambda a: _desmos_cases(a, 1, a[1]), "python": _call("_leaky_step")}, formula=False,
         python="def _leaky_step(x, s):\n    return 1.0 if x > 0 else s\n"),
     Primitive(elu, "elu", lambda x, a: x if x > 0 else a * math.expm1(x),
-              lambda x, a: x if x > 0 else a * mpmath.expm1(x), {
+              lambda x, a: x if x > 0 else a * reach.expm1(x), {
         "tex": lambda a: rf"\operatorname{{elu}}_{{{a[1]}}}\left({a[0]}\right)",
         "code": lambda a: f"Piecewise(({a[0]}, {a[0]} > 0), ({a[1]}*(exp({a[0]}) - 1), True))",
         "desmos": lambda a: _desmos_cases(a, a[0], rf"{a[1]}\cdot \left(e^{{{a[0]}}}-1\right)"),
-        "python": _call("_elu")}, kink=lambda xs: abs(xs[0]) <= KINK_TOLERANCE and xs[1] != 1, formula=False,
-        python="def _elu(x, a):\n    return x if x > 0 else a * math.expm1(x)\n"),
+        "python": _call("_elu", "M")}, kink=lambda xs: abs(xs[0]) <= KINK_TOLERANCE and xs[1] != 1,
+        formula=False, python="def _elu(M, x, a):\n    return x if x > 0 else a * M.expm1(x)\n"),
     Primitive(elu_step, "elu_step", lambda x, a: 1.0 if x > 0 else a * math.exp(x),
-              lambda x, a: _mpf(1) if x > 0 else a * mpmath.exp(x), {
+              lambda x, a: _mpf(1) if x > 0 else a * reach.exp(x), {
         "text": lambda a: f"(1 if {a[0]} > 0 else {a[1]} exp({a[0]}))",
         "tex": lambda a: _cases(a, rf"{a[1]} e^{{{a[0]}}}"),
         "code": lambda a: f"Piecewise((1, {a[0]} > 0), ({a[1]}*exp({a[0]}), True))",
-        "desmos": lambda a: _desmos_cases(a, 1, rf"{a[1]}e^{{{a[0]}}}"), "python": _call("_elu_step")}, formula=False,
-        python="def _elu_step(x, a):\n    return 1.0 if x > 0 else a * math.exp(x)\n"),
+        "desmos": lambda a: _desmos_cases(a, 1, rf"{a[1]}e^{{{a[0]}}}"), "python": _call("_elu_step", "M")},
+        formula=False, python="def _elu_step(M, x, a):\n    return 1.0 if x > 0 else a * M.exp(x)\n"),
     Primitive(maximum, "max", lambda *xs: max(xs), lambda *xs: max(xs), _extreme("max"), kink=_tie),
     Primitive(minimum, "min", lambda *xs: min(xs), lambda *xs: min(xs), _extreme("min"),
               kink=lambda xs: _tie([-x for x in xs])),

@@ -43,13 +43,28 @@ def sign_arguments(*exprs: sympy.Expr) -> list[sympy.Expr]:
     """The expressions whose sign matters to these: steps', relus' and abs's arguments, max's differences."""
     found: list[sympy.Expr] = []
     for expr in exprs:
-        for atom in sorted(expr.atoms(*SIGNED), key=sympy.default_sort_key):
+        for atom in sorted(_atoms(expr, SIGNED), key=sympy.default_sort_key):
             args = atom.args
             if isinstance(atom, (maximum, minimum)):
                 found += [args[i] - args[j] for i in range(len(args)) for j in range(i + 1, len(args))]
             else:
                 found.append(args[0])
     return list(dict.fromkeys(a for a in found if not a.is_Number))[:MAX_ARGUMENTS]
+
+
+def _atoms(expr: sympy.Expr, types: tuple) -> set[sympy.Expr]:
+    """expr.atoms(*types), visiting each distinct subexpression once: a deep lattice's derivative is a
+    small DAG but an exponential tree, which SymPy's own traversal walks whole."""
+    seen, found, stack = set(), set(), [expr]
+    while stack:
+        e = stack.pop()
+        if e in seen:
+            continue
+        seen.add(e)
+        if isinstance(e, types):
+            found.add(e)
+        stack.extend(e.args)
+    return found
 
 
 def complete(d: Derivation, point: Mapping[str, float]) -> dict[str, float]:

@@ -10,10 +10,9 @@ disagreement.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TypeVar
 
 import mpmath
 import sympy
@@ -21,11 +20,11 @@ import sympy
 from derivator.errors import DerivatorError, unknown
 from derivator.graph.network import Network, symbol
 from derivator.graph.timesteps import step
-from derivator.numbers import kinks, line, sweep
+from derivator.numbers import kinks, line, resolve, sweep
 from derivator.numbers.evaluate import PRECISIONS, UndefinedError, short, value
+from derivator.numbers.ladder import NoAgreementError, stable  # noqa: F401 - checking.stable, for its callers
 from derivator.symbolic.derive import Derivation
 
-T = TypeVar("T")
 combine = line.combine  # the samples combined as J combines them; callers outside read it here
 RELATIVE_TOLERANCE = 1e-6  # CONTRACT: agree within this relative error (and no absolute floor: see `close`)
 STEP = float(2.0 ** -52) ** (1 / 3)  # central difference step, times max(1, |theta|)
@@ -117,30 +116,6 @@ def forward(d: Derivation, values: Mapping[str, float], precise: bool = False,
     return Forward(c.env(state.o, state.z, state.values), state.target)
 
 
-def stable(compute: Callable[[], T], agree: Callable[[T, T], bool], failure: str,
-           least: int = 0) -> tuple[T, int]:
-    """`compute()` under mpmath at rising precision, trusted once two precisions in a row agree.
-
-    A saturated unit defeats a fixed precision: z = 40 leaves 1e-18 of 1, so o(1 - o) cancels at 40
-    digits, and at z = 200 log(1 - o) is undefined there though finite in mathematics. Only a value
-    undefined at every precision is an error (`failure`). `least` skips precisions known too low.
-    `compute` returns plain numbers (floats, or a structure of them) for `agree` to compare."""
-    previous = None
-    tried = [d for d in PRECISE_DIGITS if d >= least] or PRECISE_DIGITS[-2:]
-    for digits in tried:
-        with mpmath.workdps(digits):
-            try:
-                result = compute()
-            except UndefinedError:
-                continue
-        if previous is not None and agree(result, previous):
-            return result, digits
-        previous = result
-    if previous is None:
-        raise DerivatorError(failure)
-    return previous, tried[-1]
-
-
 def derivative_value(d: Derivation, values: Mapping[str, float]) -> float:
     """The derivative's value at the point (with data, its mean over the samples)."""
     return _valued(d, values)[0]
@@ -205,6 +180,7 @@ class Check:
     agrees: bool
     method: str
     kinks: list[str] = field(default_factory=list)
+    inconclusive: bool = False  # no numerical derivative within the work cap: `method` says why (exit 1)
 
 
 def close(a: float, b: float, tolerance: float = RELATIVE_TOLERANCE) -> tuple[bool, float]:
@@ -229,11 +205,44 @@ def check(d: Derivation, values: Mapping[str, float], tolerance: float = RELATIV
         return Check(exact, exact, 0.0, True, "not compared: the derivative is beyond float64's range")
     numeric, method = _float_difference(d, points, _theta(d, values))
     ok, rel = close(exact, numeric, tolerance) if numeric is not None else (False, math.inf)
-    if not ok:
-        numeric, method = _mp_difference(d, points, exact)
-        ok, rel = close(exact, numeric, tolerance)
     named = k.sites if k.kinked else []
+    if not ok:
+        found = _precise_difference(d, points, exact)
+        if found is None:  # no verdict without the numbers: say so, exit 1
+            return Check(exact, math.nan, math.inf, bool(named), "no numerical derivative resolves it: at the "
+                         "digits it needs, none agrees with itself, or the work would pass the cap (resolve.MAX_WORK)",
+                         named, True)
+        numeric, method = found
+        ok, rel = close(exact, numeric, tolerance)
     return Check(exact, numeric, rel, ok or bool(named), method, named)
+
+
+def _precise_difference(d: Derivation, points: list[dict[str, float]], exact: float) -> tuple[float, str] | None:
+    """A numerical derivative at high precision, for when float64 cannot tell: first central differences
+    at the digits the value needs (`resolve`), then mpmath's own derivative of J at rising precision;
+    each paid for from resolve.MAX_WORK, and None where the next cannot be or no two precisions agree."""
+    left = [float(resolve.MAX_WORK)]
+
+    def pay(work: float) -> bool:
+        left[0] -= work
+        return left[0] >= 0
+
+    thetas = [_theta(d, v) for v in points]
+    size = resolve.size(d.net, d.of, points)
+    if size is not None and exact:
+        found = resolve.resolve(d.net, d.of, d.wrt, points, thetas, exact, size, pay)
+        if found is not None:
+            return found
+    steps = len(d.net.edges) + len(d.net.nodes)
+    least = _least(d, points, exact) + max(0, int(math.log10(max(1.0, *(abs(t) for t in thetas)))))
+    rungs = ([x for x in PRECISE_DIGITS if x >= least] or PRECISE_DIGITS[-2:])[:2]
+    # mpmath.diff at d digits works at about 2d + 40, twice a rung, for two rungs at least
+    if not pay(len(points) * steps * sum(2 * resolve.cost(2 * x + 40) for x in rungs)):
+        return None
+    try:
+        return _mp_difference(d, points, least)
+    except NoAgreementError:  # noise at every precision tried: no numbers, so no verdict
+        return None
 
 
 def _theta(d: Derivation, values: Mapping[str, float]) -> float:
@@ -269,25 +278,29 @@ def _float_difference(d: Derivation, points: list[dict[str, float]], theta: floa
     return ((up - down) / (2 * h) if up != down else None), "central difference (float64)"
 
 
-def _mp_difference(d: Derivation, points: list[dict[str, float]], exact: float = 0.0) -> tuple[float, str]:
-    """mpmath's numerical derivative of J at rising precision, for when float64 is inconclusive.
+def _least(d: Derivation, points: list[dict[str, float]], exact: float) -> int:
+    """The digits below which a difference quotient cannot see a derivative `exact`: it sees a change of
+    size |derivative| against a target of size |target|, so it needs about log10(|target| / |derivative|)
+    digits beyond the usual, or every precision below agrees on noise (a saturated unit's 1e-128 against
+    a loss of 300)."""
+    if not exact or not math.isfinite(exact):
+        return 0
+    with mpmath.workdps(PRECISE_DIGITS[0]):
+        try:
+            size = abs(line.along(d, points)(mpmath.mpf(0)))
+            return 30 + max(0, int(mpmath.log10(max(size, abs(exact)) / abs(mpmath.mpf(exact)))))
+        except (UndefinedError, OverflowError, ValueError, ZeroDivisionError):
+            return 0
 
-    A difference quotient sees a change of size |derivative| against a target of size |target|: it
-    needs about log10(|target| / |derivative|) digits beyond the usual, or every precision below that
-    agrees on noise (a saturated unit's 1e-128 against a loss of 300). Where the derivative is 0 the
-    quotient is rounding that shrinks with the precision, and settles as 0."""
-    f = line.along(d, points)
-    least = 0
-    if exact and math.isfinite(exact):
-        with mpmath.workdps(PRECISE_DIGITS[0]):
-            try:
-                size = abs(f(mpmath.mpf(0)))
-                least = 30 + max(0, int(mpmath.log10(max(size, abs(exact)) / abs(mpmath.mpf(exact)))))
-            except (UndefinedError, OverflowError, ValueError, ZeroDivisionError):
-                least = 0
+
+def _mp_difference(d: Derivation, points: list[dict[str, float]], least: int = 0) -> tuple[float, str]:
+    """mpmath's numerical derivative of J at rising precision, from `least` digits (`_least`). Where the
+    derivative is 0 the quotient is rounding that shrinks with the precision, and settles as 0; where
+    no two precisions agree, NoAgreementError."""
+    f = line.along(d, points, digits=True)
     try:
         result, digits = line.settle(lambda: float(mpmath.diff(f, 0)), lambda a, b: close(a, b, 1e-9)[0],
-                                     least, zero=True)
+                                     least, zero=True, strict=True)
     except UndefinedError:
         raise DerivatorError("the target has no finite value near the point") from None
     return result, f"numerical derivative (mpmath, {digits} digits)"

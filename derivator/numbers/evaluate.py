@@ -20,22 +20,12 @@ import mpmath
 import sympy
 
 from derivator.graph import primitives as prim
-from derivator.graph.primitives import FLOAT, MP, PRIMITIVES
-
-# log2 of the largest argument exp, sin and the like are evaluated at in mpmath (about 1e400): they
-# need as many more bits of precision as the argument has binary digits before the point, and
-# exp(exp(exp(...))) of a composed helper would take hours for a value no float holds anyway.
-MAX_MAGNITUDE = 1330
-REDUCING = {fn for fn, p in PRIMITIVES.items()  # log, abs, relu, max, ... of a huge number are cheap
-            if p.name in ("exp", "tanh", "sin", "cos", "sech", "sigmoid", "softplus", "elu", "elu_step")}
+from derivator.graph import reach
+from derivator.graph.primitives import FLOAT, MP
 
 PRECISIONS = (40, 120, 400, 1200)  # mpmath digits, tried in turn by every caller that rises
 GOOD_DIGITS = 20  # a value with fewer digits left than this waits for a higher precision
 LOST_ALL = math.inf  # the digits lost by a result that is nothing but rounding (1 - 1 for 1 - σ(1000))
-# mpmath computes exp(x) in time growing with |x| (a second at 1e100000, hours at exp(exp(30))): past
-# this, an exponential's argument has no value worth waiting for, and the value is undefined.
-EXP_ARGUMENT = mpmath.mpf("1e1000")
-_EXPONENTIAL = (sympy.exp, prim.sigmoid, prim.softplus, sympy.tanh, sympy.sech, prim.elu, prim.elu_step)
 # Functions of a sign: exact where the sign is known, unknown where it is not.
 _STEPS = (sympy.Heaviside, sympy.sign, prim.leaky_step)
 # Functions whose value follows an argument (or picks one): the argument's error, no worse.
@@ -44,6 +34,15 @@ _PIECES = (sympy.Abs, prim.relu, prim.leaky_relu, prim.elu, prim.maximum, prim.m
 
 class UndefinedError(ArithmeticError):
     """The expression has no finite value here (log of 0, overflow in float64, 0/0, ...)."""
+
+
+class UnreachableError(UndefinedError):
+    """A value too large for mpmath in bounded work (exp of 10^5000): no precision would give it."""
+
+
+def undefined(err: ArithmeticError | ValueError) -> UndefinedError:
+    """The error to raise for an arithmetic failure: UnreachableError when mpmath's reach was passed."""
+    return UnreachableError(str(err)) if isinstance(err, reach.OutOfReachError) else UndefinedError(str(err))
 
 
 def value(expr: sympy.Expr, env: Mapping[sympy.Symbol, float], precise: bool = False,
@@ -81,11 +80,7 @@ def value(expr: sympy.Expr, env: Mapping[sympy.Symbol, float], precise: bool = F
             r = _power(ev(e.base), e.exp, ev, precise)
         elif e.func in table:
             args = [ev(a) for a in e.args]
-            if precise and e.func in _EXPONENTIAL and abs(args[0]) > EXP_ARGUMENT:
-                raise OverflowError("an exponential's argument beyond 1e1000")
-            if precise and e.func in REDUCING and any(a and mpmath.mag(a) > MAX_MAGNITUDE for a in args):
-                raise OverflowError("a function's argument is past 1e400")
-            r = table[e.func](*args)
+            r = table[e.func](*args)  # in mpmath, in bounded work (graph/reach: exp of 10^5000 is refused)
             if isinstance(r, (complex, mpmath.mpc)):  # mpmath's log of a negative number is complex
                 raise ValueError("complex value")
         else:
@@ -98,7 +93,7 @@ def value(expr: sympy.Expr, env: Mapping[sympy.Symbol, float], precise: bool = F
     try:
         result = ev(expr)
     except (ZeroDivisionError, OverflowError, ValueError) as err:
-        raise UndefinedError(str(err)) from None
+        raise undefined(err) from None
     if isinstance(result, complex) or (precise and isinstance(result, mpmath.mpc)):
         raise UndefinedError("complex value")
     if not (mpmath.isfinite(result) if precise else math.isfinite(result)):
@@ -124,7 +119,9 @@ def _lost(e: sympy.Expr, r, memo: dict, err: dict) -> float:
     if e.is_Add:
         if r == 0:
             return LOST_ALL if any(v != 0 for v in vals) else max(errs)
-        return max(x + _digits(abs(v) / abs(r)) for v, x in zip(vals, errs, strict=True) if v != 0)
+        # a term that is 0 by rounding (p - 1 at p = 1 - 1e-308) hides a value of unknown size: its loss stands
+        hidden = max((x for v, x in zip(vals, errs, strict=True) if v == 0), default=0.0)
+        return max(hidden, *(x + _digits(abs(v) / abs(r)) for v, x in zip(vals, errs, strict=True) if v != 0))
     if e.is_Mul:
         zeros = [x for v, x in zip(vals, errs, strict=True) if v == 0]
         return min(zeros) if zeros else max(errs) + _digits(len(errs))
@@ -168,4 +165,6 @@ def _power(base, exponent: sympy.Expr, ev, precise: bool):
         raise ValueError("negative number to a fractional power")
     if base == 0 and e < 0:
         raise ZeroDivisionError("division by zero")
-    return mpmath.power(base, e) if precise else math.pow(base, e)
+    if not precise:
+        return math.pow(base, e)
+    return reach.power(base, e) if base != 0 else mpmath.mpf(0 if e > 0 else 1)

@@ -13,8 +13,10 @@ from collections.abc import Callable, Mapping
 
 import mpmath
 
+from derivator.errors import DerivatorError
 from derivator.numbers import sweep
-from derivator.numbers.evaluate import PRECISIONS, UndefinedError
+from derivator.numbers.evaluate import PRECISIONS, UndefinedError, UnreachableError, short
+from derivator.numbers.ladder import NoAgreementError
 from derivator.numbers.penalty import penalty_value
 from derivator.symbolic.derive import Derivation
 
@@ -31,8 +33,11 @@ def combine(net, xs: list) -> float:
         return float(mpmath.fsum(xs) / m)
 
 
-def along(d: Derivation, points: list[Mapping[str, float]], precise: bool = True) -> Callable:
+def along(d: Derivation, points: list[Mapping[str, float]], precise: bool = True, digits: bool = False) -> Callable:
     """t -> J(θ + t), θ being `--wrt` (an input, a parameter, a node's value o_v or z_v).
+
+    With `digits`, a value that cancelled down to too few digits (evaluate.short) is UndefinedError, so
+    that a precision ladder (`settle`) passes over it: for a numerical derivative, where t is never 0.
 
     The penalty is added once, after the reduction over the samples, and only when it names θ."""
     c = sweep.compiled(d.net, d.of)
@@ -41,7 +46,10 @@ def along(d: Derivation, points: list[Mapping[str, float]], precise: bool = True
     total = mpmath.fsum if precise else math.fsum
 
     def f(t):
-        j = total(c.forward(p, precise, nudge=(d.wrt, t)).target for p in points) / m
+        lost: list[float] | None = [] if precise and digits else None
+        j = total(c.forward(p, precise, nudge=(d.wrt, t), lost=lost).target for p in points) / m
+        if lost and short(lost):  # log Σ e^o - o at o = 710 is 710 - 710: rounding, and its quotient 0
+            raise UndefinedError("too few digits left in the target: a higher precision decides")
         if penalised:
             j = j + penalty_value(d.net, {**points[0], d.wrt: points[0][d.wrt] + t}, precise)
         return j
@@ -50,19 +58,24 @@ def along(d: Derivation, points: list[Mapping[str, float]], precise: bool = True
 
 
 def settle(compute: Callable[[], float], agree: Callable[[float, float], bool], least: int = 0,
-           zero: bool = False) -> tuple[float, int]:
+           zero: bool = False, strict: bool = False) -> tuple[float, int]:
     """`compute()` (a float) at rising precision until two precisions in a row agree.
 
     With `zero`, a value that drops by NOISE_DROP twice running is rounding around a true 0, and 0 it
     is (a numerical derivative of a function flat in θ gives 1e-41, 1e-121, 1e-401: never two
     agreeing numbers). A precision where `compute` raises UndefinedError is skipped (it also raises
-    it where its value lost too many digits); at the last one whatever came last stands."""
+    it where its value lost too many digits); at the last one whatever came last stands, or with
+    `strict` (a check, whose numbers must be right or absent) NoAgreementError unless it came from the
+    top precision. Numbers out of reach
+    (graph/reach: exp of 10^5000) stop the climb at once: no precision brings them nearer."""
     tried = [p for p in DIGITS if p >= least] or DIGITS[-2:]
     seen: list[tuple[float, int]] = []
     for digits in tried:
         with mpmath.workdps(digits):
             try:
                 x = compute()
+            except UnreachableError as err:
+                raise DerivatorError(f"the numbers at the point are out of reach: they need {err}") from None
             except UndefinedError:
                 continue
         if seen and agree(x, seen[-1][0]):
@@ -72,6 +85,11 @@ def settle(compute: Callable[[], float], agree: Callable[[float, float], bool], 
         seen.append((x, digits))
     if not seen:
         raise UndefinedError("no finite value at any precision")
+    # At the top precision a difference quotient resolves all but derivatives 2,400 digits below their
+    # target: its value stands (a true 1e-650 is 0 in float64, as the derivative's own value is). Below
+    # it, or as an inf, it is no number for a check.
+    if strict and (seen[-1][1] != DIGITS[-1] or math.isinf(seen[-1][0])):
+        raise NoAgreementError(f"no two of {', '.join(str(p) for p in tried)} digits agree")
     return seen[-1]
 
 

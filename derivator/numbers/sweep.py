@@ -26,7 +26,7 @@ from derivator.graph.plan import plan
 from derivator.graph.plan import target as p_target
 from derivator.graph.rules import X
 from derivator.numbers import softmax
-from derivator.numbers.evaluate import FLOAT, MP, UndefinedError, short, value
+from derivator.numbers.evaluate import FLOAT, MP, UndefinedError, short, undefined, value
 
 OUT, PRE = sympy.Symbol("o", real=True), sympy.Symbol("z", real=True)  # in an activation's derivative
 CONSTANT, PARAMETER, VALUE, FORMULA = range(4)  # how a link's local derivative is found
@@ -131,8 +131,9 @@ class Compiled:
         return value(u.formula, env, precise)
 
     def forward(self, values: Mapping[str, float], precise: bool = False,
-                nudge: tuple[str, object] | None = None, target: bool = True) -> State:
-        """Every value at the point; `nudge` = (name, amount) shifts an input, a parameter, o_v or z_v."""
+                nudge: tuple[str, object] | None = None, target: bool = True, lost: list | None = None) -> State:
+        """Every value at the point; `nudge` = (name, amount) shifts an input, a parameter, o_v or z_v.
+        With `lost` (in mpmath), the digits the target lost to cancellation are appended to it."""
         num = mpmath.mpf if precise else float
         # A value as the file writes it (0.1 is one tenth, not the float nearest it), so that
         # 0.4*0.5 - 0.3 + 0.1 is 0 at the point, as a learner computes it by hand.
@@ -164,16 +165,17 @@ class Compiled:
                     raise ValueError("complex value")
                 o[u.index] = out + amount if name == u.name else out
         except (OverflowError, ZeroDivisionError, ValueError) as err:
-            raise UndefinedError(str(err)) from None
-        return State(o, z, self._target(o, z, vals, precise, name) if target else None, vals)
+            raise undefined(err) from None
+        return State(o, z, self._target(o, z, vals, precise, name, lost) if target else None, vals)
 
-    def _target(self, o: list, z: list, vals: Mapping[str, object], precise: bool, nudged: str | None):
+    def _target(self, o: list, z: list, vals: Mapping[str, object], precise: bool, nudged: str | None,
+                lost: list | None = None):
         env = {sym: (o[i] if i is not None else vals[sym.name]) for sym, i in self.target_env}
         for sym, i in self.target_env:  # log(1 - o) of a saturated output needs 1 - o from z
             if i is not None and i in self.by_index and nudged != sym.name:  # (not when o itself is nudged)
                 env.update(self.complements(self.by_index[i], z[i], precise, sym))
         env.update(self.group_parts(o, z, vals, precise, skip=nudged))  # log p of a softmax unit from its z's
-        return value(self.target, env, precise)
+        return value(self.target, env, precise, lost)
 
     def _group_outputs(self, u: Unit, o: list, z: list, precise: bool, nudge: tuple) -> None:
         """A softmax group's outputs, stably, once its last member's z is known (one may be nudged)."""

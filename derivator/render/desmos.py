@@ -8,6 +8,10 @@ optional subscript (w1 -> w_{1}); x, y, e and r mean something there, so they ge
 
 from __future__ import annotations
 
+import collections
+import itertools
+import re
+
 import sympy
 
 from derivator.answers.report import MAX_EXPANDED_SIZE, Report
@@ -16,22 +20,57 @@ from derivator.graph.network import symbol
 from derivator.render.steps import work
 from derivator.symbolic.printing import TexPrinter, nested
 
-RESERVED = {"x", "y", "e", "r", "t"}
+# Desmos's own letters: the axes, Euler's e, polar r, the imaginary unit, and t (F's variable here).
+RESERVED = {"x", "y", "e", "r", "i", "t"}
+IDENTIFIER = re.compile(r"[A-Za-z](_\{[A-Za-z0-9]+\})?")  # one letter, an optional alphanumeric subscript
 
 
-def desmos_names(names: list[str]) -> dict[str, str]:
-    """A distinct Desmos variable for each network name."""
-    out, used = {}, set()
-    for name in names:
-        head, rest = name[0], name[1:].replace("_", "").replace("@", "")  # h@2 (a step) is h_{2}
-        candidate = f"{head}_{{{rest}}}" if rest else (f"{head}_{{0}}" if head in RESERVED else head)
-        n = 1
-        while candidate in used:
-            candidate = f"{head}_{{{rest}{n}}}"
-            n += 1
-        used.add(candidate)
-        out[name] = candidate
-    return out
+def _natural(name: str) -> str:
+    """A name as Desmos writes it: its first letter, the rest as a subscript (w1 -> w_{1}, z_h1 -> z_{h1})."""
+    rest = name[1:].replace("_", "").replace("@", "")  # h@2 (a step) is h_{2}
+    return f"{name[0]}_{{{rest}}}" if rest else name[0]
+
+
+def _fallbacks(name: str):
+    """Other spellings, for a name whose own one is taken or reserved: '_' kept as 'u' (w_1 -> w_{u1}),
+    then a numbered mark (w_{1n1}); never the bare digits run on (w_1 as w_{11} would read as w11)."""
+    sub = name[1:].replace("_", "").replace("@", "")
+    if "_" in name[1:]:
+        yield f"{name[0]}_{{{name[1:].replace('_', 'u').replace('@', '')}}}"
+    if not sub:
+        yield f"{name[0]}_{{0}}"
+    for n in itertools.count(1):
+        yield f"{name[0]}_{{{sub or '0'}n{n}}}"
+
+
+def desmos_names(names: list[str], taken: frozenset[str] = frozenset()) -> dict[str, str]:
+    """A distinct Desmos identifier for each name, none of them reserved or in `taken`.
+
+    A name keeps its own spelling when no other name shares it and Desmos does not reserve it; of
+    several that share one, a name without underscores keeps it, and the others spell their
+    underscores as u (w1 is w_{1}, and w_1 beside it w_{u1}). The rest get a numbered mark."""
+    used = set(RESERVED) | set(taken)
+    own = {n: _natural(n) for n in names}
+    shared = collections.Counter(own.values())
+    later = {n for n in names if own[n] in used or (shared[own[n]] > 1 and "_" in n[1:])}
+    out = {}
+    for n in [*(n for n in names if n not in later), *(n for n in names if n in later)]:
+        form = own[n] if n not in later else next(f for f in _fallbacks(n) if f not in used)
+        used.add(form)
+        out[n] = form
+    return {n: out[n] for n in names}
+
+
+def sigmoid_name(names: list[str]) -> str:
+    """The sigmoid helper's name: s, unless a name of the network is written s (or s_{igmoid}) itself."""
+    own = {_natural(n) for n in names}
+    forms = itertools.chain(["s", "s_{igmoid}"], (f"s_{{igmoid{n}}}" for n in itertools.count(1)))
+    return next(f for f in forms if f not in own)
+
+
+def delta_name(form: str) -> str:
+    """δ of a node, from the node's Desmos name: h_{1} -> \\delta_{h1} (one-to-one, as the names are)."""
+    return rf"\delta_{{{form.replace('_{', '').rstrip('}')}}}"
 
 
 class DesmosPrinter(TexPrinter):
@@ -54,20 +93,32 @@ class DesmosPrinter(TexPrinter):
 def render_desmos(r: Report) -> str:
     d = r.derivation
     net = d.net
-    names = desmos_names([*net.names, *net.nodes, *(f"z_{n}" for n in net.nodes), "D", "F"])
-    sig = "s" if "s" not in names.values() else "s_{igma}"
+    own = [*net.names, *net.nodes, *(f"z_{n}" for n in net.nodes)]
+    sig = sigmoid_name(own)
+    names = desmos_names([*own, "D", "F"], taken=frozenset({sig}))
+    names |= {f"δ_{n}": delta_name(names[n]) for n in net.nodes}
     p = DesmosPrinter(names, sig)
+    w = work(r)
     lines = [rf"{sig}\left(t\right)=\frac{{1}}{{1+e^{{-t}}}}"]
     lines += [f"{names[k]}={number(v)}" for k, v in r.point.items()]
-    for eq in [eq for row in work(r).forward for eq in row]:
+    for eq in [eq for row in w.forward for eq in row]:
         lines.append(f"{p.doprint(eq.lhs)}={factors(p, eq.rhs[0])}")
-    lines.append(f"{names['D']}={factors(p, d.nested)}")
-    if d.kind in ("parameter", "input") and d.expanded_size() <= MAX_EXPANDED_SIZE and d.wrt in r.point:
+    result = w.result[-1].rhs  # [in deltas, in node values when it fits MAX_NESTED_FACTORS]
+    if len(result) < 2:  # too large to write out: D by the recursion, one delta a line (Desmos resolves them)
+        lines += [f"{p.doprint(eq.lhs)}={factors(p, eq.rhs[0])}" for eq in w.deltas]
+    lines.append(f"{names['D']}={factors(p, result[-1])}")
+    if d.kind in ("parameter", "input") and d.wrt in r.point and _small(d):
         t = sympy.Symbol("t", real=True)
         whole = equations.expand(d.target, equations.forward(net)).xreplace({symbol(d.wrt): t})
         lines.append(rf"{names['F']}\left(t\right)={p.doprint(whole)}")
         lines.append(rf"{names['F']}'\left({names[d.wrt]}\right)")
     return "\n".join(lines) + "\n"
+
+
+def _small(d) -> bool:
+    """Whether F(t), the target in the variable alone, is short enough to print (report.MAX_EXPANDED_SIZE)."""
+    sizes = equations.forward_sizes(d.net)
+    return max(d.expanded_size(), equations.tree_size(d.target, sizes)) <= MAX_EXPANDED_SIZE
 
 
 def factors(p: DesmosPrinter, rhs) -> str:

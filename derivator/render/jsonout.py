@@ -39,6 +39,8 @@ def as_dict(r: Report) -> dict:
                         "method": c.method}
         if c.kinks:
             out["check"]["not_differentiable"] = c.kinks
+        if c.inconclusive:  # no numerical derivative within the work cap: neither agrees nor disagrees
+            out["check"]["inconclusive"] = True
     if r.candidate is not None:
         v = r.candidate
         out["candidate"] = {"agrees": v.agrees, "value": finite(v.value), "ratio": finite(v.ratio),

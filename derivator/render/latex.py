@@ -150,6 +150,8 @@ def render_latex(r: Report, standalone: bool = False) -> str:
         if c is not None and c.kinks:
             doc.append(f"{'; '.join(c.kinks).capitalize()}: the value uses PyTorch's convention, and "
                        f"a numerical derivative there is not comparable.")
+        elif c is not None and c.inconclusive:
+            doc.append(f"The check is inconclusive: {text_tex(c.method)}.")
         elif c is not None:
             doc.append(f"A numerical derivative ({c.method}) gives ${c.numeric:.15g}$, which "
                        f"{'agrees' if c.agrees else 'does not agree'} (relative error ${sci(c.relative_error)}$).")

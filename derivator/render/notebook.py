@@ -14,16 +14,17 @@ from derivator.render.jacobian import render_jacobian_markdown, tex_parts_jacobi
 from derivator.render.latex import partial
 from derivator.render.markdown import render_markdown
 from derivator.render.matrixform import render_matrix_markdown, tex_parts
-from derivator.render.steps import Partial
+from derivator.render.steps import Partial, result_in_deltas, writable
 from derivator.render.table import _rows_tex, render_table_markdown
 from derivator.symbolic.printing import nested_tex
 
 
 def report_latex(r: Report) -> str:
-    """The result in node values and its value."""
+    """The result in node values (in deltas, past steps.MAX_NESTED_FACTORS) and its value."""
     d = r.derivation
     value = rf" \approx {r.value:.12g}" if r.value is not None else ""
-    return f"$${partial(Partial(d.of, d.wrt))} = {nested_tex(d.nested)}{value}$$"
+    form = nested_tex(d.nested) if writable(d)[0] else nested_tex(result_in_deltas(d))
+    return f"$${partial(Partial(d.of, d.wrt))} = {form}{value}$$"
 
 
 def aligned(rows: list[str]) -> str:

@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 from derivator.graph import order
 from derivator.graph.network import Network
 from derivator.graph.plan import plan
-from derivator.graph.timesteps import at, base
+from derivator.graph.timesteps import at, base, step
 from derivator.render.output import Outputs, write_now
 
 HIGHLIGHT, MUTED = "#c0392b", "#b8b8b8"
@@ -34,14 +34,22 @@ class Picture:
     delayed: list[tuple[str, str, str, bool]] = field(default_factory=list)  # edges from the previous step
 
 
+@dataclass
+class Drawing:
+    """What `--draw` asked for: the file, and for a network through time whether to draw it unrolled."""
+
+    path: str
+    unrolled: bool = False
+
+
 def layout(net: Network, wrt: str, of: str, values: dict[str, float] | None = None,
-           keep: set[str] | frozenset = frozenset()) -> Picture:
-    """Columns by depth, rows centred; the marked paths from `wrt` to the target (`keep`: nodes shown too)."""
-    if net.recurrence is not None:
+           keep: set[str] | frozenset = frozenset(), unrolled: bool = False) -> Picture:
+    """Columns by depth, rows centred; the marked paths from `wrt` to the target (`keep`: nodes shown too).
+    Through time, the folded network (each node once, delayed edges dashed), or with `unrolled` every
+    step's copy (h@1, h@2, ...) as a network of its own."""
+    if net.recurrence is not None and not unrolled:
         return _folded(net, wrt, of)
-    depth = {x: 0 for x in net.inputs}
-    for n in net.nodes:  # topological order: every parent is placed first
-        depth[n] = 1 + max((depth[s] for s in net.sources[n]), default=0)
+    depth = _step_columns(net) if net.recurrence is not None else _depths(net)
     arrows = _arrows(net)
     sinks = net.outputs if of == "loss" else [of]
     shown = [*net.inputs, *[n for n in net.nodes if n in order.ancestors(net, sinks) or n in keep]]
@@ -73,6 +81,21 @@ def layout(net: Network, wrt: str, of: str, values: dict[str, float] | None = No
     title = f"∂{of}/∂{wrt}: the paths from {wrt} to the {'loss' if of == 'loss' else 'target ' + of}"
     width = 2 * MARGIN + max(columns) * COLUMN
     return Picture(positions, edges, marked, values or {}, title, width, height)
+
+
+def _depths(net: Network) -> dict[str, int]:
+    depth = {x: 0 for x in net.inputs}
+    for n in net.nodes:  # topological order: every parent is placed first
+        depth[n] = 1 + max((depth[s] for s in net.sources[n]), default=0)
+    return depth
+
+
+def _step_columns(net: Network) -> dict[str, int]:
+    """Unrolled, each step a block of columns, left to right, laid out as the folded network is; the
+    initial states (h@0) in a column before the first step."""
+    folded = _depths(net.recurrence.folded)
+    block = max(folded.values()) + 1
+    return {n: 0 if step(n) == 0 else 1 + (step(n) - 1) * block + folded[base(n)] for n in [*net.inputs, *net.nodes]}
 
 
 def _folded(net: Network, wrt: str, of: str) -> Picture:
@@ -152,14 +175,17 @@ def node_values(net: Network, of: str, values: dict[str, float]) -> dict[str, fl
     return out
 
 
-def write(net: Network, wrt: str, of: str, values: dict[str, float], path: str, files: Outputs | None = None) -> None:
+def write(net: Network, wrt: str, of: str, values: dict[str, float], path: str, files: Outputs | None = None,
+          unrolled: bool = False) -> None:
     """The picture to `path`: SVG for .svg, a TikZ document for .tex; into `files` (renamed into place when
     the run succeeds), or at once, through a temporary file either way."""
     from derivator.errors import DerivatorError
     kind = path.rsplit(".", 1)[-1].lower() if "." in path else ""
     if kind not in ("svg", "tex"):
         raise DerivatorError(f"--draw {path}: the name must end in .svg or .tex")
-    picture = layout(net, wrt, of, node_values(net, of, values))
+    if unrolled and net.recurrence is None:
+        raise DerivatorError("--unrolled draws a network through time; this file has no 'steps:'")
+    picture = layout(net, wrt, of, node_values(net, of, values), unrolled=unrolled)
     data = (svg(picture) if kind == "svg" else tikz(picture)).encode("utf-8")
     if files is None:
         write_now(path, "--draw", lambda f: f.write(data))

@@ -16,7 +16,17 @@ from derivator.graph.curvature import local_second
 from derivator.graph.network import Network, symbol
 from derivator.graph.plan import plan
 from derivator.graph.timesteps import ident, step
-from derivator.render.python import HELPERS, SOFTMAX, ModulePrinter, _backward, _clean, _forward, _read, _what
+from derivator.render.python import (
+    HELPERS,
+    SOFTMAX,
+    ModulePrinter,
+    _backward,
+    _clean,
+    _forward,
+    _read,
+    _what,
+    complements,
+)
 from derivator.symbolic.second import delta, plus, tangent, times
 from derivator.version import __version__
 
@@ -38,9 +48,9 @@ def module(net: Network, names: list[str], of: str | None = None, source: str = 
     var |= {"u:" + n: "u_" + ident(n) for n in names}
     var |= {ln.symbol.name: "r_" + ident(ln.quantity.replace("δ_", "d_")) for ln in t.lines}
     p = ModulePrinter(var)
-    forward = _forward(net, bp, p)
-    backward = [ln for ln in _backward(net, bp, p)]
-    lines_r = [f"    {var[ln.symbol.name]} = {p.doprint(ln.expr)}" for ln in t.lines]
+    stable = complements(net)  # 1 - o of a sigmoid as σ(-z), as the gradient module takes it
+    forward, backward = _forward(net, bp, p, stable), _backward(net, bp, p, stable)
+    lines_r = [f"    {var[ln.symbol.name]} = {p.doprint(ln.expr.xreplace(stable))}" for ln in t.lines]
     apart = bool(net.samples)
     results = {}
     for a in names:
@@ -66,7 +76,9 @@ def module(net: Network, names: list[str], of: str | None = None, source: str = 
            "every input, parameter and target value.",
            *(["With data, the values are averaged over DATA, the file's samples; give the parameters."]
              if net.samples else []),
-           '"""', "", "import math", "", f"NAMES = {names!r}", ""]
+           "Plain float64 throughout (the gradient module's decimal retry past float64 is not repeated here).",
+           '"""', "", "import math", "", "M = math  # the numbers' functions, as the helpers take them", "",
+           f"NAMES = {names!r}", ""]
     if net.samples:
         out += ["DATA = [" + ",\n        ".join("{" + ", ".join(f"{k!r}: {v!r}" for k, v in s.items()) + "}"
                                               for s in net.samples) + "]", ""]

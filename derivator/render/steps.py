@@ -112,7 +112,7 @@ def work(r: Report) -> Work:
         value = numbers.deltas.get(v) if numbers else None
         deltas.append(Eq(delta_symbol(v), rhs, fused_note=step.fused_note, value=value))
     too_large = not result_fits or len(fits) < len(d.steps)
-    result: list = [_result(d)]
+    result: list = [result_in_deltas(d)]
     local = _local(d)
     if result_fits:
         result.append(d.nested)
@@ -210,7 +210,7 @@ def _upstream(step) -> Prod:
     return terms[0] if len(terms) == 1 else Prod((Sum(tuple(terms)),))
 
 
-def _result(d: Derivation) -> Prod:
+def result_in_deltas(d: Derivation) -> Prod:
     """The derivative in deltas: Σ over uses of δ_v times what multiplies it."""
     if d.kind == "preactivation":
         return Prod((delta_symbol(d.wrt[2:]),)) if d.wrt[2:] in d.steps else Prod((sympy.S.Zero,))

@@ -71,9 +71,14 @@ def check_lines(g: Gradient) -> list[str]:
     if not rows:
         return []
     lines = [f"Check {r.name}: {verdict(r.check)}" for r in rows if not r.check.agrees or r.check.kinks]
-    if len(rows) < len(g.rows):
-        lines.append(f"Check: {len(rows)} of the {len(g.rows)} derivatives, evenly spaced, are checked; all of "
-                     "them would take too long (every.MAX_CHECK_WORK)")
+    chosen = len(rows) + len(g.skipped)
+    if chosen < len(g.rows):
+        lines.append(f"Check: {chosen} of the {len(g.rows)} derivatives, evenly spaced, are checked; all of "
+                     "them would take too long (gradient.MAX_CHECK_WORK)")
+    if g.skipped:
+        names = ", ".join(g.skipped[:8]) + (f" and {len(g.skipped) - 8} more" if len(g.skipped) > 8 else "")
+        lines.append(f"Check: {len(g.skipped)} of them are not checked ({names}): their numerical derivatives "
+                     "need more digits than the work cap leaves (gradient.MAX_CHECK_WORK)")
     plain = [r.check for r in rows if r.check.agrees and not r.check.kinks]
     if plain:
         worst = max(plain, key=lambda c: c.relative_error)
@@ -107,9 +112,14 @@ def as_dict(g: Gradient) -> dict:
                         "relative_error": max(c.relative_error for c in checks if not c.kinks) if any(
                             not c.kinks for c in checks) else None,
                         "numeric": {r.name: r.check.numeric for r in g.rows if r.check is not None}}
+
+        if any(c.inconclusive for c in checks):
+            out["check"]["inconclusive"] = [r.name for r in g.rows if r.check is not None and r.check.inconclusive]
         kinks = sorted({k for c in checks for k in c.kinks})
         if kinks:
             out["check"]["not_differentiable"] = kinks
+    if g.skipped:  # chosen, but their checks would pass gradient.MAX_CHECK_WORK: no verdict on them
+        out.setdefault("check", {"agrees": None, "relative_error": None, "numeric": {}})["unchecked"] = g.skipped
     return out
 
 

@@ -120,7 +120,7 @@ def render_text(r: Report) -> str:
     lines.append("")
     lines += numbers(r, f"∂J/∂{w.partial.wrt}" if r.samples else lhs)
     if r.candidate is not None:
-        lines += ["", *candidate(r, lhs)]
+        lines += ["", *candidate(r, lhs, w)]
     return "\n".join(lines) + "\n"
 
 
@@ -142,12 +142,15 @@ def rule_lines(w: Work) -> list[str]:
     return lines + [f"  {sentence}" for sentence in w.sentences]
 
 
-def candidate(r: Report, lhs: str) -> list[str]:
-    """The learner's answer beside the derivative, the verdict, and what is wrong."""
-    v, d = r.candidate, r.derivation
+def candidate(r: Report, lhs: str, w: Work) -> list[str]:
+    """The learner's answer beside the derivative, the verdict, and what is wrong.
+
+    The derivative is its nested form where that fits the budget (steps.MAX_NESTED_FACTORS), else
+    its form in deltas, whose recursion the derivation above prints."""
+    v = r.candidate
     width = len("Derivative")
     rows = [("Candidate", v.source, v.value), ("", teacher(v.in_node_values), None),
-            ("Derivative", nested_text(d.nested), v.true_value)]
+            ("Derivative", side(w.result[-1].rhs[-1]), v.true_value)]
     lines = [f"{name:<{width}}  {lhs if name else ' ' * len(lhs)} = {text}"
              + (f"    = {val:.12g}" if val is not None else "") for name, text, val in rows]
     if r.samples:
@@ -184,6 +187,8 @@ def numbers(r: Report, lhs: str) -> list[str]:
 
 def verdict(c) -> str:
     """The check in one line; at a kink there is nothing to compare, and it says so."""
+    if getattr(c, "inconclusive", False):
+        return f"inconclusive: {c.method}" + (f"; {'; '.join(c.kinks)}" if c.kinks else "")
     numeric = f"{c.method} gives {c.numeric:.15g}"
     if c.kinks:
         return f"{'; '.join(c.kinks)} (the value is PyTorch's convention; {numeric}, which is not comparable)"

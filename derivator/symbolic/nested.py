@@ -31,8 +31,10 @@ class Prod:
     def then(self, *factors: Expr | Sum) -> Prod:
         """This product followed by more factors (factors equal to 1 are left out)."""
         new = tuple(sympy.Integer(f) if isinstance(f, int) else f for f in factors)
-        new = tuple(f for f in new if isinstance(f, Sum) or f != 1)
-        return Prod(self.factors + new, self.is_zero or any(not isinstance(f, Sum) and f == 0 for f in new))
+        # A number is compared as one; anything else is not 1 or 0 (SymPy's == on a symbol is slow).
+        new = tuple(f for f in new if isinstance(f, Sum) or not f.is_Number or f != 1)
+        zero = any(not isinstance(f, Sum) and f.is_Number and f == 0 for f in new)
+        return Prod(self.factors + new, self.is_zero or zero)
 
 
 ONE = Prod(())

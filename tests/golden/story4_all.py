@@ -3,27 +3,37 @@
 gradient(values) takes a dict of every input, parameter and target value and returns a dict
 with the target's value under "target" and each derivative under its name. The forward
 pass runs once; each delta once; every derivative is a delta times a value already computed.
+Where float64 overflows, it computes again with decimal, as derive's mpmath would: inf only
+where the value itself is beyond float64 (0 for 0 times e^800).
 """
 
+import decimal
 import math
 
+M = math  # the numbers' functions: float64's
+
 FORWARD_OPS = 14  # arithmetic operations and calls in the forward pass
-GRADIENT_OPS = 21  # in the backward pass, for every derivative together
+GRADIENT_OPS = 25  # in the backward pass, for every derivative together
+
+
+def _sech(M, x):
+    e = M.exp(-abs(x))
+    return 2 * e / (1 + e * e)
 
 
 def _step(x, h0=0.0):
     return 1.0 if x > 0 else (h0 if x == 0 else 0.0)
 
 
-def _sigmoid(x):
+def _sigmoid(M, x):
     if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
+        return 1 / (1 + M.exp(-x))
+    e = M.exp(x)
+    return e / (1 + e)
 
 
-def _softplus(x):
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+def _softplus(M, x):
+    return max(x, 0) + M.log1p(M.exp(-abs(x)))
 
 
 def _relu(x):
@@ -38,20 +48,111 @@ def _leaky_step(x, s):
     return 1.0 if x > 0 else s
 
 
-def _elu(x, a):
-    return x if x > 0 else a * math.expm1(x)
+def _elu(M, x, a):
+    return x if x > 0 else a * M.expm1(x)
 
 
-def _elu_step(x, a):
-    return 1.0 if x > 0 else a * math.exp(x)
+def _elu_step(M, x, a):
+    return 1.0 if x > 0 else a * M.exp(x)
 
 
-def _logsumexp(xs):
+def _logsumexp(M, xs):
     top = max(xs)
-    return top + math.log(sum(math.exp(x - top) for x in xs))
+    return top + M.log(sum(M.exp(x - top) for x in xs))
 
 
-def gradient(values):
+_LADDER = (60, 400, 1200)  # the second try's precisions, in decimal digits: until two agree, as derive's
+
+
+def _context(digits):
+    return decimal.Context(prec=digits, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN,
+                           traps=[decimal.InvalidOperation, decimal.DivisionByZero])
+
+
+class _Big(decimal.Decimal):
+    """A decimal number that also takes floats as operands: the second try's numbers."""
+
+    __slots__ = ()
+
+
+def _big(x):
+    return x if isinstance(x, _Big) else _Big(x)
+
+
+def _operators():
+    for name in ("add", "sub", "mul", "truediv", "pow"):
+        op = getattr(decimal.Decimal, "__%s__" % name)
+        setattr(_Big, "__%s__" % name, lambda a, b, op=op: _Big(op(a, _big(b))))
+        setattr(_Big, "__r%s__" % name, lambda a, b, op=op: _Big(op(_big(b), a)))
+    for name in ("neg", "pos", "abs"):
+        op = getattr(decimal.Decimal, "__%s__" % name)
+        setattr(_Big, "__%s__" % name, lambda a, op=op: _Big(op(a)))
+
+
+_operators()
+
+
+class _BigMath:
+    """math's functions on _Big numbers: exp, log and sqrt from decimal; bounded ones through float64."""
+
+    def exp(self, x):
+        return _Big(_big(x).exp())
+
+    def log(self, x):
+        if x <= 0:
+            raise ValueError("math domain error")
+        return _Big(_big(x).ln())
+
+    def sqrt(self, x):
+        if x < 0:
+            raise ValueError("math domain error")
+        return _Big(_big(x).sqrt())
+
+    def log1p(self, x):
+        return x - x * x / 2 + x * x * x / 3 if abs(x) < 1e-17 else self.log(1 + _big(x))
+
+    def expm1(self, x):
+        return x + x * x / 2 + x * x * x / 6 if abs(x) < 1e-17 else self.exp(x) - 1
+
+    def copysign(self, x, y):
+        return _Big(_big(x).copy_abs().copy_sign(_big(y)))
+
+    def __getattr__(self, name):  # tanh, sin, cos, ...: bounded, so float64 gives them (tanh(inf) = 1)
+        f = getattr(math, name)
+        return f if not callable(f) else lambda *xs: _Big(f(*[float(x) for x in xs]))
+
+
+_BIG = _BigMath()
+
+
+def _numbers(run, values):
+    """run(values) in float64; where that overflows, again in _Big numbers at rising precision until
+    two precisions agree (cancellation past float64 needs digits), returned as floats."""
+    try:
+        out = run(values, math)
+        if all(math.isfinite(v) for v in out.values()):
+            return out
+    except OverflowError:
+        pass
+    previous = None
+    for digits in _LADDER:
+        with decimal.localcontext(_context(digits)):
+            try:
+                big = run({k: _Big(v) for k, v in values.items()}, _BIG)
+            except decimal.InvalidOperation:
+                raise ValueError("no finite value at this point (as derive says)") from None
+            out = {k: float(v) for k, v in big.items()}
+        if previous is not None and all(_agree(out[k], previous[k]) for k in out):
+            break
+        previous = out
+    return out
+
+
+def _agree(a, b):
+    return a == b or abs(a - b) <= 1e-13 * max(abs(a), abs(b))
+
+
+def _run(values, M):
     v_I = values['I']
     v_w1 = values['w1']
     v_w2 = values['w2']
@@ -59,22 +160,26 @@ def gradient(values):
     v_w4 = values['w4']
     v_w5 = values['w5']
     # forward pass
-    v_z_h1 = v_I*v_w1 + 1
-    v_h1 = _sigmoid(v_z_h1)
-    v_z_h2 = v_h1*v_w2 + 1
-    v_h2 = _sigmoid(v_z_h2)
-    v_z_h3 = v_h1*v_w3 + 1
-    v_h3 = _sigmoid(v_z_h3)
-    v_z_O = v_h2*v_w4 + v_h3*v_w5 + 1
-    v_O = _sigmoid(v_z_O)
+    v_z_h1 = v_w1*v_I + 1
+    v_h1 = _sigmoid(M, v_z_h1)
+    v_z_h2 = v_w2*v_h1 + 1
+    v_h2 = _sigmoid(M, v_z_h2)
+    v_z_h3 = v_w3*v_h1 + 1
+    v_h3 = _sigmoid(M, v_z_h3)
+    v_z_O = v_w4*v_h2 + v_w5*v_h3 + 1
+    v_O = _sigmoid(M, v_z_O)
     target = v_O
     # backward pass: each delta once, shared by every derivative
     b_O = 1.0
-    d_O = v_O*(1 - v_O)
+    d_O = v_O*_sigmoid(M, -v_z_O)
     b_h3 = d_O*v_w5
-    d_h3 = b_h3*(v_h3*(1 - v_h3))
+    d_h3 = b_h3*(v_h3*_sigmoid(M, -v_z_h3))
     b_h2 = d_O*v_w4
-    d_h2 = b_h2*(v_h2*(1 - v_h2))
+    d_h2 = b_h2*(v_h2*_sigmoid(M, -v_z_h2))
     b_h1 = d_h2*v_w2 + d_h3*v_w3
-    d_h1 = b_h1*(v_h1*(1 - v_h1))
+    d_h1 = b_h1*(v_h1*_sigmoid(M, -v_z_h1))
     return {"target": target, 'w1': d_h1*v_I, 'w2': d_h2*v_h1, 'w3': d_h3*v_h1, 'w4': d_O*v_h2, 'w5': d_O*v_h3}
+
+
+def gradient(values):
+    return _numbers(_run, values)
