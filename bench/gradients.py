@@ -73,11 +73,12 @@ def plain_sympy(text: str, out: mp.Queue) -> None:
     out.put((time.perf_counter() - start, grads))
 
 
-def time_sympy(text: str) -> tuple[float | None, dict]:
+def time_sympy(text: str, target=plain_sympy, cap: float = SYMPY_CAP) -> tuple[float | None, dict]:
+    """`target(text, queue)` in a child process, stopped after `cap` seconds (then None)."""
     q: mp.Queue = mp.Queue()
-    proc = mp.Process(target=plain_sympy, args=(text, q))
+    proc = mp.Process(target=target, args=(text, q))
     proc.start()
-    proc.join(SYMPY_CAP)
+    proc.join(cap)
     if proc.is_alive():
         proc.terminate()
         proc.join()

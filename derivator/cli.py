@@ -48,6 +48,8 @@ from derivator.version import __version__
 @click.option("--matrix", is_flag=True, help="With a layers file and --wrt W2 (a whole matrix): the matrix form.")
 @click.option("--jacobian", is_flag=True,
               help="The matrix d of_i / d wrt_j: --of and --wrt name several, by commas (a2, z_a2: a layer's).")
+@click.option("--hessian", is_flag=True,
+              help="The matrix of second derivatives over --wrt all, a whole matrix (W1) or NAME,NAME,...")
 @click.option("--draw", cls=Once, metavar="OUT.svg|OUT.tex",
               help="Draw the network with the paths from --wrt marked.")
 @click.option("--unrolled", is_flag=True,
@@ -59,7 +61,7 @@ from derivator.version import __version__
               help="Judge each row (columns id, candidate, optionally wrt) as --candidate does; CSV or --format json.")
 @click.version_option(__version__, "--version", message="derive (derivator) %(version)s")
 def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, candidate_file, define, matrix, jacobian,
-           draw, unrolled, rate, plot, answers):
+           hessian, draw, unrolled, rate, plot, answers):
     """Derive d TARGET / d NAME for the network in FILE, show the work, and check it.
 
     \b
@@ -70,24 +72,36 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, cand
         --define 'd(x)=s(x)*(1-s(x))' --candidate 'd(z_O)*(d(z_h2)*d(z_h1)*I + d(z_h3)*d(z_h1)*I)'
       derive specs/softmax_jacobian.yaml --jacobian --of p1,p2,p3 --wrt z_p1,z_p2,z_p3 --check
       derive specs/story4_desmos_check.yaml --wrt w1 --grade answers.csv > grades.csv
+      derive specs/story4_desmos_check.yaml --wrt w1 --wrt w2 --check    (or --hessian --wrt all)
 
     \b
     Exit status: 0 success, 1 a check or the candidate disagrees, 2 bad usage or a bad file
     (one line on stderr: FILE:LINE:COL: error: MESSAGE), 3 an internal error, a bug in derive
     (one line on stderr: derive: error: internal error (...); please report it).
     """
-    others = {"--candidate": candidate is not None, "--matrix": matrix, "--draw": draw is not None,
-              "--step": rate is not None, "--plot": plot is not None, "--check": check, "--standalone": standalone}
+    given = {"--candidate": candidate is not None or candidate_file is not None, "--define": bool(define),
+             "--matrix": matrix, "--draw": draw is not None, "--step": rate is not None, "--plot": plot is not None,
+             "--check": check, "--standalone": standalone, "--jacobian": jacobian}
+
+    def others(*allowed: str) -> dict[str, bool]:  # the flags a mode does not take, for its one error line
+        return {flag: on for flag, on in given.items() if flag not in allowed}
+
     try:
         candidate = candidate_text(candidate, candidate_file)
         if unrolled and draw is None:
             raise DerivatorError("--unrolled goes with --draw: it draws the network unrolled through time")
         draw = picture.Drawing(draw, unrolled) if draw is not None else None
         if answers is not None:
-            return _grade(file, wrt, of, at, fmt, define, answers, {**others, "--jacobian": jacobian})
+            return _grade(file, wrt, of, at, fmt, define, answers, others("--define"))
+        if hessian or isinstance(wrt, tuple):  # second derivatives (CONTRACT section 8)
+            from derivator.render.second_command import answer
+            text, status = answer(file, wrt, of, parse_at(at), check, parse_tolerance(tolerance), fmt, standalone,
+                                  hessian, others("--check", "--standalone"))
+            emit(text)
+            return status
         if jacobian:
             return _jacobian(file, wrt, of, at, check, tolerance, fmt, standalone,
-                             {**others, "--define": bool(define), "--check": False, "--standalone": False})
+                             others("--check", "--standalone", "--jacobian"))
         status = _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot,
                          rate)
     except DerivatorError as e:

@@ -75,9 +75,11 @@ class Once(click.Option):
         value = super().process_value(ctx, value)
         if len(value) > 1:
             flag = self.opts[0]
+            if flag == "--wrt" and len(value) == 2:
+                return tuple(value)  # two --wrt: a second derivative (CONTRACT section 8)
             if flag == "--wrt":
-                raise click.UsageError("--wrt is given twice: two --wrt mean a second derivative, which this "
-                                       "version does not derive yet; give one --wrt")
+                raise click.UsageError(f"--wrt is given {len(value)} times; give it once, or twice for a second "
+                                       "derivative")
             raise click.UsageError(f"{flag} is given {len(value)} times; give it once")
         return value[0] if value else self.single_default
 def _one_line(text: str, limit: int = 300) -> str:

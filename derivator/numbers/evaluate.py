@@ -55,7 +55,7 @@ def undefined(err: ArithmeticError | ValueError) -> UndefinedError:
 
 
 def value(expr: sympy.Expr, env: Mapping[sympy.Symbol, float], precise: bool = False,
-          lost: list | None = None) -> float:
+          lost: list | None = None, memo: dict | None = None) -> float:
     """The value of `expr` with symbols from `env`: float64, or mpmath at its current precision.
 
     With `lost` (a list) and `precise`, the estimated number of digits the result lost to
@@ -63,9 +63,9 @@ def value(expr: sympy.Expr, env: Mapping[sympy.Symbol, float], precise: bool = F
     table = MP if precise else FLOAT
     num = mpmath.mpf if precise else float
     # `env` may also give whole subexpressions (a saturated unit's 1 - o, computed from z): they win.
-    parts = getattr(env, "parts", None)  # an Env knows its subexpressions: a large env is not scanned per call
-    memo: dict[sympy.Expr, object] = {k: num(v) for k, v in (env.items() if parts is None else parts.items())
-                                      if not k.is_Symbol}
+    if memo is None:  # a caller evaluating many expressions over one env passes one memo to them all
+        parts = getattr(env, "parts", None)  # an Env knows its subexpressions: a large env is not scanned per call
+        memo = {k: num(v) for k, v in (env.items() if parts is None else parts.items()) if not k.is_Symbol}
     track = precise and lost is not None
     err: dict[sympy.Expr, float] = dict.fromkeys(memo, 0.0) if track else {}
 

@@ -17,6 +17,12 @@ from derivator.render import (
     notebook,  # noqa: F401 - registers the answers' Jupyter forms
 )
 from derivator.render.desmos import render_desmos
+from derivator.render.hessian import (
+    render_hessian_json,
+    render_hessian_latex,
+    render_hessian_markdown,
+    render_hessian_text,
+)
 from derivator.render.jacobian import (
     render_jacobian_json,
     render_jacobian_latex,
@@ -32,10 +38,17 @@ from derivator.render.matrixform import (
     render_matrix_markdown,
     render_matrix_text,
 )
+from derivator.render.second import (
+    render_second_json,
+    render_second_latex,
+    render_second_markdown,
+    render_second_text,
+)
 from derivator.render.table import render_table_json, render_table_latex, render_table_markdown, render_table_text
 from derivator.render.text import render_text
 
-KINDS = {"Report": "one derivative", "Gradient": "--wrt all", "MatrixForm": "--matrix", "Jacobian": "--jacobian"}
+KINDS = {"Report": "one derivative", "Gradient": "--wrt all", "MatrixForm": "--matrix", "Jacobian": "--jacobian",
+         "Second": "a second derivative (--wrt twice)", "Hessian": "--hessian"}
 
 
 @dataclass(frozen=True)
@@ -52,15 +65,17 @@ class Format:
 
 FORMATS: dict[str, Format] = {f.name: f for f in [
     Format("text", {"Report": render_text, "Gradient": render_table_text, "MatrixForm": render_matrix_text,
-                    "Jacobian": render_jacobian_text}),
+                    "Jacobian": render_jacobian_text, "Second": render_second_text, "Hessian": render_hessian_text}),
     Format("latex", {"Report": render_latex, "Gradient": render_table_latex, "MatrixForm": render_matrix_latex,
-                     "Jacobian": render_jacobian_latex}, standalone=True),
+                     "Jacobian": render_jacobian_latex, "Second": render_second_latex,
+                     "Hessian": render_hessian_latex}, standalone=True),
     Format("markdown", {"Report": render_markdown, "Gradient": render_table_markdown,
-                        "MatrixForm": render_matrix_markdown, "Jacobian": render_jacobian_markdown}),
+                        "MatrixForm": render_matrix_markdown, "Jacobian": render_jacobian_markdown,
+                        "Second": render_second_markdown, "Hessian": render_hessian_markdown}),
     Format("json", {"Report": render_json, "Gradient": render_table_json, "MatrixForm": render_matrix_json,
-                    "Jacobian": render_jacobian_json}),
+                    "Jacobian": render_jacobian_json, "Second": render_second_json, "Hessian": render_hessian_json}),
     Format("desmos", {"Report": render_desmos}, one_point=True),
-    Format("python", code=True, kinds=("Report", "Gradient")),
+    Format("python", code=True, kinds=("Report", "Gradient", "Hessian")),
 ]}
 
 
