@@ -16,6 +16,7 @@ from derivator.render import (
     notebook,  # noqa: F401 - registers the answers' Jupyter forms
 )
 from derivator.render.desmos import render_desmos
+from derivator.render.html import render_html
 from derivator.render.jacobian import (
     render_jacobian_json,
     render_jacobian_latex,
@@ -59,6 +60,7 @@ FORMATS: dict[str, Format] = {f.name: f for f in [
     Format("json", {"Report": render_json, "Gradient": render_table_json, "MatrixForm": render_matrix_json,
                     "Jacobian": render_jacobian_json}),
     Format("desmos", {"Report": render_desmos}, one_point=True),
+    Format("html", {"Report": render_html, "Gradient": render_html}),
     Format("python", code=True, kinds=("Report", "Gradient")),
 ]}
 
