@@ -75,9 +75,12 @@ def _choose(net, focus: str, of: str) -> tuple[list[str], str]:
         return everything, ""
     marked = paths(net, focus, of)
     on_path = set(marked["nodes"]) | {w for k, w in edge_names(net).items() if k in marked["edges"]}
+    reached = {k.split("\u2192")[1] for k in marked["edges"]}  # the nodes a change reaches: their biases too
+    on_path |= {str(net.nodes[n].bias) for n in reached if n in net.nodes}
     chosen = [focus, *[n for n in everything if n in on_path and n != focus]][:MAX_SHOWN]
     return chosen, (f"This network has {len(everything)} parameters and nodes: the page holds the derivations of "
-                    f"{len(chosen)} of them, on the marked paths of {focus} (run derive with another --wrt for others).")
+                    f"{len(chosen)} of them, on the marked paths of {focus} "
+                    "(run derive with another --wrt for others).")
 
 
 def render_html(answer) -> str:

@@ -14,7 +14,7 @@ from derivator.errors import DerivatorError
 from derivator.render import mathml as m
 from derivator.render import through_time, time_tables
 from derivator.render.steps import Eq, Partial, work
-from derivator.render.text import constant, note, num, side, verdict
+from derivator.render.text import constant, note, side, verdict
 from derivator.symbolic.printing import teacher
 
 LONG_EXPANDED = 3000  # characters of the expanded form's text: past this it is left to the node-value form
