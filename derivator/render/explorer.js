@@ -16,14 +16,20 @@
     hit.setAttribute("class", "hit");
     e.parentNode.insertBefore(hit, e);
     var label = e.nextElementSibling;
-    if (label && label.getAttribute("class") === "weight") {
+    if (label && label.classList.contains("weight")) {
       label.setAttribute("data-from", e.getAttribute("data-from"));
       label.setAttribute("data-to", e.getAttribute("data-to"));
     }
   });
   function show(name) {
     var marked = data.paths[name] || {edges: [], nodes: []};
-    edges.forEach(function (e) { e.classList.toggle("lit", marked.edges.indexOf(key(e)) >= 0); });
+    edges.forEach(function (e) {
+      var on = marked.edges.indexOf(key(e)) >= 0;
+      e.classList.toggle("lit", on);
+      var label = e.nextElementSibling;
+      if (label && label.getAttribute("class") && label.classList.contains("weight")) { label.classList.toggle("lit", on); }
+    });
+    document.getElementById("current").textContent = marked.title || "";  // text, never markup
     (svg ? svg.querySelectorAll("circle.node") : []).forEach(function (c) {
       c.classList.toggle("lit", marked.nodes.indexOf(c.getAttribute("data-name")) >= 0);
       c.classList.toggle("chosen", c.getAttribute("data-name") === name);

@@ -50,7 +50,7 @@ def paths(net, name: str, of: str) -> dict:
     """The edges (as 'from→to') and nodes on the paths from `name` to the target, as the drawing marks them."""
     p = picture.layout(net, name, of)
     return {"edges": [f"{a}\u2192{b}" for a, b, _, strong in [*p.edges, *p.delayed] if strong],
-            "nodes": sorted(p.marked)}
+            "nodes": sorted(p.marked), "title": p.title}
 
 
 def edge_names(net) -> dict[str, str]:
@@ -145,6 +145,7 @@ def page(net, of, focus, drawing, sections, data, notice, first: Report | None) 
         f"to {escape(target)} light up and its derivation is shown. Or choose a name:</p>"
         f'<nav id="index">{index}</nav></header>',
         f'<p class="notice" id="notice">{escape(notice)}</p>' if notice else "",
+        f'<p id="current">{escape(data["paths"].get(focus, {}).get("title", ""))}</p>',
         f'<div id="network">{drawing}</div>',
         '<p id="none" hidden></p>',
         '<main id="derivations">', *sections, "</main>",

@@ -104,7 +104,8 @@ def forward(first: Report | None, net, of: str) -> str:
     rows = [equation(eq) for row in w.forward for eq in row]
     if w.loss is not None:
         rows.append(equation(w.loss))
-    return ('<section id="forward"><h2>Forward pass</h2>' + "\n".join(rows)
+    one = " (sample 1 of the data; each sample has its own)" if first.samples else ""
+    return (f'<section id="forward"><h2>Forward pass{one}</h2>' + "\n".join(rows)
             + _pre(time_tables.text_tables(w, "forward")) + "</section>")
 
 

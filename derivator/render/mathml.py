@@ -40,6 +40,9 @@ def name(n: str) -> str:
         letter, layer, j, k = m.groups()
         sub = j + (k or "") if max(len(j), len(k or "")) == 1 else j + ("," + k if k else "")
         return f"<msubsup>{mi(letter)}<mn>{escape(sub)}</mn><mrow><mo>[</mo><mn>{layer}</mn><mo>]</mo></mrow></msubsup>"
+    if n.startswith("z_") and LAYERED.match(n[2:]) and n[2] == "a":  # z_a1_2: z^{[1]}_{2}, a layer's
+        _, layer, j, _ = LAYERED.match(n[2:]).groups()
+        return f"<msubsup>{mi('z')}<mn>{j}</mn><mrow><mo>[</mo><mn>{layer}</mn><mo>]</mo></mrow></msubsup>"
     if n.startswith("z_") and len(n) > 2:
         return f"<msub>{mi('z')}<mrow>{name(n[2:])}</mrow></msub>"
     first, _, tail = n.partition("_")
