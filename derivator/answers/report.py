@@ -93,5 +93,5 @@ def report(net: Network, wrt: str, of: str | None = None, at: Mapping[str, float
             verdict.diagnosis = diagnose(d, verdict.expr, verdict, first)
     numbers = worked(net, d.of, values) if not missing else None
     return Report(d, used, value, result, expanded, missing, verdict, len(net.samples), worked=numbers,
-                  given=dict(at))
+                  given=dict(at or {}))
 
