@@ -90,6 +90,10 @@ class Printer(MathMLPresentationPrinter):
         return self._fragment(name(e.name))
 
     def _print_Function(self, e):
+        if type(e).__name__ == "OverSteps":  # render/time_tables.py's Σ over the steps lo..hi
+            body, lo, hi, _ = e.args
+            return self._fragment(f"<munderover><mo>∑</mo><mrow>{mi('t')}<mo>=</mo><mn>{lo}</mn></mrow>"
+                                  f"<mn>{hi}</mn></munderover><mrow><mo>(</mo>{self.doprint(body)}<mo>)</mo></mrow>")
         p = PRIMITIVES.get(type(e))
         form = p.forms.get("text") if p is not None else None
         if form is None:
