@@ -234,3 +234,10 @@ def test_a_hostile_page_runs_nothing_of_its_own(browser, tmp_path):
 def _net():
     import derivator
     return derivator.load(SPECS / "story4_desmos_check.yaml")
+
+
+def test_step_and_matrix_are_refused_in_one_line():
+    f = str(SPECS / "explorer_layers_3_4_2.yaml")
+    for args in ([f, "--wrt", "W1_1_1", "--step", "0.5"], [f, "--wrt", "W1", "--matrix"]):
+        result = CliRunner().invoke(derive, [*args, "--format", "html"])
+        assert result.exit_code == 2 and "not html" in result.output, result.output

@@ -92,6 +92,9 @@ def render(answer, fmt: str, standalone: bool = False) -> str:
     write = f.writers[type(answer).__name__]
     body = write(answer, standalone=True) if standalone and f.standalone else write(answer)
     step = getattr(answer, "step", None)
+    if step is not None and fmt not in descent.WRITERS:
+        raise DerivatorError(f"--step prints {', '.join(list(descent.WRITERS)[:-1])} or {list(descent.WRITERS)[-1]}, "
+                             f"not {fmt}")
     return body if step is None else descent.WRITERS[fmt](body, step)
 
 
