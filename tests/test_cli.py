@@ -170,7 +170,8 @@ def test_help_and_readme_document_exit_status_3():
     ([], "missing --wrt NAME: the parameter, input or node to differentiate by"),
     (["--wrt", "w1", "--format", "python", "--check"], "--format python writes code; --check does not apply to it"),
     (["--wrt", "w1", "--standalone"], "--standalone goes with --format latex"),
-    (["--wrt", "all", "--format", "desmos"], "--wrt all prints text, latex, markdown, json, html or python, not desmos"),
+    (["--wrt", "all", "--format", "desmos"],
+     "--wrt all prints text, latex, markdown, json, html or python, not desmos"),
     (["--wrt", "all", "--candidate", "w1"], "--wrt all: --candidate compares one derivative; name one parameter "
                                             "with --wrt"),
 ])
