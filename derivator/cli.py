@@ -37,7 +37,8 @@ from derivator.version import __version__
 @click.option("--tolerance", cls=Once, default=str(checking.RELATIVE_TOLERANCE),
               metavar="REL", help="Relative error allowed by --check.")
 @click.option("--format", "fmt", cls=Once, default="text", metavar="|".join(FORMATS),
-              help="text, latex, markdown, json, desmos, or python (a module computing the gradient).")
+              help="text, latex, markdown, json, desmos, html (a page to open in a browser), or python "
+                   "(a module computing the gradient).")
 @click.option("--standalone", is_flag=True, help="With --format latex: a complete document.")
 @click.option("--candidate", cls=Once, metavar="EXPR",
               help="Your own answer, to compare: node names, z_NODE, helpers; O(1-O) w4 h2 is fine.")

@@ -165,12 +165,13 @@ def test_help_and_readme_document_exit_status_3():
 @pytest.mark.parametrize("args, message", [
     (["--wrt", "w1", "--tolerance", "-1"], "--tolerance must be a positive number, not '-1'"),
     (["--wrt", "w1", "--tolerance", "abc"], "--tolerance must be a positive number, not 'abc'"),
-    (["--wrt", "w1", "--format", "jsn"], "unknown format 'jsn'; did you mean 'json'? known: desmos, json, latex, "
-                                         "markdown, python, text"),
+    (["--wrt", "w1", "--format", "jsn"], "unknown format 'jsn'; did you mean 'json'? known: desmos, html, json, "
+                                         "latex, markdown, python, text"),
     ([], "missing --wrt NAME: the parameter, input or node to differentiate by"),
     (["--wrt", "w1", "--format", "python", "--check"], "--format python writes code; --check does not apply to it"),
     (["--wrt", "w1", "--standalone"], "--standalone goes with --format latex"),
-    (["--wrt", "all", "--format", "desmos"], "--wrt all prints text, latex, markdown, json or python, not desmos"),
+    (["--wrt", "all", "--format", "desmos"],
+     "--wrt all prints text, latex, markdown, json, html or python, not desmos"),
     (["--wrt", "all", "--candidate", "w1"], "--wrt all: --candidate compares one derivative; name one parameter "
                                             "with --wrt"),
 ])

@@ -321,7 +321,7 @@ def test_directory_as_file(tmp_path):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--wrt", "w1", "--format", "html"], "'html'"),
+    (["--wrt", "w1", "--format", "htm"], "'htm'"),
     (["--wrt", "w1", "--bogus"], "--bogus"),
     (["--wrt", "w1", "--tolerance", "abc"], "'abc'"),
     (["--wrt"], "--wrt"),

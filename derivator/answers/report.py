@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sympy
 
@@ -35,6 +35,7 @@ class Report(Displayed):
     samples: int = 0  # m, with `data:`: the target is J = (1/m) * sum of the loss, and `value` its derivative
     step: Descent | None = None  # --step RATE: one step of gradient descent on every parameter
     worked: Worked | None = None  # every forward value and delta at the point, when it is known
+    given: dict[str, float] = field(default_factory=dict)  # the point as asked for (--at), for more reports of it
 
     def averaged(self) -> sympy.Expr | None:
         """With data, the derivative of J in parameters alone: each sample's values put in, averaged."""
@@ -104,5 +105,6 @@ def report(net: Network, wrt: str, of: str | None = None, at: Mapping[str, float
     used = {n: values[n] for n in names if n in values}
     verdict = judged(d, candidate, list(definitions), first) if candidate is not None else None
     numbers = worked(net, d.of, values) if not missing else None
-    return Report(d, used, value, result, expanded, missing, verdict, len(net.samples), worked=numbers)
+    return Report(d, used, value, result, expanded, missing, verdict, len(net.samples), worked=numbers,
+                  given=dict(at or {}))
 

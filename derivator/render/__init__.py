@@ -23,6 +23,7 @@ from derivator.render.hessian import (
     render_hessian_markdown,
     render_hessian_text,
 )
+from derivator.render.html import render_html
 from derivator.render.jacobian import (
     render_jacobian_json,
     render_jacobian_latex,
@@ -75,6 +76,7 @@ FORMATS: dict[str, Format] = {f.name: f for f in [
     Format("json", {"Report": render_json, "Gradient": render_table_json, "MatrixForm": render_matrix_json,
                     "Jacobian": render_jacobian_json, "Second": render_second_json, "Hessian": render_hessian_json}),
     Format("desmos", {"Report": render_desmos}, one_point=True),
+    Format("html", {"Report": render_html, "Gradient": render_html}),
     Format("python", code=True, kinds=("Report", "Gradient", "Hessian")),
 ]}
 
@@ -107,6 +109,9 @@ def render(answer, fmt: str, standalone: bool = False) -> str:
     body = write(answer, standalone=True) if standalone and f.standalone else write(answer)
     body = notation.apply(answer, fmt, body)  # the file's `notation:`, if it has one
     step = getattr(answer, "step", None)
+    if step is not None and fmt not in descent.WRITERS:
+        raise DerivatorError(f"--step prints {', '.join(list(descent.WRITERS)[:-1])} or {list(descent.WRITERS)[-1]}, "
+                             f"not {fmt}")
     return body if step is None else descent.WRITERS[fmt](body, step)
 
 
