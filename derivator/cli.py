@@ -54,6 +54,7 @@ from derivator.version import __version__
               help="Draw the network with the paths from --wrt marked.")
 @click.option("--unrolled", is_flag=True,
               help="With --draw and steps: draw the network unrolled through time (h@1, h@2, ...), not folded.")
+@click.option("--draw-deltas", is_flag=True, help="With --draw: each node's delta under its value.")
 @click.option("--step", "rate", cls=Once, metavar="RATE",
               help="One step of gradient descent on every parameter, with learning rate RATE.")
 @click.option("--plot", cls=Once, metavar="OUT.png", help="Plot the target near the point with its tangent line.")
@@ -61,7 +62,7 @@ from derivator.version import __version__
               help="Judge each row (columns id, candidate, optionally wrt) as --candidate does; CSV or --format json.")
 @click.version_option(__version__, "--version", message="derive (derivator) %(version)s")
 def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, candidate_file, define, matrix, jacobian,
-           hessian, draw, unrolled, rate, plot, answers):
+           hessian, draw, unrolled, draw_deltas, rate, plot, answers):
     """Derive d TARGET / d NAME for the network in FILE, show the work, and check it.
 
     \b
@@ -88,9 +89,7 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, cand
 
     try:
         candidate = candidate_text(candidate, candidate_file)
-        if unrolled and draw is None:
-            raise DerivatorError("--unrolled goes with --draw: it draws the network unrolled through time")
-        draw = picture.Drawing(draw, unrolled) if draw is not None else None
+        draw = picture.drawing(draw, unrolled, draw_deltas)
         if answers is not None:
             return _grade(file, wrt, of, at, fmt, define, answers, others("--define"))
         if hessian or isinstance(wrt, tuple):  # second derivatives (CONTRACT section 8)
@@ -145,7 +144,7 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
             write(answer, values, plot, files)
         if draw:
             picture.write(net, wrt if wrt != "all" else net.params[0], resolve_of(net, of), values, draw.path, files,
-                          draw.unrolled)
+                          draw.unrolled, draw.deltas)
         emit(render(answer, fmt, standalone))
         files.commit()
     return EXIT_DISAGREES if answer.failed else 0
