@@ -17,7 +17,7 @@ from derivator.errors import DerivatorError
 from derivator.graph.equations import resolve_of
 from derivator.load.files import candidate_text, load
 from derivator.numbers import checking
-from derivator.render import FORMATS, choose, picture, python, render, require
+from derivator.render import FORMATS, choose, picture, python, render, require, worksheet
 from derivator.render.grades import render_grades_csv, render_grades_json
 from derivator.render.output import Outputs
 from derivator.symbolic.derive import derive as derive_one
@@ -60,9 +60,11 @@ from derivator.version import __version__
 @click.option("--plot", cls=Once, metavar="OUT.png", help="Plot the target near the point with its tangent line.")
 @click.option("--grade", "answers", cls=Once, metavar="ANSWERS.csv",
               help="Judge each row (columns id, candidate, optionally wrt) as --candidate does; CSV or --format json.")
+@click.option("--blank", cls=Once, metavar="PARTS", help="A worksheet: leave blank numbers, deltas, result, steps "
+              "or NODE,... (text, latex, markdown).")
 @click.version_option(__version__, "--version", message="derive (derivator) %(version)s")
 def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, candidate_file, define, matrix, jacobian,
-           hessian, draw, unrolled, draw_deltas, rate, plot, answers):
+           hessian, draw, unrolled, draw_deltas, rate, plot, answers, blank):
     """Derive d TARGET / d NAME for the network in FILE, show the work, and check it.
 
     \b
@@ -82,7 +84,7 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, cand
     """
     given = {"--candidate": candidate is not None or candidate_file is not None, "--define": bool(define),
              "--matrix": matrix, "--draw": draw is not None, "--step": rate is not None, "--plot": plot is not None,
-             "--check": check, "--standalone": standalone, "--jacobian": jacobian}
+             "--check": check, "--standalone": standalone, "--jacobian": jacobian, "--blank": blank is not None}
 
     def others(*allowed: str) -> dict[str, bool]:  # the flags a mode does not take, for its one error line
         return {flag: on for flag, on in given.items() if flag not in allowed}
@@ -102,7 +104,7 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, cand
             return _jacobian(file, wrt, of, at, check, tolerance, fmt, standalone,
                              others("--check", "--standalone", "--jacobian"))
         status = _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot,
-                         rate)
+                         rate, blank)
     except DerivatorError as e:
         raise BadInput(e.format(file)) from None
     except RecursionError:
@@ -111,8 +113,9 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, cand
 
 
 def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot,
-            rate=None) -> int:
+            rate=None, blank=None) -> int:
     form = choose(fmt, standalone)
+    worksheet.refuse_format(blank, fmt)
     if wrt is None:
         raise DerivatorError("missing --wrt NAME: the parameter, input or node to differentiate by")
     tolerance = parse_tolerance(tolerance)
@@ -135,6 +138,7 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
         if isinstance(answer, matrix_form.MatrixForm):
             raise DerivatorError("--step goes with one derivative or --wrt all, not --matrix")
         answer.step = descend(net, resolve_of(net, of), rate, parse_at(at))
+    worksheet.attach(answer, blank, fmt, {"--check": check, "--candidate": candidate is not None, "--step": bool(rate)})
     values = checking.point(net, parse_at(at)) if plot or draw else {}
     with Outputs() as files:  # renamed into place once stdout is written; on any failure, no file at all
         if plot:
