@@ -33,8 +33,9 @@ def below(p, n: str) -> list[tuple[str, str, float]]:
 
 
 def svg(p) -> str:
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{p.width:.0f}" height="{p.height:.0f}" '
-           f'viewBox="0 0 {p.width:.0f} {p.height:.0f}" font-family="sans-serif">',
+    width = max(p.width, labels.text_box(0, 0, p.title, 16)[2] * 2 + MARGIN)  # room for the whole title
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{p.height:.0f}" '
+           f'viewBox="0 0 {width:.0f} {p.height:.0f}" font-family="sans-serif">',
            f'<title>{escape(p.title)}</title>',
            "<defs>" + "".join(f'<marker id="{name}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="{size}" '
                               f'markerHeight="{size}" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" '
@@ -54,9 +55,11 @@ def svg(p) -> str:
                    f'stroke-width="{stroke}" marker-end="url(#{kind})"/>')
         if label:  # after every line, so that no line crosses a label
             x, y = (box[0] + box[2]) / 2, labels.baseline((box[1] + box[3]) / 2, WEIGHT)
+            x0, y0, x1, y1 = labels.text_box(x, y, label, WEIGHT)
+            texts.append(f'<rect x="{x0 - 1:.1f}" y="{y0 - 1:.1f}" width="{x1 - x0 + 2:.1f}" '
+                         f'height="{y1 - y0 + 2:.1f}" fill="white" fill-opacity="0.9"/>')  # under the label
             texts.append(f'<text class="weight" x="{x:.1f}" y="{y:.1f}" font-size="{WEIGHT}" text-anchor="middle" '
-                         f'fill="{colour if strong else "#777777"}" stroke="white" stroke-width="3" '
-                         f'paint-order="stroke">{escape(label)}</text>')
+                         f'fill="{colour if strong else "#777777"}">{escape(label)}</text>')
     out += [_curve(p, *e) for e in p.delayed] + texts
     for n, (x, y) in p.positions.items():
         strong = n in p.marked
