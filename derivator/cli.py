@@ -17,7 +17,7 @@ from derivator.errors import DerivatorError
 from derivator.graph.equations import resolve_of
 from derivator.load.files import candidate_text, load
 from derivator.numbers import checking
-from derivator.render import FORMATS, choose, picture, python, render, require
+from derivator.render import FORMATS, choose, picture, python, render, require, worksheet
 from derivator.render.grades import render_grades_csv, render_grades_json
 from derivator.render.output import Outputs
 from derivator.symbolic.derive import derive as derive_one
@@ -55,14 +55,17 @@ from derivator.version import __version__
               help="Draw the network with the paths from --wrt marked.")
 @click.option("--unrolled", is_flag=True,
               help="With --draw and steps: draw the network unrolled through time (h@1, h@2, ...), not folded.")
+@click.option("--draw-deltas", is_flag=True, help="With --draw: each node's delta under its value.")
 @click.option("--step", "rate", cls=Once, metavar="RATE",
               help="One step of gradient descent on every parameter, with learning rate RATE.")
 @click.option("--plot", cls=Once, metavar="OUT.png", help="Plot the target near the point with its tangent line.")
 @click.option("--grade", "answers", cls=Once, metavar="ANSWERS.csv",
               help="Judge each row (columns id, candidate, optionally wrt) as --candidate does; CSV or --format json.")
+@click.option("--blank", cls=Once, metavar="PARTS", help="A worksheet: leave blank numbers, deltas, result, steps "
+              "or NODE,... (text, latex, markdown).")
 @click.version_option(__version__, "--version", message="derive (derivator) %(version)s")
 def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, candidate_file, define, matrix, jacobian,
-           hessian, draw, unrolled, rate, plot, answers):
+           hessian, draw, unrolled, draw_deltas, rate, plot, answers, blank):
     """Derive d TARGET / d NAME for the network in FILE, show the work, and check it.
 
     \b
@@ -82,16 +85,14 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, cand
     """
     given = {"--candidate": candidate is not None or candidate_file is not None, "--define": bool(define),
              "--matrix": matrix, "--draw": draw is not None, "--step": rate is not None, "--plot": plot is not None,
-             "--check": check, "--standalone": standalone, "--jacobian": jacobian}
+             "--check": check, "--standalone": standalone, "--jacobian": jacobian, "--blank": blank is not None}
 
     def others(*allowed: str) -> dict[str, bool]:  # the flags a mode does not take, for its one error line
         return {flag: on for flag, on in given.items() if flag not in allowed}
 
     try:
         candidate = candidate_text(candidate, candidate_file)
-        if unrolled and draw is None:
-            raise DerivatorError("--unrolled goes with --draw: it draws the network unrolled through time")
-        draw = picture.Drawing(draw, unrolled) if draw is not None else None
+        draw = picture.drawing(draw, unrolled, draw_deltas)
         if answers is not None:
             return _grade(file, wrt, of, at, fmt, define, answers, others("--define"))
         if hessian or isinstance(wrt, tuple):  # second derivatives (CONTRACT section 8)
@@ -104,7 +105,7 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, cand
             return _jacobian(file, wrt, of, at, check, tolerance, fmt, standalone,
                              others("--check", "--standalone", "--jacobian"))
         status = _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot,
-                         rate)
+                         rate, blank)
     except DerivatorError as e:
         raise BadInput(e.format(file)) from None
     except RecursionError:
@@ -113,8 +114,9 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, cand
 
 
 def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, define, matrix, draw, plot,
-            rate=None) -> int:
+            rate=None, blank=None) -> int:
     form = choose(fmt, standalone)
+    worksheet.refuse_format(blank, fmt)
     if wrt is None:
         raise DerivatorError("missing --wrt NAME: the parameter, input or node to differentiate by")
     tolerance = parse_tolerance(tolerance)
@@ -137,6 +139,7 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
         if isinstance(answer, matrix_form.MatrixForm):
             raise DerivatorError("--step goes with one derivative or --wrt all, not --matrix")
         answer.step = descend(net, resolve_of(net, of), rate, parse_at(at))
+    worksheet.attach(answer, blank, fmt, {"--check": check, "--candidate": candidate is not None, "--step": bool(rate)})
     values = checking.point(net, parse_at(at)) if plot or draw else {}
     with Outputs() as files:  # renamed into place once stdout is written; on any failure, no file at all
         if plot:
@@ -146,7 +149,7 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
             write(answer, values, plot, files)
         if draw:
             picture.write(net, wrt if wrt != "all" else net.params[0], resolve_of(net, of), values, draw.path, files,
-                          draw.unrolled)
+                          draw.unrolled, draw.deltas)
         emit(render(answer, fmt, standalone))
         files.commit()
     return EXIT_DISAGREES if answer.failed else 0

@@ -51,6 +51,8 @@ def skip_without_tex(*packages: str, ci_installs: str) -> pytest.MarkDecorator:
 
 needs_pdflatex = skip_without_tex(ci_installs="texlive-latex-base")
 needs_tikz = skip_without_tex("tikz.sty", ci_installs="texlive-pictures")
+# --draw's .tex is a standalone-class document (Debian's texlive-latex-extra).
+needs_standalone = skip_without_tex("tikz.sty", "standalone.cls", ci_installs="texlive-pictures texlive-latex-extra")
 
 
 def examples(n: int) -> int:

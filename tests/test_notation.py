@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import SPECS, needs_pdflatex, needs_tikz
+from tests.conftest import SPECS, needs_pdflatex, needs_standalone
 from tests.hang import run
 
 STORY5 = str(SPECS / "story5_tanh_squared_error.yaml")
@@ -97,7 +97,7 @@ def test_pictures_in_the_courses_letters(tmp_path):
     assert r"{$e$};" in tikz.read_text()
 
 
-@needs_tikz
+@needs_standalone
 def test_picture_compiles(tmp_path):
     out(COURSE5, "--wrt", "v2", "--draw", str(tmp_path / "p.tex"))
     done = subprocess.run(["pdflatex", "-halt-on-error", "-interaction=nonstopmode", "p.tex"], cwd=tmp_path,

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from derivator.cli import derive
-from tests.conftest import SPECS, needs_tikz, skip_without_tex, tex_missing
+from tests.conftest import SPECS, needs_standalone, skip_without_tex, tex_missing
 
 SVG = "{http://www.w3.org/2000/svg}"
 STORY2 = SPECS / "story2_dag_delta.yaml"
@@ -58,7 +58,7 @@ def test_hostile_names_are_escaped(tmp_path):
     svg_of(tmp_path, path, "w1")
 
 
-@needs_tikz
+@needs_standalone
 @pytest.mark.parametrize("spec, wrt", [(STORY4, "w1"), (STORY2, "w_vp"), (SPECS / "story3_matrix_form.yaml", "W1_2_1")])
 def test_tikz_compiles(tmp_path, spec, wrt):
     out = tmp_path / "net.tex"
@@ -129,3 +129,119 @@ def test_bad_plots_are_one_line(args, message):
     r = run(STORY4, *args)
     assert r.exit_code == 2
     assert r.stderr == f"{STORY4}: error: {message}\n"
+
+
+# -- dense layers: labels apart, arrowheads, values and deltas, standalone TikZ -------------------------
+DENSE = SPECS / "dense_3_4_2_drawing.yaml"
+
+
+def label_boxes(root):
+    """Every text's box as the SVG gives it (x, baseline, font size, characters; anchored at the middle)."""
+    from derivator.render.labels import text_box
+    return {t: text_box(float(t.get("x")), float(t.get("y")), t.text, float(t.get("font-size")))
+            for t in root.iter(SVG + "text") if t.get("class") in ("weight", "value", "delta")}
+
+
+def overlaps(a, b):
+    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+
+
+def assert_apart(root):
+    boxes = label_boxes(root)
+    weights = [b for t, b in boxes.items() if t.get("class") == "weight"]
+    others = [b for t, b in boxes.items() if t.get("class") != "weight"]
+    circles = [(float(c.get("cx")) - 26, float(c.get("cy")) - 26, float(c.get("cx")) + 26, float(c.get("cy")) + 26)
+               for c in root.iter(SVG + "circle")]
+    for i, box in enumerate(weights):
+        assert not any(overlaps(box, other) for other in weights[:i] + others + circles), box
+    return len(weights)
+
+
+@pytest.mark.parametrize("wrt", ["W1_2_1", "W2_1_3", "x2", "z_a1_4"])
+def test_the_3_4_2_picture_labels_every_weight_with_no_two_boxes_overlapping(tmp_path, wrt):
+    out = tmp_path / "net.svg"
+    assert run(DENSE, "--wrt", wrt, "--draw", out, "--draw-deltas").exit_code == 0
+    root = ET.parse(out).getroot()
+    assert assert_apart(root) == 3 * 4 + 4 * 2
+    assert {t.text for t in root.iter(SVG + "text") if t.get("class") == "weight"} == \
+        {f"W1_{j}_{k}" for j in range(1, 5) for k in range(1, 4)} | {f"W2_{j}_{k}" for j in (1, 2) for k in range(1, 5)}
+    assert "marked paths only" not in root.find(SVG + "title").text
+
+
+def test_every_edge_has_an_arrowhead(tmp_path):
+    out = tmp_path / "net.svg"
+    assert run(DENSE, "--wrt", "W1_2_1", "--draw", out).exit_code == 0
+    root = ET.parse(out).getroot()
+    markers = {m.get("id") for m in root.iter(SVG + "marker")}
+    lines = list(root.iter(SVG + "line"))
+    assert len(lines) == 20 + 2  # the weights, and the two outputs into the loss
+    assert all(e.get("marker-end")[len("url(#"):-1] in markers for e in lines)
+
+
+def test_values_and_deltas_are_the_hand_worked_ones(tmp_path):
+    import math
+    out = tmp_path / "net.svg"
+    assert run(DENSE, "--wrt", "W1_2_1", "--draw", out, "--draw-deltas").exit_code == 0
+    root = ET.parse(out).getroot()
+
+    def under(name, cls):  # the text of that class straight under the node's circle
+        c = next(c for c in root.iter(SVG + "circle") if c.get("data-name") == name)
+        return next(t.text for t in root.iter(SVG + "text") if t.get("class") == cls and t.get("x") == c.get("cx")
+                    and 0 < float(t.get("y")) - float(c.get("cy")) < 60)
+
+    s = lambda z: 1 / (1 + math.exp(-z))  # noqa: E731
+    x, w1, b1 = [0.5, -1.0, 0.25], [[0.1, -0.2, 0.3], [0.4, 0.3, -0.1], [-0.5, 0.2, 0.2], [0.05, 0.15, -0.3]], \
+        [0.0, 0.1, -0.1, 0.2]
+    a1 = [s(sum(w * xi for w, xi in zip(row, x, strict=True)) + b) for row, b in zip(w1, b1, strict=True)]
+    w2, b2, y = [[0.3, -0.6, 0.2, 0.1], [-0.2, 0.4, 0.5, -0.3]], [0.05, -0.05], [1, 0]
+    a2 = [s(sum(w * a for w, a in zip(row, a1, strict=True)) + b) for row, b in zip(w2, b2, strict=True)]
+    d2 = [2 * (o - t) * o * (1 - o) for o, t in zip(a2, y, strict=True)]  # squared error through the sigmoid
+    d1 = [a * (1 - a) * sum(w2[j][k] * d2[j] for j in range(2)) for k, a in enumerate(a1)]
+    assert under("a1_1", "value") == f"{a1[0]:.4g}" == "0.5805"
+    assert under("a2_1", "delta") == f"δ {d2[0]:.4g}"
+    assert under("a1_3", "delta") == f"δ {d1[2]:.4g}"
+    assert under("loss", "value") == f"{sum((o - t) ** 2 for o, t in zip(a2, y, strict=True)):.4g}"
+    plain = tmp_path / "plain.svg"
+    assert run(DENSE, "--wrt", "W1_2_1", "--draw", plain).exit_code == 0
+    assert 'class="delta"' not in plain.read_text()  # deltas only when asked
+
+
+def test_a_network_too_wide_to_label_labels_the_marked_paths_and_says_so(tmp_path):
+    wide = tmp_path / "wide.yaml"
+    wide.write_text("inputs: [x1, x2, x3, x4, x5, x6]\nlayers:\n  - {units: 8, activation: tanh}\n"
+                    "  - {units: 3, activation: sigmoid}\nloss: {type: squared_error, target: [y1, y2, y3]}\n")
+    out = tmp_path / "net.svg"
+    assert run(wide, "--wrt", "W1_3_2", "--draw", out).exit_code == 0
+    root = ET.parse(out).getroot()
+    assert root.find(SVG + "title").text.endswith("; weights labelled on the marked paths only "
+                                                  "(too many edges to label them all apart)")
+    strong = {(e.get("data-from"), e.get("data-to")) for e in root.iter(SVG + "line") if "path" in e.get("class")}
+    assert {t.text for t in root.iter(SVG + "text") if t.get("class") == "weight"} == \
+        {"W1_3_2"} | {f"W2_{j}_3" for j in (1, 2, 3)}
+    assert len(strong) == 1 + 3 + 3
+    assert_apart(root)
+
+
+def test_draw_deltas_goes_with_draw():
+    r = run(DENSE, "--wrt", "W1_2_1", "--draw-deltas")
+    assert r.exit_code == 2
+    assert r.stderr == f"{DENSE}: error: --draw-deltas goes with --draw: it writes each node's delta in the picture\n"
+
+
+@needs_standalone
+def test_the_tikz_is_a_standalone_figure_in_math_mode(tmp_path):
+    out = tmp_path / "net.tex"
+    assert run(DENSE, "--wrt", "W1_2_1", "--draw", out, "--draw-deltas").exit_code == 0
+    text = out.read_text()
+    assert text.startswith(r"\documentclass[tikz, border=4pt]{standalone}")
+    assert r"node[weight, pos=" in text and r"{$W^{[1]}_{21}$};" in text and r"{$a^{[1]}_{2}$};" in text
+    assert text.count("node[weight") == 20 and r"$\delta$ 0.06231" in text
+    story2 = tmp_path / "story2.tex"
+    assert run(STORY2, "--wrt", "w_au", "--draw", story2).exit_code == 0
+    assert "{$w_{au}$};" in story2.read_text()
+    for name in ("net", "story2"):
+        done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout[-2000:]
+        assert "Output written on " + name + ".pdf (1 page" in done.stdout  # a figure, no blank page after it
+        assert "Overfull" not in done.stdout

@@ -240,6 +240,7 @@ def test_the_spec_is_exercise_1_of_the_contract_example(thirty):
 @pytest.mark.parametrize("template, count", [("story3_matrix_form.yaml", 9), ("mazur_step_by_step.yaml", 8)])
 def test_weight_labels_are_placed_apart(template, count):
     """The drawing's label boxes (as it estimates them) overlap no node and no other label."""
+    from derivator.render import labels
     from derivator.sheets import drawing
     net = derivator.load(SPECS / template)
     tex = drawing.tikz(net, "loss")
@@ -251,10 +252,10 @@ def test_weight_labels_are_placed_apart(template, count):
     unit = drawing.SCALE
     nodes = [(x - drawing.NODE / unit, y - drawing.NODE / unit, x + drawing.NODE / unit, y + drawing.NODE / unit)
              for x, y in p.positions.values()]
-    boxes = [drawing._label_box(p.positions[a], p.positions[b], t, drawing.CHAR * drawing._visible(label) / unit,
+    boxes = [labels.label_box(p.positions[a], p.positions[b], t, drawing.CHAR * labels.visible(label) / unit,
                                 drawing.LINE / unit) for (a, b, label, _), t in zip(p.edges, places, strict=True)
              if label]
     assert len(boxes) == count
     for i, box in enumerate(boxes):
-        assert all(drawing._overlap(box, n) == 0 for n in nodes)
-        assert all(drawing._overlap(box, other) == 0 for other in boxes[:i])
+        assert all(labels.overlap(box, n) == 0 for n in nodes)
+        assert all(labels.overlap(box, other) == 0 for other in boxes[:i])

@@ -15,6 +15,7 @@ from derivator.render import (
     descent,
     notation,
     notebook,  # noqa: F401 - registers the answers' Jupyter forms
+    worksheet,
 )
 from derivator.render.desmos import render_desmos
 from derivator.render.hessian import (
@@ -107,7 +108,7 @@ def render(answer, fmt: str, standalone: bool = False) -> str:
     f = FORMATS[fmt]
     write = f.writers[type(answer).__name__]
     body = write(answer, standalone=True) if standalone and f.standalone else write(answer)
-    body = notation.apply(answer, fmt, body)  # the file's `notation:`, if it has one
+    body = worksheet.finish(notation.apply(answer, fmt, body), answer, fmt)  # `notation:`, and --blank's value
     step = getattr(answer, "step", None)
     if step is not None and fmt not in descent.WRITERS:
         raise DerivatorError(f"--step prints {', '.join(list(descent.WRITERS)[:-1])} or {list(descent.WRITERS)[-1]}, "

@@ -112,7 +112,9 @@ def render_html(answer) -> str:
     if cut:
         notice += f" The page's size is bounded: {cut} derivation{'s' * (cut != 1)} left out."
     values = picture.node_values(net, of, _point(net, at))
-    drawing = picture.svg(picture.layout(net, focus, of, values))
+    drawn = picture.layout(net, focus, of, values)
+    picture.place_labels(drawn)  # the weights' labels apart, as --draw places them
+    drawing = picture.svg(drawn)
     data = {"focus": focus, "paths": data_paths, "edges": edge_names(net)}
     return page(net, of, focus, drawing, sections, data, notice.strip(), first)
 

@@ -8,19 +8,18 @@ from there to the target are drawn strong; the rest are muted.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from xml.sax.saxutils import escape
 
 from derivator.graph import order
 from derivator.graph.network import Network
 from derivator.graph.plan import plan
 from derivator.graph.timesteps import at, base, step
-from derivator.render import grid_picture, notation
+from derivator.render import grid_picture, labels, notation
 from derivator.render.output import Outputs, write_now
+from derivator.render.picture_files import MARGIN, RADIUS, SCALE, WEIGHT, below, svg, tikz
 
-HIGHLIGHT, MUTED = "#c0392b", "#b8b8b8"
-COLUMN, ROW, MARGIN, RADIUS = 170, 90, 70, 26
+COLUMN, ROW = 240, 100  # room between columns for level weight labels
+MARKED_ONLY = "; weights labelled on the marked paths only (too many edges to label them all apart)"
 
 
 @dataclass
@@ -33,6 +32,9 @@ class Picture:
     width: float
     height: float
     delayed: list[tuple[str, str, str, bool]] = field(default_factory=list)  # edges from the previous step
+    deltas: dict[str, float] = field(default_factory=dict)  # each node's delta at the point, when asked
+    places: list[float] = field(default_factory=list)  # along each edge, where its label sits
+    boxes: list = field(default_factory=list)  # each edge's label box (None unlabelled), as render/labels places it
 
 
 @dataclass
@@ -41,6 +43,17 @@ class Drawing:
 
     path: str
     unrolled: bool = False
+    deltas: bool = False
+
+
+def drawing(path: str | None, unrolled: bool, deltas: bool) -> Drawing | None:
+    """`--draw`'s flags, checked: --unrolled and --draw-deltas say how to draw, so they need --draw."""
+    from derivator.errors import DerivatorError
+    for flag, on, what in (("--unrolled", unrolled, "draws the network unrolled through time"),
+                           ("--draw-deltas", deltas, "writes each node's delta in the picture")):
+        if on and path is None:
+            raise DerivatorError(f"{flag} goes with --draw: it {what}")
+    return Drawing(path, unrolled, deltas) if path is not None else None
 
 
 def layout(net: Network, wrt: str, of: str, values: dict[str, float] | None = None,
@@ -88,6 +101,29 @@ def layout(net: Network, wrt: str, of: str, values: dict[str, float] | None = No
         grid_picture.caption(net)
     width = max(2 * MARGIN + max(columns) * COLUMN, max(x for x, _ in positions.values()) + MARGIN)
     return Picture(positions, edges, marked, values or {}, title, width, height)
+
+
+def place_labels(p: Picture) -> None:
+    """Every weight label apart from every node, value and other label (the marked paths' labels placed
+    first, so they get the places nearest their source); when they cannot all be, only the marked
+    paths' edges keep their labels, and the title says so."""
+    def size(label: str) -> tuple[float, float]:  # the larger of the SVG text and the TikZ math
+        box = labels.text_box(0, 0, label, WEIGHT)
+        return (max(box[2] - box[0] + 4, labels.CHAR * labels.visible(label) / SCALE),
+                max(box[3] - box[1] + 2, labels.LINE / SCALE))
+    texts = [labels.text_box(x, y + dy, text, 11) for n, (x, y) in p.positions.items() for _, text, dy in below(p, n)]
+    order = sorted(range(len(p.edges)), key=lambda i: not p.edges[i][3])
+    for attempt in range(2):
+        edges = [p.edges[i] for i in order]
+        places, boxes, left = labels.place(p.positions, edges, RADIUS + 2, size, False, labels.FINE,
+                                             texts)
+        if left == 0 or attempt == 1 or not any(strong for *_, strong in p.edges):
+            break
+        p.edges = [(a, b, label if strong else "", strong) for a, b, label, strong in p.edges]
+        p.title += MARKED_ONLY
+    p.places, p.boxes = [0.5] * len(order), [None] * len(order)
+    for k, i in enumerate(order):
+        p.places[i], p.boxes[i] = places[k], boxes[k]
 
 
 def _depths(net: Network) -> dict[str, int]:
@@ -182,8 +218,21 @@ def node_values(net: Network, of: str, values: dict[str, float]) -> dict[str, fl
     return out
 
 
+def delta_values(net: Network, of: str, values: dict[str, float]) -> dict[str, float]:
+    """Each node's delta (∂target/∂z, or ∂target/∂node for a formula node) at the point; none without one."""
+    from derivator.numbers import sweep
+    if net.samples:
+        return {}
+    c = sweep.compiled(net, of)
+    try:
+        c.backward(c.forward(values, target=of == "loss"))
+    except (KeyError, ArithmeticError, ValueError, TypeError):
+        return {}
+    return {n: float(d) for n, d in c.deltas.items() if n in net.nodes}
+
+
 def write(net: Network, wrt: str, of: str, values: dict[str, float], path: str, files: Outputs | None = None,
-          unrolled: bool = False) -> None:
+          unrolled: bool = False, deltas: bool = False) -> None:
     """The picture to `path`: SVG for .svg, a TikZ document for .tex; into `files` (renamed into place when
     the run succeeds), or at once, through a temporary file either way."""
     from derivator.errors import DerivatorError
@@ -193,97 +242,10 @@ def write(net: Network, wrt: str, of: str, values: dict[str, float], path: str, 
     if unrolled and net.recurrence is None:
         raise DerivatorError("--unrolled draws a network through time; this file has no 'steps:'")
     picture = layout(net, wrt, of, node_values(net, of, values), unrolled=unrolled)
+    picture.deltas = delta_values(net, of, values) if deltas else {}
+    place_labels(picture)
     data = notation.picture(net, kind, svg(picture) if kind == "svg" else tikz(picture)).encode("utf-8")
     if files is None:
         write_now(path, "--draw", lambda f: f.write(data))
     else:
         files.write(path, "--draw", lambda f: f.write(data))
-
-
-def svg(p: Picture) -> str:
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{p.width:.0f}" height="{p.height:.0f}" '
-           f'viewBox="0 0 {p.width:.0f} {p.height:.0f}" font-family="sans-serif">',
-           f'<title>{escape(p.title)}</title>',
-           '<rect width="100%" height="100%" fill="white"/>',
-           f'<text x="{MARGIN / 2:.0f}" y="28" font-size="16">{escape(p.title)}</text>']
-    for src, dst, label, strong in sorted(p.edges, key=lambda e: e[3]):  # strong edges on top
-        (x1, y1), (x2, y2) = p.positions[src], p.positions[dst]
-        dx, dy = x2 - x1, y2 - y1
-        d = math.hypot(dx, dy) or 1
-        a, b = (x1 + dx * RADIUS / d, y1 + dy * RADIUS / d), (x2 - dx * RADIUS / d, y2 - dy * RADIUS / d)
-        colour, stroke = (HIGHLIGHT, 3) if strong else (MUTED, 1.2)
-        cls = "edge path" if strong else "edge"
-        out.append(f'<line class="{cls}" data-from="{escape(src)}" data-to="{escape(dst)}" x1="{a[0]:.1f}" '
-                   f'y1="{a[1]:.1f}" x2="{b[0]:.1f}" y2="{b[1]:.1f}" stroke="{colour}" stroke-width="{stroke}"/>')
-        if label:
-            mx, my = a[0] + (b[0] - a[0]) * 0.45, a[1] + (b[1] - a[1]) * 0.45 - 6
-            out.append(f'<text class="weight" x="{mx:.1f}" y="{my:.1f}" font-size="12" text-anchor="middle" '
-                       f'fill="{colour if strong else "#777777"}">{escape(label)}</text>')
-    out += [_curve(p, *e) for e in p.delayed]
-    for n, (x, y) in p.positions.items():
-        strong = n in p.marked
-        cls = "node path" if strong else "node"
-        out.append(f'<circle class="{cls}" data-name="{escape(n)}" cx="{x:.1f}" cy="{y:.1f}" r="{RADIUS}" '
-                   f'fill="{"#fdecea" if strong else "#f4f4f4"}" stroke="{HIGHLIGHT if strong else MUTED}" '
-                   f'stroke-width="{2.5 if strong else 1.2}"/>')
-        out.append(f'<text class="label" x="{x:.1f}" y="{y + 5:.1f}" font-size="14" text-anchor="middle">'
-                   f'{escape(n)}</text>')
-        if n in p.values:
-            out.append(f'<text class="value" x="{x:.1f}" y="{y + RADIUS + 16:.1f}" font-size="11" '
-                       f'text-anchor="middle" fill="#555555">{p.values[n]:.4g}</text>')
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
-
-
-def _curve(p: Picture, src: str, dst: str, label: str, strong: bool) -> str:
-    """A delayed edge in SVG: a dashed loop above a node that feeds itself, else a dashed arc over the two."""
-    (x1, y1), (x2, y2) = p.positions[src], p.positions[dst]
-    colour, stroke = (HIGHLIGHT, 3) if strong else (MUTED, 1.2)
-    if src == dst:
-        top = y1 - RADIUS - 45
-        d, (lx, ly) = (f"M {x1 - 12:.1f} {y1 - RADIUS + 2:.1f} C {x1 - 40:.1f} {top:.1f} {x1 + 40:.1f} {top:.1f} "
-                       f"{x1 + 12:.1f} {y1 - RADIUS + 2:.1f}"), (x1, top + 4)
-    else:
-        mx, my = (x1 + x2) / 2, min(y1, y2) - RADIUS - 50
-        d = f"M {x1:.1f} {y1 - RADIUS:.1f} Q {mx:.1f} {my:.1f} {x2:.1f} {y2 - RADIUS:.1f}"
-        lx, ly = mx, (my + (y1 + y2) / 2 - RADIUS) / 2 - 4  # the curve's top, halfway to its control point
-    return (f'<path class="edge delay{" path" if strong else ""}" data-from="{escape(src)}" data-to="{escape(dst)}" '
-            f'd="{d}" fill="none" stroke="{colour}" stroke-width="{stroke}" stroke-dasharray="6 4"/>\n'
-            f'<text class="weight" x="{lx:.1f}" y="{ly:.1f}" font-size="12" text-anchor="middle" '
-            f'fill="{colour if strong else "#777777"}">{escape(label)}</text>')
-
-
-def _tex(name: str) -> str:
-    """A name as TikZ node text: underscores escaped (names are [A-Za-z0-9_] only)."""
-    return name.replace("_", r"\_")
-
-
-def tikz(p: Picture) -> str:
-    """A document with the picture; the tikzpicture alone can be pasted into notes that load TikZ."""
-    scale = 1 / 60  # SVG units to cm
-    lines = [r"\documentclass{article}", r"\usepackage{tikz}", r"\pagestyle{empty}", r"\begin{document}",
-             r"\begin{tikzpicture}[x=1cm, y=-1cm,", r"  every node/.style={font=\small},",
-             r"  unit/.style={circle, draw=gray!60, fill=gray!8, minimum size=9mm, inner sep=0pt},",
-             r"  marked/.style={circle, draw=red!70!black, very thick, fill=red!8, minimum size=9mm, inner sep=0pt},",
-             r"  muted/.style={->, draw=gray!50}, strong/.style={->, draw=red!70!black, very thick}]"]
-    ids = {n: f"n{i}" for i, n in enumerate(p.positions)}
-    for n, (x, y) in p.positions.items():
-        style = "marked" if n in p.marked else "unit"
-        lines.append(rf"  \node[{style}] ({ids[n]}) at ({x * scale:.2f}, {y * scale:.2f}) {{{_tex(n)}}};")
-        if n in p.values:
-            lines.append(rf"  \node[font=\scriptsize, gray] at ({x * scale:.2f}, {(y + RADIUS + 14) * scale:.2f}) "
-                         rf"{{{p.values[n]:.4g}}};")
-    for src, dst, label, strong in sorted(p.edges, key=lambda e: e[3]):
-        text = rf" node[midway, above, sloped, font=\scriptsize] {{{_tex(label)}}}" if label else ""
-        lines.append(rf"  \draw[{'strong' if strong else 'muted'}] ({ids[src]}) -- ({ids[dst]}){text};")
-    for src, dst, label, strong in p.delayed:  # from the step before: dashed, a loop or a bend
-        path = "to[out=120, in=60, looseness=6]" if src == dst else "to[bend left=40]"
-        lines.append(rf"  \draw[{'strong' if strong else 'muted'}, dashed] ({ids[src]}) {path} "
-                     rf"node[midway, above, font=\scriptsize] {{{_tex(label)}}} ({ids[dst]});")
-    lines += [r"\end{tikzpicture}", r"\end{document}"]
-    if p.width * scale > 16:  # wider than the page (a grid of a conv network): scaled to its width
-        lines[lines.index(r"\begin{tikzpicture}[x=1cm, y=-1cm,")] = \
-            r"\resizebox{\textwidth}{!}{\begin{tikzpicture}[x=1cm, y=-1cm,"
-        lines[lines.index(r"\end{tikzpicture}")] = r"\end{tikzpicture}}"
-        lines.insert(1, r"\usepackage{graphicx}")
-    return "\n".join(lines) + "\n"

@@ -125,9 +125,10 @@ def work(r: Report) -> Work:
             eq.value = numbers.forward.get(str(eq.lhs))
     loss = Eq(sympy.Symbol("loss"), [d.target], value=numbers.forward.get("loss") if numbers else None) \
         if d.of == "loss" else None
-    return Work(partial, forward, deltas, [*local, Eq(partial, result)], expanded, where, too_large,
-                _formula_locals(d), loss, numbers.losses if numbers and len(numbers.losses) > 1 else [],
-                numbers.target if numbers else None, teaching.rules(d), teaching.sentences(d))
+    w = Work(partial, forward, deltas, [*local, Eq(partial, result)], expanded, where, too_large,
+             _formula_locals(d), loss, numbers.losses if numbers and len(numbers.losses) > 1 else [],
+             numbers.target if numbers else None, teaching.rules(d), teaching.sentences(d))
+    return r.blank.apply(w) if getattr(r, "blank", None) else w  # --blank: a worksheet (render/worksheet.py)
 
 
 def _formula_locals(d: Derivation) -> list[Eq]:

@@ -8,18 +8,16 @@ node have fanned out there), further along where that place is taken by a node o
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 
 from derivator.graph.network import Network
+from derivator.render.labels import CHAR, LINE, place, visible
 from derivator.render.picture import layout
 from derivator.symbolic.printing import tex, tex_name
 
 SCALE = 1 / 60  # the layout's units to cm
 NODE = 0.5  # cm: half a unit's circle (9 mm across) and a little room
-CHAR, LINE = 0.14, 0.4  # cm: a character of \scriptsize math, and a label's height with its scripts
 STRETCH = 1.4  # rows this much further apart when a column has more than two nodes
-PLACES = [0.27, 0.4, 0.55, 0.7, 0.2, 0.8]  # along an edge, in order of preference
 MAX_WIDTH = 12.0  # cm: the picture is scaled down to fit the text width
 
 
@@ -56,42 +54,10 @@ def tikz(net: Network, of: str) -> str:
 
 
 def _places(p, scale: float) -> list[float]:
-    """Where along its edge each weight label sits (0 at the source, 1 at the target): for each label in
-    turn, the first of a few places whose box (rotated with the edge, as `sloped` sets it) overlaps no
-    node and no label placed before it, else the place that overlaps least."""
+    """Where along its edge each weight label sits (0 at the source, 1 at the target), as render/labels places
+    them: boxes rotated with the edge, as `sloped` sets it."""
     unit = SCALE * scale  # cm per layout unit
-    boxes = [(x - NODE / unit, y - NODE / unit, x + NODE / unit, y + NODE / unit) for x, y in p.positions.values()]
-    out = []
-    for src, dst, label, _ in p.edges:
-        if not label:
-            out.append(0.5)
-            continue
-        w, h = CHAR * _visible(label) / unit, LINE / unit
-        options = [_label_box(p.positions[src], p.positions[dst], t, w, h) for t in PLACES]
-        i = min(range(len(PLACES)), key=lambda k: (sum(_overlap(options[k], b) for b in boxes), k))
-        boxes.append(options[i])
-        out.append(PLACES[i])
-    return out
-
-
-def _label_box(a: tuple[float, float], b: tuple[float, float], t: float, w: float, h: float) -> tuple:
-    """The upright box around a w x h label set above the edge a -> b at t along it, rotated with it."""
-    (x1, y1), (x2, y2) = a, b
-    length = math.hypot(x2 - x1, y2 - y1) or 1
-    ux, uy = (x2 - x1) / length, (y2 - y1) / length
-    half_w, half_h = (w * abs(ux) + h * abs(uy)) / 2, (w * abs(uy) + h * abs(ux)) / 2
-    cx, cy = x1 + t * (x2 - x1) + uy * h / 2, y1 + t * (y2 - y1) - ux * h / 2  # "above": left of the direction
-    return cx - half_w, cy - half_h, cx + half_w, cy + half_h
-
-
-def _overlap(a, b) -> float:
-    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-
-
-def _visible(label: str) -> float:
-    """About how many characters wide a name sets in math mode: scripts (after '_') at two thirds."""
-    head, *scripts = label.split("_")
-    return len(head) + 0.7 * sum(len(x) for x in scripts) + 0.5
+    return place(p.positions, p.edges, NODE / unit, lambda label: (CHAR * visible(label) / unit, LINE / unit))[0]
 
 
 def _is_name(label: str) -> bool:
