@@ -99,8 +99,7 @@ def _fast(text: str) -> Document:
     """libyaml's events, screened, composed into ruamel's nodes and built by ruamel's constructor."""
     screen, yaml = _Screen(), _loader()
     yaml._scanner = fastyaml._Versionless()
-    node = fastyaml.compose(text, screen, yaml.resolver)
-    data = fastyaml.build(node, yaml.constructor) if node is not None else None
+    data = fastyaml.read(text, screen, yaml.resolver, yaml.constructor)
     return Document(data, text, screen.spans)
 
 
