@@ -2,14 +2,19 @@
 
     python bench/gradients.py            # the table in the README
     python bench/gradients.py --quick    # small sizes only
+    python bench/gradients.py --cap 10   # stop the plain routes at 10 s
 
 For each network (L layers of width W, alternating sigmoid and tanh, one output, squared error):
 
 - plain SymPy: build the loss as one expression with SymPy's own functions, `diff` it by every
   parameter and evaluate each derivative at the point (`xreplace` with Floats, which evaluates as
   it rebuilds; `evalf(subs=...)` is slower still), in a child process stopped at 60 s;
-- derivator: load the file and compute every gradient (`derivator.gradient`: one backward pass and
-  one compiled sweep), in this process, after a warm-up on a tiny network;
+- plain SymEngine (when `pip install symengine` was done; "missing" otherwise): the same with
+  SymEngine's `diff` and `subs`, the C++ engine a user reaches for when SymPy is slow, also stopped
+  at 60 s;
+- derivator: load the file (column "load") and compute every gradient ("derive":
+  `derivator.gradient`, one backward pass and one compiled sweep), in this process, after a
+  warm-up on a tiny network;
 - the generated module's (`--format python`) arithmetic in the backward pass against the forward
   pass, and its values against derivator's;
 - PyTorch's autograd on the same numbers, when torch is installed (optional).
@@ -20,9 +25,9 @@ Ratios are measured in the same run, so the machine's speed cancels.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
-import math
 import multiprocessing as mp
 import sys
 import tempfile
@@ -38,8 +43,8 @@ from networks import dense
 import derivator
 from derivator.render import python
 
-SYMPY_CAP = 60.0
-SIZES = [(2, 2), (3, 3), (5, 4), (8, 16)]
+CAP = 60.0
+SIZES = [(2, 2), (3, 3), (5, 4), (8, 16), (4, 64)]
 
 
 def network(layers: int, width: int) -> str:
@@ -48,33 +53,51 @@ def network(layers: int, width: int) -> str:
                  loss="squared_error")
 
 
-# -- plain SymPy ---------------------------------------------------------------------------------
-def plain_sympy(text: str, out: mp.Queue) -> None:
-    """The loss as one SymPy expression, diff by each parameter, each evaluated at the point."""
+# -- plain SymPy and plain SymEngine ---------------------------------------------------------------
+def plain(engine: str, text: str, out: mp.Queue) -> None:
+    """The loss as one expression, diff by each parameter, each evaluated at the point.
+
+    SymPy: `xreplace` with Floats (it evaluates as it rebuilds; `evalf(subs=...)` is slower still).
+    SymEngine: its own diff and `subs`, the route a user takes when SymPy is slow."""
+    se = importlib.import_module(engine)
     spec = json.loads(text)
     start = time.perf_counter()
     sym = {}
 
     def s(name):
-        return sym.setdefault(name, sympy.Symbol(name, real=True))
+        return sym.setdefault(name, sympy.Symbol(name, real=True) if engine == "sympy" else se.Symbol(name))
 
     value = {x: s(x) for x in spec["inputs"]}
-    funcs = {"sigmoid": lambda z: 1 / (1 + sympy.exp(-z)), "tanh": sympy.tanh}
+    funcs = {"sigmoid": lambda z: 1 / (1 + se.exp(-z)), "tanh": se.tanh}
     for node, body in spec["nodes"].items():
-        z = s(body["bias"]) + sympy.Add(*[s(w) * value[a] for a, b, w in spec["edges"] if b == node])
+        z = s(body["bias"]) + se.Add(*[s(w) * value[a] for a, b, w in spec["edges"] if b == node])
         value[node] = funcs[body["activation"]](z)
     outputs = spec["output"] if isinstance(spec["output"], list) else [spec["output"]]
-    loss = sympy.Add(*[(value[o] - s(y)) ** 2 for o, y in zip(outputs, spec["loss"]["target"], strict=True)])
-    point = {s(k): sympy.Float(v) for k, v in spec["at"].items()}
+    loss = se.Add(*[(value[o] - s(y)) ** 2 for o, y in zip(outputs, spec["loss"]["target"], strict=True)])
     params = [w for _, _, w in spec["edges"]] + [b["bias"] for b in spec["nodes"].values()]
     grads = {}
-    for p in params:
-        grads[p] = float(sympy.diff(loss, s(p)).xreplace(point))  # Floats put in evaluate as they go
+    if engine == "sympy":
+        point = {s(k): sympy.Float(v) for k, v in spec["at"].items()}
+        for p in params:
+            grads[p] = float(sympy.diff(loss, s(p)).xreplace(point))  # Floats put in evaluate as they go
+    else:
+        point = {s(k): v for k, v in spec["at"].items()}
+        for p in params:
+            grads[p] = float(loss.diff(s(p)).subs(point))
     out.put((time.perf_counter() - start, grads))
 
 
-def time_sympy(text: str, target=plain_sympy, cap: float = SYMPY_CAP) -> tuple[float | None, dict]:
-    """`target(text, queue)` in a child process, stopped after `cap` seconds (then None)."""
+def available(engine: str) -> bool:
+    return importlib.util.find_spec(engine) is not None
+
+
+def time_plain(engine: str, text: str, cap: float) -> tuple[float | None, dict]:
+    """The plain route of `engine` in a child process, stopped at `cap` seconds: (None, {}) when stopped."""
+    return time_sympy(text, functools.partial(plain, engine), cap)
+
+
+def time_sympy(text: str, target, cap: float) -> tuple[float | None, dict]:
+    """`target(text, queue)` in a child process, stopped after `cap` seconds (then None, {})."""
     q: mp.Queue = mp.Queue()
     proc = mp.Process(target=target, args=(text, q))
     proc.start()
@@ -130,6 +153,18 @@ def torch_difference(text: str, g) -> float | None:
     return max(_rel(params[r.name].grad.item(), r.value) for r in g.rows)
 
 
+def _seconds(t: float | None, cap: float) -> str:
+    return f"{t:.4f} s" if t is not None else f"> {cap:.0f} s"
+
+
+def _ratio(t: float | None, ours: float, cap: float) -> str:
+    return f"{t / ours:.1f}x" if t is not None else f">{cap / ours:.0f}x"
+
+
+def _gap(grads: dict, g) -> str:
+    return f"{max(_rel(grads[r.name], r.value) for r in g.rows):.1e}" if grads else "-"
+
+
 def _rel(a: float, b: float) -> float:
     return abs(a - b) / max(abs(a), abs(b), 1e-300) if abs(a - b) > 1e-15 else 0.0
 
@@ -147,24 +182,30 @@ def end_to_end() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the sizes SymPy finishes quickly")
+    parser.add_argument("--cap", type=float, default=CAP, help="seconds before a plain route is stopped")
     args = parser.parse_args()
     sizes = SIZES[:2] if args.quick else SIZES
+    symengine = available("symengine")
     time_derivator(network(2, 2))  # warm-up: imports and caches, as a second call in a notebook
-    print(f"{'network':>8} {'params':>6} {'plain SymPy':>12} {'derivator':>10} {'(load)':>8} {'speed-up':>9} "
-          f"{'ops fwd':>8} {'ops grad':>8} {'grad/fwd':>8} {'vs SymPy':>9} {'vs code':>8} {'vs torch':>9}")
+    print(f"{'network':>8} {'params':>6} {'plain SymPy':>12} {'SymEngine':>10} {'derivator':>10} {'load':>8} "
+          f"{'derive':>8} {'vs SymPy':>9} {'vs SymEng':>9} {'ops fwd':>8} {'ops grad':>8} {'grad/fwd':>8} "
+          f"{'Δ SymPy':>8} {'Δ SymEng':>8} {'Δ code':>8} {'Δ torch':>8}")
     for layers, width in sizes:
         text = network(layers, width)
-        sympy_time, sympy_grads = time_sympy(text)
+        sympy_time, sympy_grads = time_plain("sympy", text, args.cap)
+        se_time, se_grads = time_plain("symengine", text, args.cap) if symengine else (None, {})
         load, grad_time, g = time_derivator(text)
         forward, backward, code_diff = generated(text, derivator.loads(text), g)
         torch_diff = torch_difference(text, g)
         ours = load + grad_time
-        vs_sympy = max((_rel(sympy_grads[r.name], r.value) for r in g.rows), default=math.nan) if sympy_grads \
-            else math.nan
-        speed = f"{sympy_time / ours:8.0f}x" if sympy_time else f">{SYMPY_CAP / ours:7.0f}x"
-        print(f"{layers}x{width:<6} {len(g.rows):>6} {f'{sympy_time:.2f} s' if sympy_time else '> 60 s':>12} "
-              f"{ours:>8.2f} s {load:>6.2f} s {speed:>9} {forward:>8} {backward:>8} {backward / forward:>8.2f} "
-              f"{vs_sympy:>9.1e} {code_diff:>8.1e} {'-' if torch_diff is None else f'{torch_diff:.1e}':>9}")
+        seconds = functools.partial(_seconds, cap=args.cap)
+        ratio = functools.partial(_ratio, ours=ours, cap=args.cap)
+        gap = functools.partial(_gap, g=g)
+        print(f"{layers}x{width:<6} {len(g.rows):>6} {seconds(sympy_time):>12} "
+              f"{seconds(se_time) if symengine else 'missing':>10} {ours:>8.4f} s {load:>6.4f} s "
+              f"{grad_time:>6.4f} s {ratio(sympy_time):>9} {ratio(se_time) if symengine else '-':>9} "
+              f"{forward:>8} {backward:>8} {backward / forward:>8.2f} {gap(sympy_grads):>8} {gap(se_grads):>8} "
+              f"{code_diff:>8.1e} {'-' if torch_diff is None else f'{torch_diff:.1e}':>8}")
     print(f"\nend to end, a new process: derive specs/story4_desmos_check.yaml --wrt all --check: "
           f"{end_to_end():.2f} s")
 

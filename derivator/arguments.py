@@ -7,6 +7,7 @@ The command line passes strings and floats it has parsed itself; a notebook may 
 from __future__ import annotations
 
 import functools
+import gc
 import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
@@ -81,13 +82,22 @@ def text(value: Any, what: str) -> str:
 
 def public(fn: Callable[P, T]) -> Callable[P, T]:
     """An entry point of the API: Python's recursion limit, reached on a deep network or document, is a
-    DerivatorError there (as on the command line), not a RecursionError."""
+    DerivatorError there (as on the command line), not a RecursionError.
+
+    The cyclic collector is paused for the call: a full collection walks every map, expression and
+    number alive (60 ms of a 2,000-parameter gradient's 260), and the work makes almost no cycles;
+    reference counting frees the rest as it goes, and the collector resumes afterwards."""
     @functools.wraps(fn)
     def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             return fn(*args, **kwargs)
         except RecursionError:
             raise DerivatorError("the network is too deep to handle here (Python's recursion limit)") from None
+        finally:
+            if collecting:
+                gc.enable()
     return call
 
 

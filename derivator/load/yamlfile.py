@@ -8,6 +8,7 @@ each scalar's text lies, so an error inside a formula can point at its exact lin
 
 from __future__ import annotations
 
+import gc
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -15,12 +16,12 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
 from ruamel.yaml.parser import RoundTripParser
 from ruamel.yaml.scanner import RoundTripScanner
 
 from derivator.errors import DerivatorError
 from derivator.graph.network import Pos
+from derivator.load import fastyaml
 
 MAX_FILE_BYTES = 1_000_000
 MAX_YAML_DEPTH = 20  # nesting of collections; the format needs 4
@@ -72,8 +73,39 @@ def read(text: str) -> Document:
         where = position(text, bad.start())
         name = "NUL character" if bad.group() == "\x00" else f"control character U+{ord(bad.group()):04X}"
         raise DerivatorError(f"{name} in file", where.line, where.col)
+    # The collector would walk the growing tree of maps, lists and nodes again and again while it is
+    # built (a third of the time of reading 2,000 edges); nothing made here is garbage until it is done.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        if fastyaml.usable(text):
+            try:
+                return _fast(text)
+            except Exception:  # whatever went wrong, the pure path says it exactly
+                pass
+        return _pure(text)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _loader() -> YAML:
     yaml = YAML(typ="rt", pure=True)
     yaml.preserve_quotes = True  # a quoted formula's text starts one column after its position
+    return yaml
+
+
+def _fast(text: str) -> Document:
+    """libyaml's events, screened, composed into ruamel's nodes and built by ruamel's constructor."""
+    screen, yaml = _Screen(), _loader()
+    yaml._scanner = fastyaml._Versionless()
+    data = fastyaml.read(text, screen, yaml.resolver, yaml.constructor)
+    return Document(data, text, screen.spans)
+
+
+def _pure(text: str) -> Document:
+    """ruamel's pure-Python parser: slower, and the source of every error message and position."""
+    yaml = _loader()
     screen = _Screen()
 
     class ScreeningParser(RoundTripParser):
@@ -132,25 +164,31 @@ class _Screen:
         self.events = 0
 
     def see(self, ev) -> None:
+        # By the event's class name: ruamel's events and PyYAML's (the fast path) are named alike.
         where = (ev.start_mark.line + 1, ev.start_mark.column + 1)
+        kind = type(ev).__name__
         self.events += 1
         if self.events > MAX_YAML_EVENTS:  # ruamel reads some 10,000 a second: this bounds its time
             raise DerivatorError(f"more than {MAX_YAML_EVENTS:,} YAML items (names, numbers, lists and maps)", *where)
-        if isinstance(ev, AliasEvent) or getattr(ev, "anchor", None):
+        if kind == "AliasEvent" or getattr(ev, "anchor", None):
             raise DerivatorError("YAML anchors and aliases are not allowed", *where)
-        if isinstance(ev, (ScalarEvent, CollectionStartEvent)) and ev.tag is not None:
+        if kind in STARTS and ev.tag is not None:
             tag = str(ev.tag).replace("tag:yaml.org,2002:", "!!")
             raise DerivatorError(f"YAML tags are not allowed (found {tag})", *where)
-        if isinstance(ev, ScalarEvent):
-            if ev.value == "<<" and ev.style is None:
+        if kind == "ScalarEvent":
+            if ev.value == "<<" and not ev.style:
                 raise DerivatorError("YAML merge keys (<<) are not allowed", *where)
-            self.spans[where] = Span(ev.start_mark.index, ev.end_mark.index, ev.style)
-        elif isinstance(ev, CollectionStartEvent):
+            self.spans[where] = Span(ev.start_mark.index, ev.end_mark.index, ev.style or None)
+        elif kind in STARTS:
             self.depth += 1
             if self.depth > MAX_YAML_DEPTH:
                 raise DerivatorError(f"YAML nested more than {MAX_YAML_DEPTH} deep", *where)
-        elif isinstance(ev, CollectionEndEvent):
+        elif kind in ENDS:
             self.depth -= 1
+
+
+STARTS = ("ScalarEvent", "SequenceStartEvent", "MappingStartEvent")
+ENDS = ("SequenceEndEvent", "MappingEndEvent")
 
 
 def _source_index(text: str, span: Span, offset: int) -> int:

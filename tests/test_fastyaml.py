@@ -1,0 +1,142 @@
+"""The fast YAML path (libyaml's events, derivator/load/fastyaml.py) against the pure one (ruamel's parser).
+
+Wherever the pure path reads a file, the fast one must give the same maps, lists and scalars (same
+types, same values) and the same positions: every map's and list's .lc, every key's and value's line
+and column, every scalar's source span. Wherever the pure path refuses a file, the fast one must refuse
+it too (then `read` runs the pure path and its message is the one shown). Checked on every spec, every
+hostile file and on generated documents, both network-like and random text.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from derivator.errors import DerivatorError
+from derivator.load import fastyaml, yamlfile
+from tests.conftest import SPECS
+
+pytestmark = pytest.mark.skipif(fastyaml.CParser is None, reason="PyYAML without libyaml: only the pure path")
+HOSTILE = Path(__file__).resolve().parent / "hostile"
+FILES = sorted(SPECS.glob("*.yaml")) + sorted(HOSTILE.glob("*.yaml"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+
+
+def prepared(text: str) -> str:
+    """What `read` hands either path: line endings as an editor counts them, no BOM."""
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def same(a, b, where="root") -> None:
+    assert type(a) is type(b), (where, type(a), type(b))
+    if isinstance(a, CommentedMap):
+        assert list(a) == list(b) and [type(k) for k in a] == [type(k) for k in b], where
+        assert (a.lc.line, a.lc.col) == (b.lc.line, b.lc.col), where
+        assert a.fa.flow_style() == b.fa.flow_style(), where
+        for key in a:
+            assert a.lc.key(key) == b.lc.key(key) and a.lc.value(key) == b.lc.value(key), (where, key)
+            same(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, CommentedSeq):
+        assert len(a) == len(b) and (a.lc.line, a.lc.col) == (b.lc.line, b.lc.col), where
+        assert a.fa.flow_style() == b.fa.flow_style(), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert a.lc.item(i) == b.lc.item(i), (where, i)
+            same(x, y, f"{where}[{i}]")
+    else:
+        assert a == b or (a != a and b != b), (where, a, b)  # NaN equals itself here
+        assert repr(a) == repr(b) and getattr(a, "__dict__", {}) == getattr(b, "__dict__", {}), (where, a, b)
+
+
+def agree(text: str) -> str:
+    """'same' when both paths read the text alike, 'refused' when both refuse it."""
+    text = prepared(text)
+    try:
+        pure = yamlfile._pure(text)
+    except DerivatorError:
+        pure = None
+    if not fastyaml.usable(text):
+        return "pure only"
+    try:
+        fast = yamlfile._fast(text)
+    except Exception:  # any refusal sends `read` to the pure path
+        fast = None
+    if pure is None:
+        assert fast is None, "the fast path read a file that the pure path refuses"
+        return "refused"
+    if fast is None:
+        return "fast refused"  # allowed: the pure path then reads it, only slower
+    same(fast.data, pure.data)
+    assert fast.spans == pure.spans
+    return "same"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_file_reads_alike(path):
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        pytest.skip("not UTF-8: refused before either parser")
+    agree(text)
+
+
+def test_the_corpus_is_read_by_the_fast_path():
+    """The comparison is not vacuous: the specs are read fast, identically, and not sent back."""
+    outcomes = [agree(p.read_text(encoding="utf-8")) for p in sorted(SPECS.glob("*.yaml"))]
+    assert outcomes.count("same") == len(outcomes), outcomes
+
+
+def test_the_benchmark_networks_read_alike():
+    from networks import dense
+    for layers, width in [(2, 2), (3, 5)]:
+        text = dense(width, [width] * (layers - 1) + [1], activation=["sigmoid", "tanh"], seed=3,
+                     loss="squared_error")
+        assert agree(text) == "same"
+        block = "\n".join(f"{k}: {json.dumps(v)}" for k, v in json.loads(text).items())  # block map, flow values
+        assert agree(block) == "same"
+
+
+SCALARS = st.sampled_from([
+    "1", "-2", "0x1F", "0o17", "017", "1_000", "1.5", "-.5", "1e3", "1E-3", ".inf", "-.Inf", ".nan", "null", "~",
+    "Null", "true", "False", "yes", "no", "on", "2001-12-14", "12:30", "x1", "W1_2", "σ(z)", "a b", "0.",
+    '"q\\n\\u00e9\\x41"', "'it''s'", '"\\t"', "''", '""', "x: y", "-", "--", "a#b", "3 # note",
+])
+NAMES = st.from_regex(r"\A[a-zA-Z_][a-zA-Z0-9_]{0,6}\Z")
+
+
+@st.composite
+def documents(draw) -> str:
+    """A network-like YAML document: block maps, block and flow lists, mixed scalar styles, comments."""
+    def value(depth: int) -> str:
+        kind = draw(st.sampled_from(["scalar", "flow", "block", "map"] if depth < 3 else ["scalar"]))
+        if kind == "scalar":
+            return " " + draw(SCALARS)
+        if kind == "flow":
+            items = draw(st.lists(SCALARS.filter(lambda s: ":" not in s and "#" not in s and s != "-"), max_size=4))
+            return " [" + ", ".join(items) + "]"
+        indent = "  " * (depth + 1)
+        if kind == "block":
+            return "".join(f"\n{indent}-{value(depth + 1)}" for _ in range(draw(st.integers(1, 3))))
+        keys = draw(st.lists(NAMES, min_size=1, max_size=3, unique=True))
+        return "".join(f"\n{indent}{k}:{value(depth + 1)}" for k in keys)
+
+    keys = draw(st.lists(NAMES, min_size=1, max_size=5, unique=True))
+    lines = [f"{k}:{value(0)}" + draw(st.sampled_from(["", "  # why"])) for k in keys]
+    return "\n".join(lines) + draw(st.sampled_from(["", "\n", "\n\n"]))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents())
+def test_generated_documents_read_alike(text):
+    assert agree(text) in ("same", "refused", "fast refused")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab1.e:- \n\t[]{},\"'#|>&*!%@`?\\", max_size=40))
+def test_random_text_is_never_read_differently(text):
+    agree(text)  # whatever libyaml makes of it, it is the pure path's reading or a fallback
