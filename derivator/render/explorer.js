@@ -14,6 +14,7 @@
   edges.forEach(function (e) {
     var hit = e.cloneNode(false);
     hit.setAttribute("class", "hit");
+    hit.removeAttribute("marker-end");  // a wide twin would draw its arrowhead as wide
     e.parentNode.insertBefore(hit, e);
     var label = e.nextElementSibling;
     if (label && label.classList.contains("weight")) {
