@@ -12,7 +12,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from derivator.errors import long_name, unknown
 from derivator.graph import order, rules
 from derivator.graph.network import Edge, Network, Node, Pos, matrix_entries, symbol
-from derivator.load import formula, groups, layers, notation_key, recurrence
+from derivator.load import batchnorm, formula, groups, layers, notation_key, recurrence
 from derivator.load.fields import FRACTION, article, fail, fraction, number, show
 from derivator.load.grid_inputs import GridInputs
 from derivator.load.sections import Sections
@@ -109,6 +109,8 @@ class Reader(Sections, GridInputs):
                       positions={n: p for n, (_, p) in self.kinds.items()}, layers=self.layers, samples=data,
                       penalty=penalty, penalty_text=penalty_text, reduction=self.reduction,
                       notation=notation_key.notation(doc))
+        if batchnorm.wanted(net):  # the samples coupled through batch statistics: copied into one graph
+            return batchnorm.couple(self, order.check(net), MAX_NODES, MAX_GRID_EDGES if self.grids else MAX_EDGES)
         return recurrence.unroll(self, net) if self.steps is not None else order.check(net)
 
     # -- names -------------------------------------------------------------------------------
