@@ -9,10 +9,16 @@ import math
 
 import pytest
 from click.testing import CliRunner
+from ruamel.yaml import YAML
 
 import derivator
 from derivator.cli import derive
 from derivator.errors import DerivatorError
+
+try:
+    from refengine import evaluate_batch
+except ImportError:  # tests/ collected as a package
+    from tests.refengine import evaluate_batch
 
 NET = """inputs: [x1, x2]
 layers:
@@ -187,3 +193,37 @@ def test_cross_entropy_over_copies_is_refused():
     with pytest.raises(DerivatorError) as e:
         derivator.loads(text)
     assert "categorical_cross_entropy" in e.value.message
+
+
+SOFTMAX = """inputs: [x1, x2]
+layers:
+  - {units: 3, activation: relu, batch_norm: true, epsilon: 0.001}
+  - {units: 3, activation: tanh}
+  - {units: 2, activation: softmax}
+loss: {type: categorical_cross_entropy, target: [y1, y2]REDUCTION}
+data:
+  - {x1: 0.5, x2: -1.2, y1: 1, y2: 0}
+  - {x1: -0.3, x2: 0.8, y1: 0, y2: 1}
+  - {x1: 1.1, x2: 0.4, y1: 1, y2: 0}
+at:
+  W1: [[0.4, -0.3], [0.2, 0.8], [-0.6, 0.1]]
+  gamma1: [1.2, 0.8, 1.0]
+  beta1: [0.1, -0.2, 0.05]
+  W2: [[0.7, -0.5, 0.3], [0.2, 0.1, -0.4], [0.3, 0.3, 0.1]]
+  b2: [0.1, 0, -0.1]
+  W3: [[0.5, -0.2, 0.1], [-0.3, 0.4, 0.2]]
+  b3: [0.0, 0.1]
+"""
+
+
+@pytest.mark.parametrize("reduction", ["", ", reduction: sum"])
+def test_a_softmax_classifier_against_the_reference_engine(reduction):
+    """relu after the batch norm, a hidden layer, a softmax per sample: every parameter to 1e-9 against the
+    reference engine over the test's own batch expansion (tests/refbatch.py)."""
+    text = SOFTMAX.replace("REDUCTION", reduction)
+    net = derivator.loads(text)
+    g = derivator.gradient(net, list(net.params))
+    target, grads = evaluate_batch(YAML(typ="safe").load(text), {}, of="loss")
+    assert math.isclose(g.target, target, rel_tol=1e-9)
+    for row in g.rows:
+        assert math.isclose(row.value, grads[row.name], rel_tol=1e-9, abs_tol=1e-12), row.name
