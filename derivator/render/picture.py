@@ -254,8 +254,9 @@ def _curve(p: Picture, src: str, dst: str, label: str, strong: bool) -> str:
 
 
 def _tex(name: str) -> str:
-    """A name as TikZ node text: underscores escaped (names are [A-Za-z0-9_] only)."""
-    return name.replace("_", r"\_")
+    """A name as TikZ node text: underscores escaped (names are [A-Za-z0-9_] only, and a sample's copy under
+    batch_norm adds #s)."""
+    return name.replace("_", r"\_").replace("#", r"\#")
 
 
 def tikz(p: Picture) -> str:
