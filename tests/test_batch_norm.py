@@ -227,3 +227,13 @@ def test_a_softmax_classifier_against_the_reference_engine(reduction):
     assert math.isclose(g.target, target, rel_tol=1e-9)
     for row in g.rows:
         assert math.isclose(row.value, grads[row.name], rel_tol=1e-9, abs_tol=1e-12), row.name
+
+
+def test_a_large_batch_is_refused_at_data():
+    """Bounded work: the statistics' derivatives grow as m² per unit, so batches are capped (MAX_BATCH)."""
+    from derivator.load.batchnorm import MAX_BATCH
+    rows = "".join(f"  - {{x1: {s / 100}, x2: 0.5, y: {s % 2}}}\n" for s in range(MAX_BATCH + 1))
+    text = NET[:NET.index("data:")] + "data:\n" + rows + NET[NET.index("at:"):]
+    with pytest.raises(DerivatorError) as e:
+        derivator.loads(text)
+    assert f"at most {MAX_BATCH}" in e.value.message and (e.value.line, e.value.col) == (7, 3)
