@@ -6,7 +6,8 @@ A ``layers:`` spec over plain inputs with ``batch_norm: true`` layers is written
 parser reads identifiers only); weights, gamma and beta keep their names, shared by the samples. Unit j of
 a batch-normalised layer l is h (no bias), then μ_B and σ²_B (biased) over the batch, x̂ = (h - μ_B) /
 sqrt(σ²_B + ε), and f(gamma x̂ + beta). The engine evaluates the whole batch as one sample; J is that sum
-of the samples' losses over m (``reduction: sum``: the sum itself).
+of the samples' losses over m (``reduction: sum``: the sum itself). Every derivative is handed back, under
+derivator's names (``x1#2``, ``z_a1_1#2``).
 """
 
 from __future__ import annotations
@@ -65,5 +66,4 @@ def evaluate_batch_norm(spec: dict, point: dict, of, formulas, kinks, evaluate) 
             "at": expand_point(spec.get("at") or {})}
     total, grads = evaluate(flat, {**point, **values}, of="loss", formulas=formulas, with_penalty=False, kinks=kinks)
     scale = 1.0 / m if reduction == "mean" else 1.0
-    return total * scale, {k: v * scale for k, v in grads.items() if k not in nodes and "__s" not in k
-                           and not k.startswith("z_")}
+    return total * scale, {k.replace("__s", "#"): v * scale for k, v in grads.items()}  # x1__s2 is x1#2

@@ -237,3 +237,28 @@ def test_a_large_batch_is_refused_at_data():
     with pytest.raises(DerivatorError) as e:
         derivator.loads(text)
     assert f"at most {MAX_BATCH}" in e.value.message and (e.value.line, e.value.col) == (7, 3)
+
+
+def test_the_hessian_against_second_differences_of_the_hand_forward_pass():
+    """--hessian through the batch statistics: a few entries against the hand-written forward pass."""
+    net = derivator.loads(NET)
+    names = ["W1_1_1", "gamma1_1", "beta1_2", "W2_1_1"]
+    h = derivator.hessian(net, names)
+
+    def shifted(a, b, da, db):
+        p = {k: [list(r) if isinstance(r, list) else r for r in v] if isinstance(v, list) else v for k, v in P.items()}
+        for name, d in ((a, da), (b, db)):
+            key, idx = name.split("_")[0], [int(i) - 1 for i in name.split("_")[1:]]
+            if key == "W1":
+                p["W1"][idx[0]][idx[1]] += d
+            elif key == "W2":
+                p["W2"][idx[1]] += d
+            else:
+                p[key][idx[0]] += d
+        return forward(p)[0]
+    e = 1e-4
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            second = (shifted(a, b, e, e) - shifted(a, b, e, -e) - shifted(a, b, -e, e)
+                      + shifted(a, b, -e, -e)) / (4 * e * e)
+            assert h.values[i][j] == pytest.approx(second, rel=1e-5, abs=1e-7), (a, b)
