@@ -761,6 +761,9 @@ def evaluate_batch(spec: dict, point: dict, of: str | None = None, formulas: dic
     if "steps" in spec:
         from refunroll import evaluate_through_time
         return evaluate_through_time(spec, point, of, formulas, kinks, evaluate_batch)
+    from refbatch import evaluate_batch_norm, wanted
+    if wanted(spec):  # CONTRACT section 7: the samples coupled, as one network (refbatch.py)
+        return evaluate_batch_norm(spec, expand_point(point), of, formulas, kinks, evaluate)
     spec = expand_layers(spec)
     point = expand_point(point)
     data = spec.get("data")

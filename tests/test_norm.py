@@ -1,5 +1,5 @@
 """Layer normalisation (CONTRACT section 7): the staged backward pass through x̂, σ² and μ against the
-closed form worked in plain Python here, gamma and beta gradients, and batch_norm refused at its place."""
+closed form worked in plain Python here, gamma and beta gradients, and batch_norm without data refused."""
 
 from __future__ import annotations
 
@@ -71,10 +71,11 @@ def test_the_derivation_shows_the_stages(tmp_path):
         assert stage in out.output, stage
 
 
-def test_batch_norm_is_refused_where_it_is_written():
+def test_batch_norm_without_data_is_refused_at_its_layer():  # with data: tests/test_batch_norm.py
     with pytest.raises(DerivatorError) as e:
         derivator.loads(NET.replace("layer_norm: true", "batch_norm: true"))
-    assert "batch_norm couples the samples" in e.value.message and (e.value.line, e.value.col) == (3, 34)
+    assert "batch_norm normalises over the samples of 'data:'" in e.value.message
+    assert (e.value.line, e.value.col) == (3, 5)
 
 
 def test_gamma_and_beta_are_whole_vectors():

@@ -115,7 +115,7 @@ def matrix_form(net: Network, name: str, at: dict[str, float] | None = None, che
     layer = int(WHOLE.match(name).group(2))
     grids = any(lay.kind != "dense" for lay in net.layers)
     if any(lay.norm for lay in net.layers if lay.kind == "dense"):
-        raise DerivatorError("--matrix: a layer_norm layer's stages are not written as a matrix form here; "
+        raise DerivatorError("--matrix: a normalised layer's stages are not written as a matrix form here; "
                              f"--wrt {name} without --matrix gives every entry by the delta recursion")
     if grids:
         matrix_conv.check_layers(net, layer, kind=name[0])

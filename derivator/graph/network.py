@@ -78,7 +78,8 @@ class Layer:
     pos: Pos
     recurrent: bool = False  # weights U{l}_j_k from unit k of this layer at the previous step
     kind = "dense"  # a conv or pool layer is a graph.grids.GridLayer
-    norm: str = ""  # "layer" for layer_norm: true (its stages h, mu, var, zhat before the units)
+    norm: str = ""  # "layer" or "batch" for layer_norm or batch_norm (its stages h, mu, var, zhat before the units)
+    epsilon: Any = None  # a normalised layer's ε
 
     @property
     def nodes(self) -> list[str]:
@@ -131,6 +132,7 @@ class Network:
     reduction: str = "mean"  # over the samples of `data:`: J = (1/m) Σ loss, or Σ loss with "sum"
     notation: dict[str, str] = field(default_factory=dict)  # `notation:`: how names print (render/notation.py)
     recurrence: Any = None  # a timesteps.Recurrence when the file has `steps:` (this network is then unrolled)
+    batch: Any = None  # a load.batchnorm.Batch with batch_norm: every sample copied into this one network
 
     def __post_init__(self) -> None:
         self._kinds: dict[str, str] | None = None
@@ -177,7 +179,8 @@ class Network:
 
     def matrices(self) -> dict[str, list[list[str]]]:
         """For a `layers:` file, each whole matrix by name (W1, b1, ...) with its entries' names."""
-        inputs = self.recurrence.folded.inputs if self.recurrence is not None else self.inputs  # x1, not x1@t
+        folded = self.recurrence or self.batch
+        inputs = folded.folded.inputs if folded is not None else self.inputs  # x1, not x1@t or x1#s
         return matrix_entries(self.layers, len(inputs))
 
     @property

@@ -38,8 +38,9 @@ def base(name: str) -> str:
 
 
 def ident(name: str) -> str:
-    """A name as a Python and SymPy identifier: `@` is Python's matrix product, so h@2 is written h__2."""
-    return name.replace(SEP, "__")
+    """A name as a Python and SymPy identifier: `@` is Python's matrix product, so h@2 is written h__2; a
+    sample's copy under batch_norm, h#2 (load/batchnorm.py), is h__s2."""
+    return name.replace(SEP, "__").replace("#", "__s")
 
 
 def relative(name: str, t: int) -> str:

@@ -61,7 +61,6 @@ def build(reader, inputs: list[str], max_nodes: int, max_edges: int):
             fail(f"layer {i} makes the network larger than {max_nodes} nodes or {max_edges} weights",
                  value_pos(body, "units"))
         if norm.wants(body):  # its stages h, mu, var, zhat, then the units (CONTRACT section 7)
-            layer.norm = "layer"
             norm.wire(reader, layer, body, previous, nodes, edges)
             layers.append(layer)
             previous = layer.nodes

@@ -9,8 +9,8 @@ pass, so that every mode shows the staged pass and its deltas:
     zhat{l}_j = (h{l}_j - mu{l}) / sqrt(var{l} + ε)   (x̂)
     a{l}_j = f(gamma{l}_j zhat{l}_j + beta{l}_j)  (a neuron: gamma its edge's weight, beta its bias)
 
-`batch_norm: true` normalises over the samples instead, which couples them: every later stage reads one
-sample at a time, so it is refused with its position (see the README).
+`batch_norm: true` normalises over the samples instead, which couples them: its layer is wired here for one
+sample, and the samples are copied into one graph once they are read (`load/batchnorm.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import sympy
 
 from derivator.graph.network import Edge, Layer, Node, symbol
+from derivator.load import batchnorm
 from derivator.load.fields import fail, number, show
 from derivator.load.yamlfile import key_pos, value_pos
 
@@ -30,15 +31,17 @@ def wants(body) -> bool:
 
 def wire(reader, layer: Layer, body, previous: list[str], nodes: dict[str, Node], edges: list[Edge]) -> None:
     i, n, pos = layer.index, layer.units, layer.pos
-    if body.get("batch_norm") is not None:
-        fail(f"layer {i}: batch_norm couples the samples of 'data:' through their mean and variance, which this "
-             "version does not derive (layer_norm: true normalises one sample's units)", key_pos(body, "batch_norm"))
-    if body["layer_norm"] is not True:
-        fail(f"'layer_norm' of layer {i} is true or left out, not {show(body['layer_norm'])}",
-             value_pos(body, "layer_norm"))
+    kind = "batch_norm" if body.get("batch_norm") is not None else "layer_norm"
+    if "batch_norm" in body and "layer_norm" in body:
+        fail(f"layer {i} takes one of layer_norm and batch_norm", key_pos(body, "batch_norm"))
+    if body[kind] is not True:
+        fail(f"'{kind}' of layer {i} is true or left out, not {show(body[kind])}", value_pos(body, kind))
     if "bias" in body:
         fail(f"layer {i} is normalised: its bias is dropped, and beta{i}_j takes its place", key_pos(body, "bias"))
-    if n < 2:
+    if kind == "batch_norm" and reader.steps is not None:
+        fail("batch_norm does not go with 'steps:' (the samples and the steps would both be copies)",
+             key_pos(body, "batch_norm"))
+    if n < 2 and kind == "layer_norm":
         fail(f"layer {i} normalises over its units; it needs two or more (one unit is always 0 after it)",
              value_pos(body, "units"))
     eps = EPSILON
@@ -46,6 +49,9 @@ def wire(reader, layer: Layer, body, previous: list[str], nodes: dict[str, Node]
         eps = sympy.Rational(repr(number(body["epsilon"], value_pos(body, "epsilon"), "epsilon")))
         if eps <= 0:
             fail(f"'epsilon' of layer {i} must be positive, not {body['epsilon']}", value_pos(body, "epsilon"))
+    layer.norm, layer.epsilon = kind.split("_")[0], eps
+    if kind == "batch_norm":  # over the samples: copied into one graph once they are read (load/batchnorm.py)
+        return batchnorm.wire(reader, layer, previous, nodes, edges)
     hs = [reader.declare(f"h{i}_{j}", "node", pos) for j in range(1, n + 1)]
     for j, h in enumerate(hs, 1):
         edges += [Edge(src, h, symbol(reader.declare(f"W{i}_{j}_{k}", "parameter", pos)), pos)

@@ -117,6 +117,8 @@ def _emit(tokens, lo: int, hi: int, match: dict[int, int], out: Out, primes: dic
             _prime(tokens, i, hi, out, primes)
         elif tok == "@":  # h@2, a node at a step (CONTRACT section 6), is the identifier h__2
             out.add("__", col)
+        elif tok == "#":  # h#2, a sample's copy under batch_norm (load/batchnorm.py), is the identifier h__s2
+            out.add("__s", col)
         else:
             out.add(tok, col)
         i += 1

@@ -12,7 +12,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from derivator.errors import long_name, unknown
 from derivator.graph import order, rules
 from derivator.graph.network import Edge, Network, Node, Pos, matrix_entries, symbol
-from derivator.load import formula, groups, layers, notation_key, recurrence
+from derivator.load import batchnorm, formula, groups, layers, notation_key, recurrence
 from derivator.load.fields import FRACTION, article, fail, fraction, number, show
 from derivator.load.grid_inputs import GridInputs
 from derivator.load.sections import Sections
@@ -21,9 +21,7 @@ from derivator.load.yamlfile import Document, container_pos, key_pos, value_pos
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 MAX_NODES = 5000
 MAX_EDGES = 20000
-# A conv layer's edges are its kernel's entries at every position, tied, and its windows' reads: a 28x28
-# image through 4 filters of 3x3 is 24,336 of them, so a network with a grid input may have more.
-MAX_GRID_EDGES = 50000
+MAX_GRID_EDGES = 50000  # a conv layer's tied kernel entries and windows' reads: 24,336 for 28x28 through 4 3x3s
 # Names the printed formulas use as functions, or that the command line gives a meaning.
 RESERVED = {*formula.FUNCTIONS, *keyword.kwlist, *keyword.softkwlist, "Abs", "Heaviside",
             "Piecewise", "Max", "Min", "sign", "leaky_relu", "leaky_step", "loss", "all"}
@@ -109,6 +107,8 @@ class Reader(Sections, GridInputs):
                       positions={n: p for n, (_, p) in self.kinds.items()}, layers=self.layers, samples=data,
                       penalty=penalty, penalty_text=penalty_text, reduction=self.reduction,
                       notation=notation_key.notation(doc))
+        if batchnorm.wanted(net):  # the samples, coupled through batch statistics, copied into one graph
+            return batchnorm.couple(self, order.check(net), MAX_NODES, MAX_GRID_EDGES if self.grids else MAX_EDGES)
         return recurrence.unroll(self, net) if self.steps is not None else order.check(net)
 
     # -- names -------------------------------------------------------------------------------

@@ -28,16 +28,16 @@ IDENTIFIER = re.compile(r"[A-Za-z](_\{[A-Za-z0-9]+\})?")  # one letter, an optio
 
 def _natural(name: str) -> str:
     """A name as Desmos writes it: its first letter, the rest as a subscript (w1 -> w_{1}, z_h1 -> z_{h1})."""
-    rest = name[1:].replace("_", "").replace("@", "")  # h@2 (a step) is h_{2}
+    rest = name[1:].replace("_", "").replace("@", "").replace("#", "s")  # h@2 (a step) is h_{2}, x1#2 x_{1s2}
     return f"{name[0]}_{{{rest}}}" if rest else name[0]
 
 
 def _fallbacks(name: str):
     """Other spellings, for a name whose own one is taken or reserved: '_' kept as 'u' (w_1 -> w_{u1}),
     then a numbered mark (w_{1n1}); never the bare digits run on (w_1 as w_{11} would read as w11)."""
-    sub = name[1:].replace("_", "").replace("@", "")
+    sub = name[1:].replace("_", "").replace("@", "").replace("#", "s")
     if "_" in name[1:]:
-        yield f"{name[0]}_{{{name[1:].replace('_', 'u').replace('@', '')}}}"
+        yield f"{name[0]}_{{{name[1:].replace('_', 'u').replace('@', '').replace('#', 's')}}}"
     if not sub:
         yield f"{name[0]}_{{0}}"
     for n in itertools.count(1):

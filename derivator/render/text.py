@@ -108,7 +108,7 @@ def render_text(r: Report) -> str:
     lines += [*time_tables.text_tables(w, "deltas"), "", "Result:"]
     for eq in w.result:
         lines += equation(eq)
-    lines += time_tables.text_tables(w, "result")
+    lines += [*time_tables.text_tables(w, "result"), *batch_lines(r.derivation.net)]
     if w.too_large:
         lines.append("  (a nested form is too large to write out; the recursion above gives it)")
     if r.samples:
@@ -127,6 +127,22 @@ def render_text(r: Report) -> str:
     if r.candidate is not None:
         lines += ["", *candidate(r, lhs, w)]
     return "\n".join(lines) + "\n"
+
+
+def batch_lines(net) -> list[str]:
+    """A batch-normalised layer's closed form of ∂J/∂z, which the staged pass above computes stage by stage."""
+    if net.batch is None:
+        return []
+    m, out = net.batch.size, []
+    for i, _, eps in net.batch.layers:
+        out += ["", f"Batch normalisation of layer {i} over the m = {m} samples (loss is J, the "
+                f"{'mean' if net.reduction == 'mean' else 'sum'} of the samples' losses); the staged pass through "
+                f"zhat{i}_j#s, var{i}_j and mu{i}_j is, in closed form, for unit j of sample s:",
+                f"  δ_h{i}_j#s = (gamma{i}_j / (m σ_j)) (m δ_a{i}_j#s - Σₛ δ_a{i}_j#s - zhat{i}_j#s Σₛ δ_a{i}_j#s "
+                f"zhat{i}_j#s),  σ_j = sqrt(var{i}_j + {eps})",
+                f"  (δ_a{i}_j#s = ∂J/∂ŷ for ŷ = gamma{i}_j zhat{i}_j#s + beta{i}_j; ∂J/∂gamma{i}_j = Σₛ δ_a{i}_j#s "
+                f"zhat{i}_j#s, ∂J/∂beta{i}_j = Σₛ δ_a{i}_j#s)"]
+    return out
 
 
 def loss_lines(w: Work) -> list[str]:

@@ -101,7 +101,11 @@ LAYERED = re.compile(r"([WUba])(\d+)_(\d+)(?:_(\d+))?\Z")  # W1_2_1, U1_2_1, b1_
 def tex_name(name: str) -> str:
     """A network name in LaTeX: digits and what follows '_' become subscripts (w1 -> w_{1}, z_h1 -> z_{h_{1}});
     a layer's entries take the layer as a superscript, as courses write them (W1_2_1 -> W^{[1]}_{21});
-    a name at a step takes the step as a superscript in angle brackets (h@2 -> h^{⟨2⟩})."""
+    a name at a step takes the step as a superscript in angle brackets (h@2 -> h^{⟨2⟩}), and a sample's copy
+    under batch_norm the sample in parentheses, as courses write x^{(i)} (x1#2 -> x_{1}^{(2)})."""
+    if "#" in name:
+        head, sample = name.rsplit("#", 1)
+        return at_step(tex_name(head), sample, "(", ")")
     head, at = split(name)
     if at is not None:
         return at_step(tex_name(head), at)
@@ -126,9 +130,9 @@ def tex_name(name: str) -> str:
 SUPER = re.compile(r"(\\?[A-Za-z]+)\^\{([^{}]*)\}")
 
 
-def at_step(tex: str, step: str) -> str:
+def at_step(tex: str, step: str, left: str = r"\langle ", right: str = r"\rangle") -> str:
     """A step as a superscript ⟨t⟩, joining a superscript the name has already (a^{[1]}_{2} -> a^{[1]⟨3⟩}_{2})."""
-    mark = rf"\langle {step}\rangle"
+    mark = f"{left}{step}{right}"
     m = SUPER.match(tex)
     if m:
         return f"{m.group(1)}^{{{m.group(2)}{mark}}}{tex[m.end():]}"
