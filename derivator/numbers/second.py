@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import mpmath
 
@@ -103,14 +103,7 @@ def values(net: Network, of: str, columns: list[tuple[Tangent, list[Mixed]]], po
         raise DerivatorError(f"the second derivative has no finite value at the point ({e})") from None
 
 
-@dataclass
-class Check:
-    value: float
-    numeric: float
-    relative_error: float
-    agrees: bool
-    method: str
-    kinks: list[str] = field(default_factory=list)
+Check = checking.Check  # a second derivative's check is a first derivative's, field for field
 
 
 def gradient_at(net: Network, of: str, names: list[str], point: Mapping[str, float], nudge: tuple[str, object],
