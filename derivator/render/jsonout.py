@@ -34,19 +34,23 @@ def as_dict(r: Report) -> dict:
     if r.missing:
         out["missing"] = r.missing
     if r.check is not None:
-        c = r.check
-        out["check"] = {"numeric": c.numeric, "relative_error": c.relative_error, "agrees": c.agrees,
-                        "method": c.method}
-        if c.kinks:
-            out["check"]["not_differentiable"] = c.kinks
-        if c.inconclusive:  # no numerical derivative within the work cap: neither agrees nor disagrees
-            out["check"]["inconclusive"] = True
+        out["check"] = check_json(r.check)
     if r.candidate is not None:
         v = r.candidate
         out["candidate"] = {"agrees": v.agrees, "value": finite(v.value), "ratio": finite(v.ratio),
                             "diagnosis": v.diagnosis, "text": code(v.expr), "method": v.method}
         if v.inconclusive:  # agrees is false: too few points could be compared to tell
             out["candidate"]["inconclusive"] = True
+    return out
+
+
+def check_json(c) -> dict:
+    """One derivative's numerical check (a first or a second derivative's), as the contract's `check`."""
+    out = {"numeric": c.numeric, "relative_error": c.relative_error, "agrees": c.agrees, "method": c.method}
+    if c.kinks:
+        out["not_differentiable"] = c.kinks
+    if c.inconclusive:  # no numerical derivative within the work cap: neither agrees nor disagrees
+        out["inconclusive"] = True
     return out
 
 

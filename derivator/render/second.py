@@ -12,7 +12,7 @@ from derivator.answers.second import WHOLE, Second
 from derivator.graph import equations
 from derivator.graph.network import symbol
 from derivator.render.breaking import PREAMBLE, align, aligned
-from derivator.render.jsonout import dumps, worked_json
+from derivator.render.jsonout import check_json, dumps, worked_json
 from derivator.render.latex import side as side_tex
 from derivator.render.latex import text_tex
 from derivator.render.steps import Eq, forward_rows
@@ -209,11 +209,7 @@ def as_dict(s: Second) -> dict:
     if s.missing:
         out["missing"] = s.missing
     if s.check is not None:
-        c = s.check
-        out["check"] = {"numeric": c.numeric, "relative_error": c.relative_error, "agrees": c.agrees,
-                        "method": c.method}
-        if c.kinks:
-            out["check"]["not_differentiable"] = c.kinks
+        out["check"] = check_json(s.check)
     return out
 
 
