@@ -15,6 +15,7 @@ from derivator.load.files import load
 from derivator.symbolic.derive import derive
 from tests.conftest import SPECS
 from tests.hang import run
+from tests.test_latex import RELU  # one relu network for both files
 
 STORY4 = str(SPECS / "story4_desmos_check.yaml")
 HELPERS = ["--define", "s(x)=1/(1+exp(-x))", "--define", "d(x)=s(x)*(1-s(x))"]
@@ -125,18 +126,6 @@ def test_recognition_keeps_the_value():
     assert float(back.subs(at)) == pytest.approx(float(cand.subs(at)), rel=1e-12)
 
 
-RELU = """\
-inputs: [x]
-nodes:
-  h: {activation: relu, bias: b}
-  o: {activation: identity}
-edges:
-  - [x, h, w1]
-  - [h, o, w2]
-output: o
-loss: {type: squared_error, target: y}
-at: {x: 1.5, w1: 0.8, b: -0.2, w2: 1.1, y: 0.3}
-"""
 
 
 @pytest.mark.parametrize("cand, sentence", [
