@@ -1,8 +1,8 @@
 """The fast YAML path (libyaml's events, derivator/load/fastyaml.py) against the pure one (ruamel's parser).
 
 Wherever the pure path reads a file, the fast one must give the same maps, lists and scalars (same
-types, same values) and the same positions: every map's and list's .lc, every key's and value's line
-and column, every scalar's source span. Wherever the pure path refuses a file, the fast one must refuse
+types, same values) and the same positions: every map's and list's own, every key's, value's and
+item's line and column, every kept scalar source span. Wherever the pure path refuses a file, the fast one must refuse
 it too (then `read` runs the pure path and its message is the one shown). Checked on every spec, every
 hostile file and on generated documents, both network-like and random text.
 """
@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from derivator.errors import DerivatorError
 from derivator.load import fastyaml, yamlfile
+from derivator.load.tree import Map, Seq
 from tests.conftest import SPECS
 
 pytestmark = pytest.mark.skipif(fastyaml.CParser is None, reason="PyYAML without libyaml: only the pure path")
@@ -35,18 +35,14 @@ def prepared(text: str) -> str:
 
 def same(a, b, where="root") -> None:
     assert type(a) is type(b), (where, type(a), type(b))
-    if isinstance(a, CommentedMap):
+    if isinstance(a, Map):
         assert list(a) == list(b) and [type(k) for k in a] == [type(k) for k in b], where
-        assert (a.lc.line, a.lc.col) == (b.lc.line, b.lc.col), where
-        assert a.fa.flow_style() == b.fa.flow_style(), where
+        assert (a.line, a.col) == (b.line, b.col) and a.at == b.at, where
         for key in a:
-            assert a.lc.key(key) == b.lc.key(key) and a.lc.value(key) == b.lc.value(key), (where, key)
             same(a[key], b[key], f"{where}.{key}")
-    elif isinstance(a, CommentedSeq):
-        assert len(a) == len(b) and (a.lc.line, a.lc.col) == (b.lc.line, b.lc.col), where
-        assert a.fa.flow_style() == b.fa.flow_style(), where
+    elif isinstance(a, Seq):
+        assert len(a) == len(b) and (a.line, a.col) == (b.line, b.col) and a.at == b.at, where
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            assert a.lc.item(i) == b.lc.item(i), (where, i)
             same(x, y, f"{where}[{i}]")
     else:
         assert a == b or (a != a and b != b), (where, a, b)  # NaN equals itself here
@@ -140,3 +136,22 @@ def test_generated_documents_read_alike(text):
 @given(st.text(alphabet="ab1.e:- \n\t[]{},\"'#|>&*!%@`?\\", max_size=40))
 def test_random_text_is_never_read_differently(text):
     agree(text)  # whatever libyaml makes of it, it is the pure path's reading or a fallback
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.from_regex(r"\A[-+]?[0-9]{0,4}(\.[0-9]{0,3})?([eE][-+]?[0-9]{1,3})?\Z"),
+                 st.from_regex(r"\A[A-Za-z_~][A-Za-z0-9_]{0,5}\Z")))
+def test_plain_scalars_resolve_as_ruamel_resolves_them(value):
+    """The names and decimal numbers the fast path resolves itself are what ruamel makes of them
+    (`same` compares types as well as values), in a map and in a flow list."""
+    for text in (f"k: {value}\n", f"k: [{value}, 1]\n"):
+        assert agree(text) in (("same", "refused") if value.strip() else ("fast refused", "refused")), text
+
+
+def test_names_and_numbers_never_reach_ruamel():
+    """The common scalars are resolved without importing ruamel's constructor (the point of the path)."""
+    scalars = fastyaml._Scalars()
+    assert [scalars(v, None) for v in ["x1", "W1_2_3", "true", "Null", "~", "0", "-12", "0.5", "1e-3", "2."]] == \
+        ["x1", "W1_2_3", True, None, None, 0, -12, 0.5, 1e-3, 2.0]
+    assert scalars._ruamel is None
+    assert scalars("0x1F", None) == 31 and scalars._ruamel is not None

@@ -14,13 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 import sympy
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from derivator.errors import unknown
 from derivator.graph.grids import Grid, GridLayer, out_size, positions
 from derivator.graph.network import Edge, Node, Pos, symbol
 from derivator.graph.primitives import maximum
 from derivator.load.fields import fail, number, show
+from derivator.load.tree import Map, Seq
 from derivator.load.yamlfile import key_pos, value_pos
 
 CONV_KEYS = ["filters", "kernel", "stride", "padding"]
@@ -29,16 +29,16 @@ POOL_TYPES = ["max", "average"]
 MAX_GRID = 100_000  # entries of one grid, well past the node cap, so a shape's product stays cheap to check
 
 
-def grid_input(name: str, body: CommentedMap, pos: Pos) -> Grid:
+def grid_input(name: str, body: Map, pos: Pos) -> Grid:
     """`{shape: [H, W]}`, `[C, H, W]` or `[N]`: a grid input's entries."""
     for key in body:
         if key != "shape":
             fail(unknown(f"key for grid input '{name}'", str(key), ["shape"]), key_pos(body, key))
     raw = body.get("shape")
     where = value_pos(body, "shape") if "shape" in body else pos
-    if not isinstance(raw, CommentedSeq) or not 1 <= len(raw) <= 3 or \
+    if not isinstance(raw, Seq) or not 1 <= len(raw) <= 3 or \
             any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in raw):
-        given = f"[{', '.join(show(n) for n in raw)}]" if isinstance(raw, CommentedSeq) else show(raw)
+        given = f"[{', '.join(show(n) for n in raw)}]" if isinstance(raw, Seq) else show(raw)
         fail(f"the shape of grid input '{name}' is [N], [H, W] or [C, H, W], whole numbers of at least 1, "
              f"not {given}", where)
     shape = [int(n) for n in raw]
@@ -53,20 +53,20 @@ def grid_input(name: str, body: CommentedMap, pos: Pos) -> Grid:
 
 
 def is_grid_layer(body: Any) -> bool:
-    return isinstance(body, CommentedMap) and ("conv" in body or "pool" in body)
+    return isinstance(body, Map) and ("conv" in body or "pool" in body)
 
 
-def _sizes(body: CommentedMap, key: str, dims: int, default: Any, least: int, what: str) -> tuple[int, ...]:
+def _sizes(body: Map, key: str, dims: int, default: Any, least: int, what: str) -> tuple[int, ...]:
     """A size per spatial axis: one whole number for every axis, or a list of one per axis."""
     raw = body.get(key, default)
-    items = list(raw) if isinstance(raw, CommentedSeq) else [raw] * dims
+    items = list(raw) if isinstance(raw, Seq) else [raw] * dims
     if len(items) != dims or any(isinstance(n, bool) or not isinstance(n, int) or n < least for n in items):
         fail(f"'{key}' of {what} must be a whole number of at least {least}, or a list of {dims} "
              f"(one per axis of the grid), not {show(raw)}", value_pos(body, key) if key in body else Pos(1, 1))
     return tuple(int(n) for n in items)
 
 
-def layer(reader, i: int, body: CommentedMap, pos: Pos, source: Grid | None) -> GridLayer:
+def layer(reader, i: int, body: Map, pos: Pos, source: Grid | None) -> GridLayer:
     """A conv or pool layer reading `source` (None: the layer before is no grid)."""
     kind = "conv" if "conv" in body else "pool"
     allowed = ["conv", "activation", "slope", "alpha", "bias"] if kind == "conv" else ["pool"]
@@ -78,7 +78,7 @@ def layer(reader, i: int, body: CommentedMap, pos: Pos, source: Grid | None) -> 
         fail(f"layer {i} is a {kind} layer: it reads a grid, a grid input (inputs: {{I: {{shape: [4, 4]}}}}) "
              "or a conv or pool layer before it", pos)
     spec, where = body[kind], value_pos(body, kind)
-    if not isinstance(spec, CommentedMap):
+    if not isinstance(spec, Map):
         example = "{filters: 1, kernel: [2, 2]}" if kind == "conv" else "{type: max, size: 2}"
         fail(f"'{kind}' of layer {i} must be a map such as {example}", where)
     keys = CONV_KEYS if kind == "conv" else POOL_KEYS
@@ -125,9 +125,9 @@ def layer(reader, i: int, body: CommentedMap, pos: Pos, source: Grid | None) -> 
     return GridLayer(i, kind, source, grid, kernel, stride, padding, pos, activation, bias)
 
 
-def _dims(spec: CommentedMap, key: str, dims: int, i: int) -> None:
+def _dims(spec: Map, key: str, dims: int, i: int) -> None:
     raw = spec[key]
-    if isinstance(raw, CommentedSeq) and len(raw) != dims:
+    if isinstance(raw, Seq) and len(raw) != dims:
         fail(f"'{key}' of layer {i} has {len(raw)} size{'s' * (len(raw) != 1)}, but its input is a "
              f"{dims}-D grid", value_pos(spec, key))
 
@@ -186,15 +186,15 @@ def values(raw: Any, shape: tuple[int, ...], names: list[str], name: str, pos: P
 
 def _depth(raw: Any) -> int:
     depth = 0
-    while isinstance(raw, CommentedSeq) and raw and depth < 8:
+    while isinstance(raw, Seq) and raw and depth < 8:
         raw, depth = raw[0], depth + 1
     return depth
 
 
 def _flatten(raw: Any, shape: tuple[int, ...], out: list[float], name: str, pos: Pos, index: list[int]) -> None:
     where = f"'{name}'" + (f" at {tuple(i + 1 for i in index)}" if index else "")
-    if not isinstance(raw, CommentedSeq) or len(raw) != shape[0]:
-        size = f"{len(raw)} item{'s' * (len(raw) != 1)}" if isinstance(raw, CommentedSeq) else show(raw)
+    if not isinstance(raw, Seq) or len(raw) != shape[0]:
+        size = f"{len(raw)} item{'s' * (len(raw) != 1)}" if isinstance(raw, Seq) else show(raw)
         fail(f"{where} must be a list of {shape[0]} {'numbers' if len(shape) == 1 else 'lists'}, not {size}", pos)
     for k, item in enumerate(raw):
         p = value_pos(raw, k)

@@ -7,10 +7,10 @@ import re
 from typing import Any, NoReturn
 
 import sympy
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from derivator.errors import DerivatorError
 from derivator.graph.network import Pos
+from derivator.load.tree import Map, Seq
 
 
 def fail(message: str, pos: Pos | None = None) -> NoReturn:
@@ -67,9 +67,9 @@ def show(value: Any) -> str:
         return "an empty value"
     if isinstance(value, bool):
         return str(value).lower()
-    if isinstance(value, (CommentedMap, dict)):
+    if isinstance(value, (Map, dict)):
         return "a map"
-    if isinstance(value, (CommentedSeq, list)):
+    if isinstance(value, (Seq, list)):
         return "a list"
     return str(value)
 

@@ -7,13 +7,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml.comments import CommentedMap
-
 from derivator import arguments
 from derivator.errors import DerivatorError
 from derivator.graph.network import Network, Pos
 from derivator.load.fields import fail
 from derivator.load.spec import Reader
+from derivator.load.tree import Map
 from derivator.load.yamlfile import MAX_FILE_BYTES, container_pos, read
 
 
@@ -53,7 +52,7 @@ def loads(text: str | Mapping[str, Any]) -> Network:
     if not isinstance(text, str):
         raise DerivatorError(f"loads takes YAML text or a dict, not {type(text).__name__}")
     doc = read(text)
-    if not isinstance(doc.data, CommentedMap):
+    if not isinstance(doc.data, Map):
         fail("a network file is a map with 'inputs', 'nodes', 'edges' and 'output'",
              container_pos(doc.data) if doc.data is not None else Pos(1, 1))
     return Reader(doc).network()

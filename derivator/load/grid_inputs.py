@@ -6,18 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ruamel.yaml.comments import CommentedMap
-
 from derivator.graph.network import Pos
 from derivator.load import conv, layers
 from derivator.load.fields import fail
+from derivator.load.tree import Map
 from derivator.load.yamlfile import value_pos
 
 
 class GridInputs:
     """Needs the reader's `doc`, `declare`, `steps`, `grids` and `layers`."""
 
-    def grid(self, name: str, body: CommentedMap, pos: Pos) -> list[str]:
+    def grid(self, name: str, body: Map, pos: Pos) -> list[str]:
         """A grid input's entries, each an input of its own; the grid's name gives them values in `at:` and data."""
         self.declare(name, "grid input", pos)
         self.grids[name] = grid = conv.grid_input(name, body, value_pos(self.doc["inputs"], name))

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import re
 
-from ruamel.yaml.comments import CommentedMap
-
 from derivator.graph import rules
 from derivator.graph.network import Loss, Node
 from derivator.load.fields import fail, show
+from derivator.load.tree import Map
 from derivator.load.yamlfile import key_pos, value_pos
 
 DEFAULT_GROUP = "softmax"
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 
-def group(who: str, body: CommentedMap, activation: rules.Activation) -> str | None:
+def group(who: str, body: Map, activation: rules.Activation) -> str | None:
     """A node's group: its `group:` (softmax nodes only), the default group for a softmax node, else None."""
     if activation.name != rules.SOFTMAX:
         if "group" in body:

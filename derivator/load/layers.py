@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import sympy
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from derivator.errors import unknown
 from derivator.graph import rules
 from derivator.graph.network import Edge, Layer, Node, Pos, symbol
 from derivator.load import conv, norm
 from derivator.load.fields import fail, number, show
+from derivator.load.tree import Map, Seq
 from derivator.load.yamlfile import key_pos, value_pos
 
 LAYER_KEYS = ["units", "activation", *(key for key, _, _ in rules.OPTIONS.values()), "bias",  # slope, alpha
@@ -33,7 +33,7 @@ def build(reader, inputs: list[str], max_nodes: int, max_edges: int):
     """Nodes, edges, outputs and layers of a `layers:` list; `reader` declares each name once."""
     doc = reader.doc
     raw = doc["layers"]
-    if not isinstance(raw, CommentedSeq) or not raw:
+    if not isinstance(raw, Seq) or not raw:
         fail("'layers' must be a list such as [{units: 3, activation: sigmoid}, {units: 1}]", value_pos(doc, "layers"))
     nodes: dict[str, Node] = {}
     edges: list[Edge] = []
@@ -91,7 +91,7 @@ def check_names(kinds: dict, matrices: dict) -> None:
 
 
 def _layer(reader, i: int, body: Any, pos: Pos) -> Layer:
-    if not isinstance(body, CommentedMap):
+    if not isinstance(body, Map):
         fail(f"layer {i} must be a map such as {{units: 3, activation: sigmoid}}", pos)
     for key in body:
         if key not in LAYER_KEYS:
@@ -124,14 +124,14 @@ def matrix(raw: Any, entries: list[list[str]], name: str, pos: Pos) -> dict[str,
     what = "one per unit of the layer"
     before = "of the layer itself, at the previous step" if name.startswith("U") else "of the layer before, or input"
     if name.startswith(("b", "gamma")):  # a vector: b{l}, and a normalised layer's gamma{l} and beta{l}
-        if not isinstance(raw, CommentedSeq) or len(raw) != rows:
+        if not isinstance(raw, Seq) or len(raw) != rows:
             fail(f"'{name}' must be a list of {rows} number{'s' * (rows != 1)} ({what}), not {_size(raw)}", pos)
         return {entries[j][0]: number(v, value_pos(raw, j), f"entry {j + 1} of '{name}'") for j, v in enumerate(raw)}
-    if not isinstance(raw, CommentedSeq) or len(raw) != rows:
+    if not isinstance(raw, Seq) or len(raw) != rows:
         fail(f"'{name}' must be a list of {rows} row{'s' * (rows != 1)} ({what}), not {_size(raw)}", pos)
     out = {}
     for j, row in enumerate(raw):
-        if not isinstance(row, CommentedSeq) or len(row) != cols:
+        if not isinstance(row, Seq) or len(row) != cols:
             fail(f"row {j + 1} of '{name}' must be a list of {cols} number{'s' * (cols != 1)} (one per unit "
                  f"{before}), not {_size(row)}", value_pos(raw, j))
         for k, v in enumerate(row):
@@ -140,7 +140,7 @@ def matrix(raw: Any, entries: list[list[str]], name: str, pos: Pos) -> dict[str,
 
 
 def _size(raw: Any) -> str:
-    if isinstance(raw, CommentedSeq):
+    if isinstance(raw, Seq):
         return f"{len(raw)} item{'s' * (len(raw) != 1)}"
     return show(raw)
 
@@ -149,17 +149,17 @@ def samples(reader, names: list[str], loss_type: str | None) -> list[dict[str, f
     """`data:`: one map per sample, giving every input and target a value."""
     doc = reader.doc
     raw = doc["data"]
-    if raw is None or (isinstance(raw, CommentedSeq) and not raw):
+    if raw is None or (isinstance(raw, Seq) and not raw):
         fail("'data' has no samples; list them, such as - {x1: 0.5, x2: -1.0, y: 1}, or leave 'data' out",
              value_pos(doc, "data"))
-    if not isinstance(raw, CommentedSeq):
+    if not isinstance(raw, Seq):
         fail("'data' must be a list of samples such as {x1: 0.5, x2: -1.0, y: 1}", value_pos(doc, "data"))
     if len(raw) > MAX_SAMPLES:
         fail(f"more than {MAX_SAMPLES} samples", value_pos(doc, "data"))
     out = []
     for s, item in enumerate(raw, 1):
         pos = value_pos(raw, s - 1)
-        if not isinstance(item, CommentedMap):
+        if not isinstance(item, Map):
             fail(f"sample {s} must be a map of the inputs' and targets' values", pos)
         for key in item:
             if key not in names:
@@ -182,7 +182,7 @@ def check_work(samples: list, edges: int, nodes: int, pos: Pos) -> None:
              f"{MAX_SAMPLE_WORK:,} (fewer samples, or a smaller network)", pos)
 
 
-def check_targets(loss, values: list[dict[str, float]], raw: CommentedSeq) -> None:
+def check_targets(loss, values: list[dict[str, float]], raw: Seq) -> None:
     """Softmax cross-entropy needs targets that sum to 1 in every sample (and so does the categorical one)."""
     if loss is None or loss.type not in rules.SUMS_TO_ONE:
         return

@@ -10,10 +10,9 @@ import re
 import unicodedata
 from typing import Any
 
-from ruamel.yaml.comments import CommentedMap
-
 from derivator.errors import unknown
 from derivator.load.fields import fail
+from derivator.load.tree import Map
 from derivator.load.yamlfile import key_pos, value_pos
 
 KEYS = ["pre_activation", "output", "activation", "loss", "layer_index"]
@@ -29,12 +28,12 @@ GREEK_TEX = {ch: name for ch, name in (
 LETTERS = re.compile("[A-Za-z][A-Za-z0-9]{0,11}\\Z")
 
 
-def notation(doc: CommentedMap) -> dict[str, str]:
+def notation(doc: Map) -> dict[str, str]:
     """The file's `notation:` as {key: value}, every key of KEYS optional; {} when there is none."""
     raw: Any = doc.get("notation")
     if raw is None:
         return {}
-    if not isinstance(raw, CommentedMap):
+    if not isinstance(raw, Map):
         fail("'notation' must be a mapping, as {pre_activation: s, output: x, activation: θ, loss: e}",
              value_pos(doc, "notation"))
     out = {}

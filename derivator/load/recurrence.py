@@ -14,20 +14,20 @@ import dataclasses
 from typing import Any
 
 import sympy
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from derivator.errors import DerivatorError, unknown
 from derivator.graph import order
 from derivator.graph.network import Edge, Network, Node, symbol
 from derivator.graph.timesteps import Recurrence, at, ident, split
 from derivator.load.fields import fail, number, show
+from derivator.load.tree import Map, Seq
 from derivator.load.yamlfile import key_pos, value_pos
 
 MAX_STEPS = 1000
 LOSS_STEPS = ["all", "last"]
 
 
-def steps(doc: CommentedMap) -> int | None:
+def steps(doc: Map) -> int | None:
     """`steps:`, the number of steps to unroll over; None when the file has none."""
     if "steps" not in doc:
         return None
@@ -41,7 +41,7 @@ def steps(doc: CommentedMap) -> int | None:
 
 def delay(reader, item: Any, src: Any, dst: Any) -> int:
     """An edge's `delay:` (its map form only): 1 reads the previous step; none, this step."""
-    if not isinstance(item, CommentedMap) or "delay" not in item:
+    if not isinstance(item, Map) or "delay" not in item:
         return 0
     raw, pos = item["delay"], value_pos(item, "delay")
     if isinstance(raw, bool) or not isinstance(raw, int) or raw != 1:
@@ -51,7 +51,7 @@ def delay(reader, item: Any, src: Any, dst: Any) -> int:
     return 1
 
 
-def loss_steps(reader, raw: CommentedMap) -> str:
+def loss_steps(reader, raw: Map) -> str:
     """The loss's `steps:`: summed over every step (all, the default) or the last step only."""
     pos = value_pos(raw, "steps")
     if reader.steps is None:
@@ -76,10 +76,10 @@ def entries(reader, name: Any, raw: Any, pos) -> dict[str, float] | None:
     targets = [n for n, (kind, _) in reader.kinds.items() if kind == "target"]
     if name in inputs or name in targets:
         last = name in targets and reader.loss_steps == "last"
-        if last and not isinstance(raw, CommentedSeq):  # the one step the loss reads
+        if last and not isinstance(raw, Seq):  # the one step the loss reads
             return {at(name, count): number(raw, pos, f"value of '{name}'")}
-        if not isinstance(raw, CommentedSeq) or len(raw) != count:
-            size = f"{len(raw)} item{'s' * (len(raw) != 1)}" if isinstance(raw, CommentedSeq) else show(raw)
+        if not isinstance(raw, Seq) or len(raw) != count:
+            size = f"{len(raw)} item{'s' * (len(raw) != 1)}" if isinstance(raw, Seq) else show(raw)
             fail(f"'{name}' takes one value per step: a list of {count} number{'s' * (count != 1)}, not {size}", pos)
         values = {at(name, t): number(v, value_pos(raw, t - 1), f"step {t} of '{name}'")
                   for t, v in enumerate(raw, 1)}

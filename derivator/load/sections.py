@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 import sympy
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from derivator.errors import unknown
 from derivator.graph import rules
 from derivator.graph.network import Edge, Loss, symbol
 from derivator.load import recurrence
 from derivator.load.fields import fail, number
+from derivator.load.tree import Map, Seq
 from derivator.load.yamlfile import key_pos, value_pos
 
 
@@ -43,18 +43,18 @@ class Sections:
         raw = self.doc.get("parameters")
         if raw is None:
             return {}
-        if isinstance(raw, CommentedMap):
+        if isinstance(raw, Map):
             for k in raw:
                 self.declare(k, "parameter", key_pos(raw, k))
             return {k: number(raw[k], value_pos(raw, k), f"value of parameter '{k}'")
                     for k in raw if raw[k] is not None}
-        if not isinstance(raw, CommentedSeq) or not raw:
+        if not isinstance(raw, Seq) or not raw:
             fail("'parameters' must be a list of names or a map of names to values", value_pos(self.doc, "parameters"))
         for i, name in enumerate(raw):
             self.declare(name, "parameter", value_pos(raw, i))
         return {}
 
-    def node_formula(self, name: str, text: Any, body: CommentedMap, inputs: list[str],
+    def node_formula(self, name: str, text: Any, body: Map, inputs: list[str],
                      nodes: dict) -> tuple[sympy.Expr, tuple[str, ...]]:
         """A formula node's formula and the names it reads: its parents are the inputs and nodes it names
         (even where SymPy folds them away, as in x - x), its other names parameters."""
@@ -83,7 +83,7 @@ class Sections:
             texts.append(text.strip())
         raw = doc.get("regularization")
         if raw is not None:
-            if not isinstance(raw, CommentedMap) or not raw:
+            if not isinstance(raw, Map) or not raw:
                 fail("'regularization' must be a map such as {l2: 0.01}", value_pos(doc, "regularization"))
             weights = list(dict.fromkeys(e.weight for e in edges if e.weight.is_Symbol))
             for key in raw:
@@ -100,7 +100,7 @@ class Sections:
         raw, pos = self.doc["loss"], value_pos(self.doc, "loss")
         if isinstance(raw, str):
             fail(f"loss '{raw}' needs a target: write loss: {{type: {raw}, target: y}}", pos)
-        if not isinstance(raw, CommentedMap):
+        if not isinstance(raw, Map):
             fail("'loss' must be a map such as {type: squared_error, target: y}", pos)
         for key in raw:
             if key not in LOSS_KEYS:
@@ -127,15 +127,15 @@ class Sections:
             fail("'formula' applies to {type: formula} only", key_pos(raw, "formula"))
         return Loss(kind, targets, rules.LOSSES.get(kind), pos)
 
-    def loss_targets(self, raw: CommentedMap, outputs: list[str]) -> list[sympy.Expr]:
+    def loss_targets(self, raw: Map, outputs: list[str]) -> list[sympy.Expr]:
         target = raw["target"]
-        items = list(target) if isinstance(target, CommentedSeq) else [target]
+        items = list(target) if isinstance(target, Seq) else [target]
         if len(items) != len(outputs):
             fail(f"loss has {len(items)} target{'s' * (len(items) != 1)} for {len(outputs)} output"
                  f"{'s' * (len(outputs) != 1)}: give one target per output", value_pos(raw, "target"))
         out = []
         for i, t in enumerate(items):
-            p = value_pos(target, i) if isinstance(target, CommentedSeq) else value_pos(raw, "target")
+            p = value_pos(target, i) if isinstance(target, Seq) else value_pos(raw, "target")
             if isinstance(t, str):
                 out.append(symbol(self.declare(t, "target", p)))
             else:

@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 import sympy
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from derivator.errors import long_name, unknown
 from derivator.graph import order, rules
@@ -16,6 +15,7 @@ from derivator.load import batchnorm, formula, groups, layers, notation_key, rec
 from derivator.load.fields import FRACTION, article, fail, fraction, number, show
 from derivator.load.grid_inputs import GridInputs
 from derivator.load.sections import Sections
+from derivator.load.tree import Map, Seq
 from derivator.load.yamlfile import Document, container_pos, key_pos, value_pos
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -36,12 +36,12 @@ class Reader(Sections, GridInputs):
 
     def __init__(self, document: Document):
         self.document = document
-        self.doc: CommentedMap = document.data
+        self.doc: Map = document.data
         self.kinds: dict[str, tuple[str, Pos]] = {}  # name -> (what it is, where first seen)
         self.params: list[str] = []
         self.layers: list = []
         self.at_keys: dict[str, str] = {}  # entry name -> the key of `at:` that gave it (W1 for W1_2_1)
-        self.formulas: dict[str, tuple[Any, CommentedMap]] = {}  # formula nodes, parsed once names are known
+        self.formulas: dict[str, tuple[Any, Map]] = {}  # formula nodes, parsed once names are known
         self.reduction = "mean"
         self.steps: int | None = None  # `steps:`: the network is unrolled through time (CONTRACT section 6)
         self.loss_steps = "all"
@@ -150,16 +150,16 @@ class Reader(Sections, GridInputs):
             raw_seq = None
         else:
             raw_seq = raw
-        if isinstance(raw, CommentedMap):
+        if isinstance(raw, Map):
             names = []
             for k in raw:
-                if isinstance(raw[k], CommentedMap):  # a grid input: {I: {shape: [4, 4]}} (CONTRACT section 7)
+                if isinstance(raw[k], Map):  # a grid input: {I: {shape: [4, 4]}} (CONTRACT section 7)
                     names += self.grid(k, raw[k], key_pos(raw, k))
                 else:
                     names.append(self.declare(k, "input", key_pos(raw, k)))
             defaults = {}
             for k in raw:
-                if raw[k] is not None and not isinstance(raw[k], CommentedMap):
+                if raw[k] is not None and not isinstance(raw[k], Map):
                     defaults.update(self.entry(k, raw[k], value_pos(raw, k), f"value of input '{k}'"))
             return names, defaults
         if not isinstance(raw, list) or not raw:
@@ -169,7 +169,7 @@ class Reader(Sections, GridInputs):
 
     def nodes(self) -> dict[str, Node]:
         raw = self.doc["nodes"]
-        if not isinstance(raw, CommentedMap) or not raw:
+        if not isinstance(raw, Map) or not raw:
             fail("'nodes' must be a map from node names to {activation, bias}", value_pos(self.doc, "nodes"))
         if len(raw) > MAX_NODES:
             fail(f"more than {MAX_NODES} nodes", value_pos(self.doc, "nodes"))
@@ -182,8 +182,8 @@ class Reader(Sections, GridInputs):
 
     def node(self, name: str, body: Any, pos: Pos, name_pos: Pos) -> Node:
         if body is None:
-            body = CommentedMap()
-        if not isinstance(body, CommentedMap):
+            body = Map()
+        if not isinstance(body, Map):
             fail(f"node '{name}' must be a map such as {{activation: sigmoid, bias: b1}}", pos)
         for key in body:
             if key not in NODE_KEYS:
@@ -201,7 +201,7 @@ class Reader(Sections, GridInputs):
             bias = self.number_or_param(body["bias"], value_pos(body, "bias"), f"bias of node '{name}'")
         return Node(name, activation, bias, name_pos, group=groups.group(f"node '{name}'", body, activation))
 
-    def activation(self, who: str, body: CommentedMap) -> rules.Activation:
+    def activation(self, who: str, body: Map) -> rules.Activation:
         act = body.get("activation", "identity")
         pos = value_pos(body, "activation") if "activation" in body else container_pos(body)
         if not isinstance(act, str):
@@ -230,9 +230,9 @@ class Reader(Sections, GridInputs):
         if "edges" not in self.doc:
             fail("missing 'edges:'", Pos(1, 1))
         raw = self.doc["edges"]
-        if isinstance(raw, CommentedSeq) and not raw and self.formulas:
+        if isinstance(raw, Seq) and not raw and self.formulas:
             return []  # formula nodes name their parents themselves
-        if not isinstance(raw, CommentedSeq) or not raw:
+        if not isinstance(raw, Seq) or not raw:
             fail("'edges' must be a list of {from, to, weight} or [from, to, weight]", value_pos(self.doc, "edges"))
         if len(raw) > MAX_EDGES:
             fail(f"more than {MAX_EDGES} edges", value_pos(self.doc, "edges"))
@@ -259,11 +259,11 @@ class Reader(Sections, GridInputs):
         return edges
 
     def edge(self, item: Any, pos: Pos) -> tuple[Any, Any, Any, tuple[Pos, Pos, Pos]]:
-        if isinstance(item, CommentedSeq):
+        if isinstance(item, Seq):
             if len(item) != 3:
                 fail(f"an edge list is [from, to, weight]; this one has {len(item)} items", pos)
             return item[0], item[1], item[2], tuple(value_pos(item, i) for i in range(3))
-        if isinstance(item, CommentedMap):
+        if isinstance(item, Map):
             for key in item:
                 if key not in ("from", "to", "weight", "delay"):
                     fail(unknown("edge key", str(key), ["from", "to", "weight", "delay"]), key_pos(item, key))
@@ -275,12 +275,12 @@ class Reader(Sections, GridInputs):
 
     def outputs(self, nodes: dict[str, Node]) -> list[str]:
         raw, pos = self.doc["output"], value_pos(self.doc, "output")
-        items = list(raw) if isinstance(raw, CommentedSeq) else [raw]
+        items = list(raw) if isinstance(raw, Seq) else [raw]
         if not items or raw is None:
             fail("'output' must name a node, or list several", pos)
         out = []
         for i, name in enumerate(items):
-            p = value_pos(raw, i) if isinstance(raw, CommentedSeq) else pos
+            p = value_pos(raw, i) if isinstance(raw, Seq) else pos
             if not isinstance(name, str) or name not in nodes:
                 fail(unknown("output node", str(name), nodes), p)
             if name in out:
@@ -292,7 +292,7 @@ class Reader(Sections, GridInputs):
         raw = self.doc.get("at")
         if raw is None:
             return {}
-        if not isinstance(raw, CommentedMap):
+        if not isinstance(raw, Map):
             fail("'at' must be a map of names to numbers", value_pos(self.doc, "at"))
         allowed = [*inputs, *self.params, *targets]
         known = set(allowed)  # a list's `in` made this quadratic: 4.7 s of reading 12,545 parameters

@@ -1,9 +1,12 @@
 """Reading YAML 1.2 safely, keeping a line and column for every value.
 
-ruamel.yaml's round-trip loader records positions; before it builds anything, a pass over the parser's
-events rejects anchors, aliases (the 'billion laughs' bomb needs them), merge keys and explicit tags,
-so no YAML feature can construct objects or multiply the document's size. The same pass records where
-each scalar's text lies, so an error inside a formula can point at its exact line and column.
+libyaml's events (`fastyaml`) read a file at C speed; ruamel.yaml's pure-Python round-trip parser
+reads whatever libyaml and YAML 1.2 might read differently, and gives every error message and
+position. On both paths anchors, aliases (the 'billion laughs' bomb needs them), merge keys and
+explicit tags are refused before anything is built, so no YAML feature can construct objects or
+multiply the document's size, and both build the same `tree.Map` and `tree.Seq` with plain scalars.
+Where a scalar's text is not simply its value (quoted, a block, over several lines), its span is
+kept, so an error inside a formula can point at its exact line and column.
 """
 
 from __future__ import annotations
@@ -11,17 +14,12 @@ from __future__ import annotations
 import gc
 import re
 from dataclasses import dataclass
-from typing import Any
-
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.parser import RoundTripParser
-from ruamel.yaml.scanner import RoundTripScanner
+from typing import Any, NamedTuple
 
 from derivator.errors import DerivatorError
 from derivator.graph.network import Pos
 from derivator.load import fastyaml
+from derivator.load.tree import Map, Seq, plain
 
 MAX_FILE_BYTES = 1_000_000
 MAX_YAML_DEPTH = 20  # nesting of collections; the format needs 4
@@ -31,8 +29,7 @@ NOT_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\
 DIRECTIVE = re.compile(r"%(\S*)[ \t]*(\S*)")
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
     """Where a scalar's source text lies in the file: [start, end) as character offsets."""
 
     start: int
@@ -44,14 +41,14 @@ class Span:
 class Document:
     data: Any
     text: str
-    spans: dict[tuple[int, int], Span]  # by the scalar's (line, col), 1-based
+    spans: dict[tuple[int, int], tuple]  # by the scalar's (line, col), 1-based: a Span's fields
 
     def locate(self, pos: Pos, offset: int) -> Pos:
         """The file position of character `offset` (0-based) of the scalar value starting at `pos`."""
         span = self.spans.get((pos.line, pos.col))
-        if span is None:
+        if span is None:  # a plain scalar on one line: its text is its value
             return Pos(pos.line, pos.col + offset)
-        index = _source_index(self.text, span, offset)
+        index = _source_index(self.text, Span(*span), offset)
         line = self.text.count("\n", 0, index) + 1
         return Pos(line, index - (self.text.rfind("\n", 0, index) + 1) + 1)
 
@@ -62,7 +59,7 @@ def position(text: str, index: int) -> Pos:
 
 
 def read(text: str) -> Document:
-    """Parse YAML text into ruamel's position-carrying maps and lists; raise DerivatorError."""
+    """Parse YAML text into position-carrying maps and lists (`tree`); raise DerivatorError."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         raise DerivatorError(f"file is larger than {MAX_FILE_BYTES} bytes")
     # Lines as an editor counts them: CR-only and CRLF endings become LF, and a leading BOM (which
@@ -89,23 +86,21 @@ def read(text: str) -> Document:
             gc.enable()
 
 
-def _loader() -> YAML:
-    yaml = YAML(typ="rt", pure=True)
-    yaml.preserve_quotes = True  # a quoted formula's text starts one column after its position
-    return yaml
-
-
 def _fast(text: str) -> Document:
-    """libyaml's events, screened, composed into ruamel's nodes and built by ruamel's constructor."""
-    screen, yaml = _Screen(), _loader()
-    yaml._scanner = fastyaml._Versionless()
-    data = fastyaml.read(text, screen, yaml.resolver, yaml.constructor)
-    return Document(data, text, screen.spans)
+    """libyaml's events, built into maps and lists in one pass (`fastyaml`)."""
+    data, spans = fastyaml.read(text, MAX_YAML_EVENTS, MAX_YAML_DEPTH)
+    return Document(data, text, spans)
 
 
 def _pure(text: str) -> Document:
     """ruamel's pure-Python parser: slower, and the source of every error message and position."""
-    yaml = _loader()
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.parser import RoundTripParser
+    from ruamel.yaml.scanner import RoundTripScanner
+
+    yaml = YAML(typ="rt", pure=True)
+    yaml.preserve_quotes = True  # a quoted scalar's position is its opening quote's
     screen = _Screen()
 
     class ScreeningParser(RoundTripParser):
@@ -133,7 +128,7 @@ def _pure(text: str) -> Document:
     yaml.Scanner = ScreeningScanner
     try:
         data = yaml.load(text)
-        return Document(data, text, screen.spans)
+        return Document(_tree(data), text, screen.spans)
     except MarkedYAMLError as e:
         raise _marked(e, text) from None
     except (YAMLError, RecursionError, ValueError, OverflowError, AssertionError, KeyError, TypeError) as e:
@@ -141,7 +136,34 @@ def _pure(text: str) -> Document:
         raise DerivatorError(f"cannot read YAML: {first}") from None
 
 
-def _marked(e: MarkedYAMLError, text: str) -> DerivatorError:
+def _tree(data: Any) -> Any:
+    """ruamel's CommentedMap and CommentedSeq (positions 0-based, in .lc) and its round-trip scalars
+    as `tree` maps and lists of plain values, as the fast path builds them."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(data, CommentedMap):
+        out = Map()
+        out.line, out.col, out.at = data.lc.line + 1, data.lc.col + 1, {}
+        for key, value in data.items():
+            k = plain(key)
+            kl, kc = data.lc.key(key)
+            try:
+                vl, vc = data.lc.value(key)
+            except (KeyError, TypeError):  # an empty value: value_pos points at its key
+                vl, vc = kl, kc
+            out.at[k] = (kl + 1, kc + 1, vl + 1, vc + 1)
+            dict.__setitem__(out, k, _tree(value))
+        return out
+    if isinstance(data, CommentedSeq):
+        out = Seq()
+        out.line, out.col = data.lc.line + 1, data.lc.col + 1
+        out.at = [(line + 1, col + 1) for line, col in (data.lc.item(i) for i in range(len(data)))]
+        out.extend(_tree(item) for item in data)
+        return out
+    return plain(data)
+
+
+def _marked(e, text: str) -> DerivatorError:
     """One line from ruamel's two-part message: at the problem, or where an unclosed thing began."""
     problem, context = (e.problem or "").strip(), (e.context or "").strip()
     mark = e.problem_mark or e.context_mark
@@ -178,7 +200,8 @@ class _Screen:
         if kind == "ScalarEvent":
             if ev.value == "<<" and not ev.style:
                 raise DerivatorError("YAML merge keys (<<) are not allowed", *where)
-            self.spans[where] = Span(ev.start_mark.index, ev.end_mark.index, ev.style or None)
+            if ev.style or ev.end_mark.line != ev.start_mark.line:  # else its text is its value
+                self.spans[where] = (ev.start_mark.index, ev.end_mark.index, ev.style or None)
         elif kind in STARTS:
             self.depth += 1
             if self.depth > MAX_YAML_DEPTH:
@@ -225,28 +248,25 @@ def _source_index(text: str, span: Span, offset: int) -> int:
     return min(i, max(end, span.start))
 
 
-def key_pos(m: CommentedMap, key: str) -> Pos:
-    line, col = m.lc.key(key)
-    return Pos(line + 1, col + 1)
+def key_pos(m: Map, key: str) -> Pos:
+    line, col = m.at[key][:2]
+    return Pos(line, col)
 
 
-def value_pos(container: CommentedMap | CommentedSeq, key: Any) -> Pos:
+def value_pos(container: Map | Seq, key: Any) -> Pos:
     """Where the value under `key` (a map key or a list index) starts; an empty value, at its key."""
     try:
-        if isinstance(container, CommentedSeq):
-            line, col = container.lc.item(key)
+        if isinstance(container, Seq):
+            line, col = container.at[key]
         else:
             if container[key] is None:
                 return key_pos(container, key)
-            line, col = container.lc.value(key)
+            line, col = container.at[key][2:]
     except (AttributeError, KeyError, IndexError, TypeError):
         return container_pos(container)
-    return Pos(line + 1, col + 1)
+    return Pos(line, col)
 
 
 def container_pos(container: Any) -> Pos:
-    """Where a map or list starts (the first line when ruamel did not record it)."""
-    lc = getattr(container, "lc", None)
-    if lc is not None and lc.line is not None:
-        return Pos(lc.line + 1, lc.col + 1)
-    return Pos(1, 1)
+    """Where a map or list starts (the first line for one the loader made itself)."""
+    return Pos(container.line, container.col) if isinstance(container, (Map, Seq)) else Pos(1, 1)
