@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from derivator.graph.network import Network
-from derivator.numbers import checking, sweep
+from derivator.numbers import checking, lean, sweep
 from derivator.numbers.evaluate import UndefinedError
 from derivator.numbers.penalty import penalty_value
 
@@ -28,8 +28,12 @@ class Worked:
 
 def worked(net: Network, of: str, values: Mapping[str, float]) -> Worked | None:
     """The numbers of every step at the point; None where some value is not given."""
-    c = sweep.compiled(net, of)
     points = checking.samples(net, values)
+    try:
+        return from_lean(net, of, lean.solve(net, of, points))
+    except (lean.Unsupported, KeyError, TypeError):  # or a value not given: the general sweep says which
+        pass
+    c = sweep.compiled(net, of)
 
     def compute(precise: bool = True) -> Worked:
         states = [c.forward(p, precise=precise) for p in points]
@@ -56,3 +60,8 @@ def worked(net: Network, of: str, values: Mapping[str, float]) -> Worked | None:
     except (KeyError, UndefinedError, OverflowError):
         return None
     return result
+
+
+def from_lean(net: Network, of: str, s: lean.Solved) -> Worked:
+    """The worked numbers of the lean sweep (which has no penalty)."""
+    return Worked({**s.forward, of: s.losses[0]}, s.deltas, s.losses, checking.combine(net, s.losses))
