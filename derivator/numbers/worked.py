@@ -28,11 +28,15 @@ class Worked:
 
 def worked(net: Network, of: str, values: Mapping[str, float]) -> Worked | None:
     """The numbers of every step at the point; None where some value is not given."""
-    points = checking.samples(net, values)
     try:
-        return from_lean(net, of, lean.solve(net, of, points))
+        return from_lean(net, of, lean.solve(net, of, checking.samples(net, values)))
     except (lean.Unsupported, KeyError, TypeError):  # or a value not given: the general sweep says which
-        pass
+        return general(net, of, values)
+
+
+def general(net: Network, of: str, values: Mapping[str, float]) -> Worked | None:
+    """The worked numbers by the general sweep (`numbers.sweep`), at rising precision."""
+    points = checking.samples(net, values)
     c = sweep.compiled(net, of)
 
     def compute(precise: bool = True) -> Worked:
