@@ -22,11 +22,12 @@ from derivator.errors import DerivatorError
 from derivator.graph import order
 from derivator.graph.equations import resolve_of
 from derivator.graph.network import Network
+from derivator.graph.plan import plan
 from derivator.numbers import checking, kinks, lean, resolve, sweep
 from derivator.numbers.evaluate import UndefinedError
 from derivator.numbers.penalty import penalty_gradient, penalty_value
 from derivator.numbers.worked import Worked, from_lean, worked
-from derivator.symbolic.derive import Backward, backward, derive
+from derivator.symbolic.derive import Backward, backward, derive, kind_of
 from derivator.symbolic.nested import ONE, Prod, size, total
 
 Expr = sympy.Expr
@@ -39,14 +40,33 @@ MAX_ROW_FACTORS = 40  # a row prints its node-value form when it has at most thi
 MAX_CHECK_WORK = 4_000_000
 
 
+class Deltas:
+    """The symbolic backward pass, made when first asked for: numbers need none of it, and a table of
+    10,000 rows is printed from it only when it is printed."""
+
+    def __init__(self, net: Network, of: str):
+        self.net, self.of, self._made = net, of, None
+
+    def __call__(self) -> Backward:
+        if self._made is None:
+            self._made = backward(self.net, self.of)
+        return self._made
+
+
 @dataclass
 class Row:
     name: str
     uses: list[tuple[str | None, Expr]]  # (node v, local) for each use: δ_v local; (None, ∂penalty/∂p)
-    parts: list[tuple[Prod, Expr]] = field(default_factory=list, repr=False)  # (δ_v, local) for each use
+    pass_: Deltas | None = field(default=None, repr=False)
     value: float | None = None
     check: checking.Check | None = None
     _nested: Prod | None = field(default=None, repr=False)
+
+    @property
+    def parts(self) -> list[tuple[Prod, Expr]]:
+        """(δ_v, local) for each use (1 for the penalty's)."""
+        deltas = self.pass_().deltas
+        return [(deltas[v] if v is not None else ONE, local) for v, local in self.uses]
 
     @property
     def nested(self) -> Prod:
@@ -64,7 +84,7 @@ class Gradient(Displayed):
     of: str
     name: str  # "all", or a whole matrix such as W2
     rows: list[Row]
-    backward: Backward
+    pass_: Deltas
     point: dict[str, float]
     missing: list[str]
     target: float | None = None
@@ -80,6 +100,10 @@ class Gradient(Displayed):
         shown = ", ".join(f"{r.name} = {r.value:.6g}" if r.value is not None else r.name for r in self.rows[:4])
         more = f", ... ({len(self.rows)} in all)" if len(self.rows) > 4 else ""
         return f"<Gradient of {'J' if self.samples else self.of} by {self.name}: {shown}{more}>"
+
+    @property
+    def backward(self) -> Backward:
+        return self.pass_()
 
     @property
     def failed(self) -> bool:
@@ -118,17 +142,19 @@ def gradient(net: Network, names: list[str] | None = None, of: str | None = None
     names = list(net.params) if names is None else names
     if not names:
         raise DerivatorError(f"--wrt {name}: the network has no parameters (weights and biases given by name)")
-    b = backward(net, of)
+    for n in names[:1]:
+        kind_of(net, n)  # an unknown name or a target is refused as --wrt refuses it
     values = checking.point(net, at)
     points = checking.samples(net, values)
-    first = derive(net, names[0], of, b)  # its needed values are every parameter's, all upstream
-    missing = [n for n in dict.fromkeys([*checking.needed(first), *names]) if n not in points[0]]
+    needs = checking.needs(net, of)
+    missing = [n for n in dict.fromkeys([*checking.needed(needs), *names]) if n not in points[0]]
     params = set(net.params)
     shown = {k: v for k, v in points[0].items() if k in params or not net.samples}
-    g = Gradient(net, of, name, _rows(net, names, b), b, shown, missing, layout=layout,
+    pass_ = Deltas(net, of)
+    g = Gradient(net, of, name, _rows(net, names, pass_), pass_, shown, missing, layout=layout,
                  samples=len(net.samples))
     if check or not missing:
-        checking.require(first, values)
+        checking.require(needs, values)
     if missing:
         return g
     try:  # one float64 and one 40-digit sweep give every number, where they agree
@@ -140,7 +166,7 @@ def gradient(net: Network, names: list[str] | None = None, of: str | None = None
     for r in g.rows:
         r.value = float(grads.get(r.name, 0.0))
     if check:
-        _check_rows(g, b, values, points, tolerance, progress)
+        _check_rows(g, g.backward, values, points, tolerance, progress)
     return g
 
 
@@ -170,16 +196,16 @@ def checked_rows(rows: list[Row], per_row: int) -> list[Row]:
     return [rows[round(i * step)] for i in range(most)]
 
 
-def _rows(net: Network, names: list[str], b: Backward) -> list[Row]:
+def _rows(net: Network, names: list[str], pass_: Deltas) -> list[Row]:
     """Each parameter's uses, as the backward plan gives them, and its penalty's term."""
+    p = plan(net, pass_.of)
+    upstream = set(p.order)
     rows = []
     for n in names:
-        uses = [(link.node, link.local) for link in b.plan.links.get(n, []) if link.node in b.deltas]
-        parts = [(b.deltas[v], local) for v, local in uses]
-        if b.plan.penalty.get(n, 0) != 0:
-            uses.append((None, b.plan.penalty[n]))
-            parts.append((ONE, b.plan.penalty[n]))
-        rows.append(Row(n, uses, parts))
+        uses = [(link.node, link.local) for link in p.links.get(n, []) if link.node in upstream]
+        if p.penalty.get(n, 0) != 0:
+            uses.append((None, p.penalty[n]))
+        rows.append(Row(n, uses, pass_))
     return rows
 
 

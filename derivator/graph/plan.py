@@ -16,6 +16,7 @@ read this plan; none of them decides again where a parameter enters or which del
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import sympy
@@ -53,9 +54,9 @@ class Plan:
     of: str
     order: list[str]  # the nodes the target depends on, in forward order
     links: dict[str, list[Link]]  # each input, node and parameter -> where it enters
-    direct: dict[str, Expr]  # ∂T/∂o_v read off the target itself (the loss's outputs; 1 for the target node)
-    fused: dict[str, Expr]  # an output's whole delta where the loss's and activation's factors cancel (o - y)
-    prime: dict[str, Expr]  # f'(z_v) in node values, for the neurons
+    direct: Mapping[str, Expr]  # ∂T/∂o_v read off the target itself (the loss's outputs; 1 for the target node)
+    fused: Mapping[str, Expr]  # an output's whole delta where the loss's and activation's factors cancel (o - y)
+    prime: Mapping[str, Expr]  # f'(z_v) in node values, for the neurons
     penalty: dict[str, Expr] = field(default_factory=dict)  # ∂penalty/∂p, for the parameters it names
     notes: dict[str, str] = field(default_factory=dict)  # outputs whose delta an identity simplifies: which
     groups: dict[str, Group] = field(default_factory=dict)  # each softmax unit the target depends on -> its group
@@ -67,6 +68,31 @@ class Plan:
     def children(self, v: str) -> list[Link]:
         """The links from node or input v: where its value is read."""
         return self.links.get(v, [])
+
+
+class Lazy(Mapping):
+    """A mapping whose keys are known and whose values (SymPy expressions) are made when first read:
+    the numbers need only to know which outputs have a loss's derivative or a fused delta, and
+    building 10,000 units' f'(z) in node values costs more than the sweep that does not read them."""
+
+    def __init__(self, keys, make: Callable[[str], Expr]):
+        self._keys, self._make, self._made = dict.fromkeys(keys), make, {}
+
+    def __getitem__(self, key: str) -> Expr:
+        if key not in self._made:
+            if key not in self._keys:
+                raise KeyError(key)
+            self._made[key] = self._make(key)
+        return self._made[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 _CACHE: dict[tuple[int, str], Plan] = {}
@@ -107,14 +133,12 @@ def _make(net: Network, of: str) -> Plan:
             add(node.bias.name, Link(v, sympy.S.One, f"bias of {v}"))
     direct = loss_grads(net) if of == "loss" else {of: sympy.S.One}
     groups = {v: _group(net, v) for v in order if net.nodes[v].group is not None}
-    prime = {v: net.nodes[v].activation.prime(symbol(v), z_symbol(v)) for v in order
-             if not net.nodes[v].is_formula and v not in groups}
-    fused = {}
-    for v in direct if of == "loss" else []:
-        f = _fused(net, v)
-        # An output read by nothing else; a softmax unit only when its whole group is so.
-        if f is not None and not any(links.get(m) or m not in direct for m in [v, *net.siblings(v)]):
-            fused[v] = f
+    prime = Lazy([v for v in order if not net.nodes[v].is_formula and v not in groups],
+                 lambda v: net.nodes[v].activation.prime(symbol(v), z_symbol(v)))
+    # An output read by nothing else; a softmax unit only when its whole group is so.
+    fused = Lazy([v for v in (direct if of == "loss" else []) if _fuses(net, v)
+                  and not any(links.get(m) or m not in direct for m in [v, *net.siblings(v)])],
+                 lambda v: _fused(net, v))
     penalty, notes = {}, {}
     if of == "loss":
         penalty = {s.name: sympy.diff(net.penalty, s) for s in sorted(net.penalty.free_symbols, key=str)}
@@ -142,21 +166,25 @@ def _group(net: Network, v: str) -> Group:
     return Group(name, members, local)
 
 
-def loss_grads(net: Network) -> dict[str, Expr]:
+def loss_grads(net: Network) -> Mapping[str, Expr]:
     """∂L/∂o for each output, in node values."""
     loss = net.loss
-    outputs = [symbol(o) for o in net.outputs]
     if loss.rule is None:
-        return {o: rules.cross_entropy_grad(outputs, loss.targets, i) for i, o in enumerate(net.outputs)}
-    return {o: loss.rule.grad(symbol(o), y) for o, y in zip(net.outputs, loss.targets, strict=True)}
+        outputs = [symbol(o) for o in net.outputs]
+        return Lazy(net.outputs, lambda o: rules.cross_entropy_grad(outputs, loss.targets, net.outputs.index(o)))
+    return Lazy(net.outputs, lambda o: loss.rule.grad(symbol(o), loss.targets[net.outputs.index(o)]))
 
 
-def _fused(net: Network, v: str) -> Expr | None:
-    """An output delta whose loss and activation cancel by rule (sigmoid with BCE: o - y)."""
+def _fuses(net: Network, v: str) -> bool:
+    """Whether the loss and v's activation cancel by rule (sigmoid with BCE: o - y)."""
     rule, node = net.loss.rule, net.nodes[v]
-    if rule is None or node.is_formula or node.activation.name not in rule.fused:
-        return None
-    return rule.fused[node.activation.name](symbol(v), net.loss.targets[net.outputs.index(v)])
+    return rule is not None and not node.is_formula and node.activation.name in rule.fused
+
+
+def _fused(net: Network, v: str) -> Expr:
+    """The output delta where the loss and activation cancel by rule."""
+    rule = net.loss.rule
+    return rule.fused[net.nodes[v].activation.name](symbol(v), net.loss.targets[net.outputs.index(v)])
 
 
 def target(net: Network, of: str) -> Expr:

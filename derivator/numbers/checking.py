@@ -18,6 +18,7 @@ import mpmath
 import sympy
 
 from derivator.errors import DerivatorError, unknown
+from derivator.graph import order
 from derivator.graph.network import Network, symbol
 from derivator.graph.timesteps import step
 from derivator.numbers import kinks, line, remember, resolve, sweep
@@ -55,7 +56,23 @@ def samples(net: Network, values: Mapping[str, float]) -> list[dict[str, float]]
     return [{**values, **s} for s in net.samples] if net.samples else [dict(values)]
 
 
-def needed(d: Derivation) -> list[str]:
+@dataclass(frozen=True)
+class Needs:
+    """What `needed` and `require` read of a derivation, for a target alone (every parameter at once)."""
+
+    net: Network
+    of: str
+    upstream: set[str]
+    kind: str | None = None
+    wrt: str | None = None
+
+
+def needs(net: Network, of: str) -> Needs:
+    """The target's own needs, without deriving anything: its upstream inputs and nodes."""
+    return Needs(net, of, order.ancestors(net, net.outputs if of == "loss" else [of]))
+
+
+def needed(d: Derivation | Needs) -> list[str]:
     """The names whose values the target depends on (so a value and a check need them)."""
     up = d.upstream
     names = [x for x in d.net.inputs if x in up]
@@ -74,13 +91,13 @@ def needed(d: Derivation) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def require(d: Derivation, values: Mapping[str, float]) -> None:
+def require(d: Derivation | Needs, values: Mapping[str, float]) -> None:
     """Every value the target needs is given, and softmax targets sum to 1 (in each sample)."""
     for v in samples(d.net, values):
         _require(d, v)
 
 
-def _require(d: Derivation, values: Mapping[str, float]) -> None:
+def _require(d: Derivation | Needs, values: Mapping[str, float]) -> None:
     missing = [n for n in needed(d) if n not in values]
     if missing:
         raise DerivatorError(f"no value for {', '.join(missing)}: give "

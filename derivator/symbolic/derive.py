@@ -148,16 +148,7 @@ def derive(net: Network, wrt: str, of: str | None = None, pass_: Backward | None
     """The derivative of the target (`of`: 'loss' or a node) with respect to `wrt`."""
     net, wrt = arguments.network(net), arguments.name(wrt, "wrt")
     of = equations.resolve_of(net, arguments.name(of, "of", optional=True))
-    kind = net.kind(wrt)
-    if kind is None and wrt.startswith("z_") and wrt[2:] in net.nodes:
-        raise DerivatorError(f"--wrt {wrt}: '{wrt[2:]}' is a formula node, which has no pre-activation; "
-                             f"its own value is --wrt {wrt[2:]}")
-    if kind is None:
-        choices = [*net.names, *net.nodes]
-        raise DerivatorError("--wrt: " + unknown("name", wrt, [c for c in choices if c not in net.targets]))
-    if kind == "target":
-        raise DerivatorError(f"--wrt {wrt}: '{wrt}' is a target; differentiate with respect to a "
-                             "parameter, an input, a node or z_NODE")
+    kind = kind_of(net, wrt)
     b = pass_ if pass_ is not None and pass_.of == of else backward(net, of)
     uses = _uses(net, wrt, kind, b)
     penalty = b.plan.penalty.get(wrt, sympy.S.Zero) if kind == "parameter" else sympy.S.Zero
@@ -177,6 +168,21 @@ def derive(net: Network, wrt: str, of: str | None = None, pass_: Backward | None
     keep = [v for v in b.deltas if v in on_path]
     return Derivation(net, of, wrt, kind, equations.target(net, of), result, {v: b.steps[v] for v in keep},
                       {v: b.deltas[v] for v in keep}, uses, order.ancestors(net, sinks), penalty)
+
+
+def kind_of(net: Network, wrt: str) -> str:
+    """What `wrt` names (input, parameter, node or preactivation); an error for anything else."""
+    kind = net.kind(wrt)
+    if kind is None and wrt.startswith("z_") and wrt[2:] in net.nodes:
+        raise DerivatorError(f"--wrt {wrt}: '{wrt[2:]}' is a formula node, which has no pre-activation; "
+                             f"its own value is --wrt {wrt[2:]}")
+    if kind is None:
+        choices = [*net.names, *net.nodes]
+        raise DerivatorError("--wrt: " + unknown("name", wrt, [c for c in choices if c not in net.targets]))
+    if kind == "target":
+        raise DerivatorError(f"--wrt {wrt}: '{wrt}' is a target; differentiate with respect to a "
+                             "parameter, an input, a node or z_NODE")
+    return kind
 
 
 def _uses(net: Network, wrt: str, kind: str, b: Backward) -> list[Use]:
