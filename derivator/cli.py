@@ -7,21 +7,18 @@ import time
 
 import click
 
-from derivator.answers import grading, matrix_form
-from derivator.answers.descent import descend, parse_rate
-from derivator.answers.gradient import gradient
-from derivator.answers.jacobian import jacobian as jacobian_of
 from derivator.answers.report import Report, report
 from derivator.clikit import EXIT_DISAGREES, BadInput, Once, OneLineErrors, emit, parse_at, parse_tolerance
 from derivator.errors import DerivatorError
 from derivator.graph.equations import resolve_of
 from derivator.load.files import candidate_text, load
 from derivator.numbers import checking
-from derivator.render import FORMATS, choose, picture, python, render, require, worksheet
-from derivator.render.grades import render_grades_csv, render_grades_json
+from derivator.render import FORMATS, choose, render, require, worksheet
 from derivator.render.output import Outputs
-from derivator.symbolic.derive import derive as derive_one
 from derivator.version import __version__
+
+# Each mode imports its own answers and writers when it runs (matrices, Jacobians, grading, pictures,
+# code): `derive FILE --wrt w1` then starts in the time of SymPy's import and little more.
 
 
 @click.command(cls=OneLineErrors,
@@ -92,7 +89,9 @@ def derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, cand
 
     try:
         candidate = candidate_text(candidate, candidate_file)
-        draw = picture.drawing(draw, unrolled, draw_deltas)
+        if draw is not None or unrolled or draw_deltas:
+            from derivator.render import picture
+            draw = picture.drawing(draw, unrolled, draw_deltas)
         if answers is not None:
             return _grade(file, wrt, of, at, fmt, define, answers, others("--define"))
         if hessian or isinstance(wrt, tuple):  # second derivatives (CONTRACT section 8)
@@ -120,13 +119,15 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
     if wrt is None:
         raise DerivatorError("missing --wrt NAME: the parameter, input or node to differentiate by")
     tolerance = parse_tolerance(tolerance)
-    rate = parse_rate(rate) if rate is not None else None
+    if rate is not None:
+        from derivator.answers.descent import descend, parse_rate
+        rate = parse_rate(rate)
     net = load(file)
     if form.code:
         return _python(net, file, wrt, of, check, candidate, matrix, rate)
     if define and candidate is None:
         raise DerivatorError("--define names helpers for --candidate; give --candidate EXPR too")
-    whole = matrix_form.whole(net, wrt)
+    whole = _whole_matrix(net, wrt)
     if wrt == "all":
         answer = _all(net, of, at, check, tolerance, fmt, candidate, matrix)
     elif matrix or whole is not None:
@@ -136,7 +137,7 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
         answer = report(net, wrt, of, parse_at(at), check=check, tolerance=tolerance, candidate=candidate,
                         definitions=define)
     if rate is not None:
-        if isinstance(answer, matrix_form.MatrixForm):
+        if type(answer).__name__ == "MatrixForm":
             raise DerivatorError("--step goes with one derivative or --wrt all, not --matrix")
         answer.step = descend(net, resolve_of(net, of), rate, parse_at(at))
     worksheet.attach(answer, blank, fmt, {"--check": check, "--candidate": candidate is not None, "--step": bool(rate)})
@@ -148,6 +149,7 @@ def _derive(file, wrt, of, at, check, tolerance, fmt, standalone, candidate, def
             from derivator.render.plot import write  # matplotlib is imported only when a plot is asked for
             write(answer, values, plot, files)
         if draw:
+            from derivator.render import picture
             picture.write(net, wrt if wrt != "all" else net.params[0], resolve_of(net, of), values, draw.path, files,
                           draw.unrolled, draw.deltas)
         emit(render(answer, fmt, standalone))
@@ -163,6 +165,7 @@ def _jacobian(file, wrt, of, at, check, tolerance, fmt, standalone, others: dict
         if given:
             raise DerivatorError(f"--jacobian gives a matrix of derivatives; {flag} does not apply to it")
     tolerance = parse_tolerance(tolerance)
+    from derivator.answers.jacobian import jacobian as jacobian_of
     answer = jacobian_of(load(file), of, wrt, parse_at(at), check, tolerance)
     emit(render(answer, fmt, standalone))
     return EXIT_DISAGREES if answer.failed else 0
@@ -175,6 +178,8 @@ def _grade(file, wrt, of, at, fmt, define, answers, others: dict[str, bool]) -> 
             raise DerivatorError(f"--grade judges the candidates in {answers}; {flag} does not apply to it")
     if fmt not in ("text", "json"):
         raise DerivatorError(f"--grade writes CSV (the default) or --format json, not --format {fmt}")
+    from derivator.answers import grading
+    from derivator.render.grades import render_grades_csv, render_grades_json
     net = load(file)
     try:
         rows = grading.read(answers)
@@ -193,7 +198,9 @@ def _python(net, file, wrt, of, check, candidate, matrix, rate) -> int:
                         ("--step", rate is not None)):
         if given:
             raise DerivatorError(f"--format python writes code; {flag} does not apply to it")
-    whole = matrix_form.whole(net, wrt)
+    from derivator.render import python
+    from derivator.symbolic.derive import derive as derive_one
+    whole = _whole_matrix(net, wrt)
     if wrt == "all" and not net.params:
         raise DerivatorError("--wrt all: the network has no parameters (weights and biases given by name)")
     names = list(net.params) if wrt == "all" else [n for row in whole for n in row] if whole else [wrt]
@@ -210,6 +217,7 @@ def _all(net, of, at, check, tolerance, fmt, candidate, matrix):
     require(fmt, "Gradient", flag="--wrt all")
     if candidate is not None:
         raise DerivatorError("--wrt all: --candidate compares one derivative; name one parameter with --wrt")
+    from derivator.answers.gradient import gradient
     return gradient(net, None, of, parse_at(at), check, tolerance, progress=Progress())
 
 
@@ -232,12 +240,22 @@ def _whole(net, wrt, whole, of, at, check, tolerance, fmt, candidate, matrix):
     if candidate is not None:
         raise DerivatorError(f"{flag}: --candidate compares one derivative; name one entry, such as "
                              f"--wrt {whole[0][0] if whole else 'W1_1_1'}")
+    from derivator.answers import matrix_form
+    from derivator.answers.gradient import gradient
     if not matrix:
         return gradient(net, [n for row in whole for n in row], of, parse_at(at), check, tolerance, name=wrt,
                         layout=whole, progress=Progress())
     if of not in (None, "loss"):
         raise DerivatorError("--matrix derives the loss; leave out --of")
     return matrix_form.matrix_form(net, wrt, parse_at(at), check, tolerance)
+
+
+def _whole_matrix(net, wrt: str) -> list[list[str]] | None:
+    """The entries of a whole matrix (--wrt W2) of a layers file, or None."""
+    if not net.layers:
+        return None
+    from derivator.answers.matrix_form import whole
+    return whole(net, wrt)
 
 
 def main(argv: list[str] | None = None) -> None:

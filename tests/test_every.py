@@ -125,13 +125,21 @@ def test_random_networks_json_gradient_matches_the_reference_engine(case):
 
 
 def test_a_planted_wrong_value_disagrees(monkeypatch):
-    precise = derivator.answers.gradient._precise
+    import derivator.numbers.lean
+
+    precise, solve = derivator.answers.gradient._precise, derivator.numbers.lean.solve
 
     def wrong(net, of, points):
         target, grads = precise(net, of, points)
         return target, {**grads, "w3": grads["w3"] * 1.01}
 
-    monkeypatch.setattr(derivator.answers.gradient, "_precise", wrong)
+    def wrong_lean(net, of, points):
+        solved = solve(net, of, points)
+        solved.grads["w3"] *= 1.01
+        return solved
+
+    monkeypatch.setattr(derivator.answers.gradient, "_precise", wrong)  # both sweeps, general and lean
+    monkeypatch.setattr(derivator.numbers.lean, "solve", wrong_lean)
     r = run(STORY4, "--wrt", "all", "--check")
     assert r.exit_code == 1, r.output
     assert "DISAGREES" in r.stdout
@@ -144,15 +152,22 @@ def test_a_planted_wrong_value_disagrees(monkeypatch):
 
 
 def test_a_planted_wrong_sweep_disagrees(monkeypatch):
+    import derivator.numbers.lean
     import derivator.numbers.sweep
 
-    gradient = derivator.numbers.sweep.gradient
+    gradient, sweep = derivator.numbers.sweep.gradient, derivator.numbers.lean.Lean._sweep
 
     def wrong(net, of, values, precise=False):
         target, grads = gradient(net, of, values, precise)
         return target, {**grads, "w1": grads["w1"] * 4}  # the learner's answer in story 4
 
-    monkeypatch.setattr(derivator.numbers.sweep, "gradient", wrong)
+    def wrong_lean(self, *args):
+        s = sweep(self, *args)
+        s.grads["w1"] = s.grads["w1"] * 4
+        return s
+
+    monkeypatch.setattr(derivator.numbers.sweep, "gradient", wrong)  # the general sweep and the lean one
+    monkeypatch.setattr(derivator.numbers.lean.Lean, "_sweep", wrong_lean)
     r = run(STORY4, "--wrt", "all", "--check")
     assert r.exit_code == 1, r.output
     assert "DISAGREES" in r.stdout
@@ -262,6 +277,8 @@ def test_every_gradient_derives_once_not_per_parameter(monkeypatch):
     assert len(g.rows) == len(net.params)
     assert all(r.value is not None for r in g.rows)
     assert len(derives) <= 2, derives
+    assert not backwards  # the numbers need no symbolic pass; the forms make it once, when read
+    assert all(r.nested.factors for r in g.rows)
     assert len(backwards) == 1
 
 

@@ -26,7 +26,7 @@ from tests.netgen import networks
 from tests.refengine import evaluate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from networks import dense  # noqa: E402 - the benchmark's own networks
+from networks import dense  # the benchmark's own networks
 
 
 def general(net, of):

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import sympy
 
 from derivator import arguments
-from derivator.answers.descent import Descent
 from derivator.answers.display import Displayed
 from derivator.errors import DerivatorError
 from derivator.graph.network import Network, symbol
-from derivator.judge.candidate import Verdict, judge, parse
-from derivator.judge.diagnose import diagnose
 from derivator.numbers import checking
 from derivator.numbers.worked import Worked, worked
 from derivator.symbolic.derive import Backward, Derivation, derive
+
+if TYPE_CHECKING:  # the judge and gradient descent are imported when a candidate or --step asks for them
+    from derivator.answers.descent import Descent
+    from derivator.judge.candidate import Verdict
 
 # `derivative.text` (the derivative in inputs and parameters alone) is left out past this many
 # expression-tree nodes: on deep networks it grows exponentially while the node-value form does not.
@@ -76,6 +78,9 @@ def judged(d: Derivation, candidate: str, definitions: list[str], point: dict[st
            expr: sympy.Expr | None = None) -> Verdict:
     """The verdict on a candidate (`expr`, when already parsed) at the point, with its diagnosis when wrong:
     one place for `--candidate` and for every row of `--grade`."""
+    from derivator.judge.candidate import judge, parse
+    from derivator.judge.diagnose import diagnose
+
     expr = parse(d.net, candidate, definitions) if expr is None else expr
     verdict = judge(d, expr, point, source=" ".join(candidate.split()))  # one line: a --candidate-file may span several
     if not verdict.agrees and not verdict.inconclusive:  # an inconclusive verdict says why itself

@@ -239,30 +239,30 @@ class Reader(Sections, GridInputs):
         seen: dict[tuple[str, str, int], Pos] = {}
         edges = []
         for i, item in enumerate(raw):
-            src, dst, weight, pos = self.edge(item, value_pos(raw, i))
-            where = {"from": pos[0], "to": pos[1]}
-            for end, name in (("from", src), ("to", dst)):
+            at = value_pos(raw, i)
+            src, dst, weight, pos = self.edge(item, at)
+            for end, name, p in (("from", src, pos[0]), ("to", dst, pos[1])):
                 if not isinstance(name, str) or (name not in nodes and name not in inputs):
                     fail(unknown("node", str(name), [*inputs, *nodes]) if isinstance(name, str)
-                         else f"'{end}' must be a node name, not {show(name)}", where[end])
+                         else f"'{end}' must be a node name, not {show(name)}", p)
             if dst in inputs:
-                fail(f"edge into input '{dst}': inputs have no incoming edges", where["to"])
+                fail(f"edge into input '{dst}': inputs have no incoming edges", pos[1])
             if dst in self.formulas:
                 fail(f"edge into formula node '{dst}': a formula node reads its parents from its formula and takes "
-                     "no incoming edge", value_pos(raw, i))
+                     "no incoming edge", at)
             delay = recurrence.delay(self, item, src, dst)
             if (src, dst, delay) in seen:
-                fail(f"duplicate edge {src} -> {dst} (first on line {seen[src, dst, delay].line})", value_pos(raw, i))
-            seen[src, dst, delay] = value_pos(raw, i)
+                fail(f"duplicate edge {src} -> {dst} (first on line {seen[src, dst, delay].line})", at)
+            seen[src, dst, delay] = at
             w = self.number_or_param(weight, pos[2], f"weight of edge {src} -> {dst}")
-            edges.append(Edge(src, dst, w, value_pos(raw, i), delay))
+            edges.append(Edge(src, dst, w, at, delay))
         return edges
 
     def edge(self, item: Any, pos: Pos) -> tuple[Any, Any, Any, tuple[Pos, Pos, Pos]]:
         if isinstance(item, Seq):
             if len(item) != 3:
                 fail(f"an edge list is [from, to, weight]; this one has {len(item)} items", pos)
-            return item[0], item[1], item[2], tuple(value_pos(item, i) for i in range(3))
+            return (*item, tuple(Pos(line, col) for line, col in item.at))
         if isinstance(item, Map):
             for key in item:
                 if key not in ("from", "to", "weight", "delay"):

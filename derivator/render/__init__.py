@@ -9,45 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import import_module
 
 from derivator.errors import DerivatorError, unknown
-from derivator.render import (
-    descent,
-    notation,
-    notebook,  # noqa: F401 - registers the answers' Jupyter forms
-    worksheet,
-)
-from derivator.render.desmos import render_desmos
-from derivator.render.hessian import (
-    render_hessian_json,
-    render_hessian_latex,
-    render_hessian_markdown,
-    render_hessian_text,
-)
-from derivator.render.html import render_html
-from derivator.render.jacobian import (
-    render_jacobian_json,
-    render_jacobian_latex,
-    render_jacobian_markdown,
-    render_jacobian_text,
-)
-from derivator.render.jsonout import render_json
-from derivator.render.latex import render_latex
-from derivator.render.markdown import render_markdown
-from derivator.render.matrixform import (
-    render_matrix_json,
-    render_matrix_latex,
-    render_matrix_markdown,
-    render_matrix_text,
-)
-from derivator.render.second import (
-    render_second_json,
-    render_second_latex,
-    render_second_markdown,
-    render_second_text,
-)
-from derivator.render.table import render_table_json, render_table_latex, render_table_markdown, render_table_text
-from derivator.render.text import render_text
 
 KINDS = {"Report": "one derivative", "Gradient": "--wrt all", "MatrixForm": "--matrix", "Jacobian": "--jacobian",
          "Second": "a second derivative (--wrt twice)", "Hessian": "--hessian"}
@@ -58,7 +22,7 @@ class Format:
     """An output format: its writer for each kind of answer, and what else goes with it."""
 
     name: str
-    writers: dict[str, Callable] = field(default_factory=dict)  # by the answer's class name
+    writers: dict[str, str] = field(default_factory=dict)  # by the answer's class name: "module:function"
     standalone: bool = False  # --standalone makes a complete document
     one_point: bool = False  # works at one point, so not over the samples of `data:`
     code: bool = False  # writes a program computing the answers (for `kinds`), not an answer
@@ -66,20 +30,40 @@ class Format:
 
 
 FORMATS: dict[str, Format] = {f.name: f for f in [
-    Format("text", {"Report": render_text, "Gradient": render_table_text, "MatrixForm": render_matrix_text,
-                    "Jacobian": render_jacobian_text, "Second": render_second_text, "Hessian": render_hessian_text}),
-    Format("latex", {"Report": render_latex, "Gradient": render_table_latex, "MatrixForm": render_matrix_latex,
-                     "Jacobian": render_jacobian_latex, "Second": render_second_latex,
-                     "Hessian": render_hessian_latex}, standalone=True),
-    Format("markdown", {"Report": render_markdown, "Gradient": render_table_markdown,
-                        "MatrixForm": render_matrix_markdown, "Jacobian": render_jacobian_markdown,
-                        "Second": render_second_markdown, "Hessian": render_hessian_markdown}),
-    Format("json", {"Report": render_json, "Gradient": render_table_json, "MatrixForm": render_matrix_json,
-                    "Jacobian": render_jacobian_json, "Second": render_second_json, "Hessian": render_hessian_json}),
-    Format("desmos", {"Report": render_desmos}, one_point=True),
-    Format("html", {"Report": render_html, "Gradient": render_html}),
+    Format("text", {"Report": "text:render_text", "Gradient": "table:render_table_text",
+                    "MatrixForm": "matrixform:render_matrix_text", "Jacobian": "jacobian:render_jacobian_text",
+                    "Second": "second:render_second_text", "Hessian": "hessian:render_hessian_text"}),
+    Format("latex", {"Report": "latex:render_latex", "Gradient": "table:render_table_latex",
+                     "MatrixForm": "matrixform:render_matrix_latex", "Jacobian": "jacobian:render_jacobian_latex",
+                     "Second": "second:render_second_latex", "Hessian": "hessian:render_hessian_latex"},
+           standalone=True),
+    Format("markdown", {"Report": "markdown:render_markdown", "Gradient": "table:render_table_markdown",
+                        "MatrixForm": "matrixform:render_matrix_markdown",
+                        "Jacobian": "jacobian:render_jacobian_markdown", "Second": "second:render_second_markdown",
+                        "Hessian": "hessian:render_hessian_markdown"}),
+    Format("json", {"Report": "jsonout:render_json", "Gradient": "table:render_table_json",
+                    "MatrixForm": "matrixform:render_matrix_json", "Jacobian": "jacobian:render_jacobian_json",
+                    "Second": "second:render_second_json", "Hessian": "hessian:render_hessian_json"}),
+    Format("desmos", {"Report": "desmos:render_desmos"}, one_point=True),
+    Format("html", {"Report": "html:render_html", "Gradient": "html:render_html"}),
     Format("python", code=True, kinds=("Report", "Gradient", "Hessian")),
 ]}
+# The writers by name, for `from derivator.render import render_text` (imported when first asked for).
+WRITERS = {spec.split(":")[1]: spec for f in FORMATS.values() for spec in f.writers.values()}
+
+
+def writer(spec: str) -> Callable:
+    """A writer named "module:function": its module is imported only when a format asks for it, so that
+    `derive --wrt w1` loads the text writer alone, not the page's, the pictures' and the matrices'."""
+    module, name = spec.split(":")
+    return getattr(import_module(f"derivator.render.{module}"), name)
+
+
+def __getattr__(name: str):
+    if name in WRITERS:
+        return writer(WRITERS[name])
+    raise AttributeError(f"module 'derivator.render' has no attribute {name!r}")
+
 
 
 def choose(fmt: str, standalone: bool = False) -> Format:
@@ -105,16 +89,21 @@ def require(fmt: str, kind: str, samples: int = 0, flag: str = "") -> None:
 
 def render(answer, fmt: str, standalone: bool = False) -> str:
     """The answer (a Report, Gradient or MatrixForm) in `fmt`, as `require` allows."""
+    from derivator.render import notation, worksheet
+
     f = FORMATS[fmt]
-    write = f.writers[type(answer).__name__]
+    write = writer(f.writers[type(answer).__name__])
     body = write(answer, standalone=True) if standalone and f.standalone else write(answer)
     body = worksheet.finish(notation.apply(answer, fmt, body), answer, fmt)  # `notation:`, and --blank's value
     step = getattr(answer, "step", None)
-    if step is not None and fmt not in descent.WRITERS:
+    if step is None:
+        return body
+    from derivator.render import descent
+
+    if fmt not in descent.WRITERS:
         raise DerivatorError(f"--step prints {', '.join(list(descent.WRITERS)[:-1])} or {list(descent.WRITERS)[-1]}, "
                              f"not {fmt}")
-    return body if step is None else descent.WRITERS[fmt](body, step)
+    return descent.WRITERS[fmt](body, step)
 
 
-__all__ = ["FORMATS", "Format", "choose", "render", "render_desmos", "render_json", "render_latex",
-           "render_markdown", "render_text", "require"]
+__all__ = ["FORMATS", "Format", "choose", "render", "require", "writer", *WRITERS]
