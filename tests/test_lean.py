@@ -94,7 +94,7 @@ def test_a_saturated_unit_goes_to_the_general_sweep():
 
 
 def test_rungs_that_disagree_are_refused(monkeypatch):
-    """A float64 rung made wrong by 1e-12 cannot agree with 40 digits; 40 and 120 then decide."""
+    """A float64 rung made wrong by 1e-12 cannot agree with 40 digits; 40 and 60 digits then decide."""
     net = derivator.loads(dense(2, [2, 1], activation=["sigmoid", "tanh"], seed=1, loss="squared_error"))
     real = lean.Lean._sweep
 
@@ -105,7 +105,7 @@ def test_rungs_that_disagree_are_refused(monkeypatch):
         return s
 
     monkeypatch.setattr(lean.Lean, "_sweep", off)
-    assert same_as_general(net, "loss")  # answered by the 40- and 120-digit rungs, which agree
+    assert same_as_general(net, "loss")  # answered by the 40- and 60-digit rungs, which agree
     monkeypatch.setattr(lean, "RUNGS", (40,))
     with pytest.raises(lean.Unsupported):
         lean.solve(net, "loss", checking.samples(net, checking.point(net, None)))
@@ -142,3 +142,21 @@ def test_random_networks_lean_equals_general_and_the_reference(drawn):
     for name, want in ref.items():
         if name in s.grads:
             assert s.grads[name] == pytest.approx(want, rel=1e-9, abs=1e-12), name
+
+
+def test_the_symbols_are_sympys_own():
+    """`symbol` makes Symbol(name, real=True) without SymPy's per-call work: equal, same hash and facts,
+    the same in every operation; and the fast maker is the one in use (the fallback is SymPy's)."""
+    import pickle
+
+    import sympy
+
+    from derivator.graph import network
+
+    assert network._make_symbol.__name__ == "make"
+    for name in ["x", "W1_2_3", "z_h1", "I", "beta"]:
+        ours, theirs = network._make_symbol(name), sympy.Symbol(name, real=True)
+        assert ours == theirs and hash(ours) == hash(theirs) and sympy.srepr(ours) == sympy.srepr(theirs)
+        assert ours.assumptions0 == theirs.assumptions0 and ours.is_real and ours.is_positive is None
+        assert sympy.sqrt(ours**2) == sympy.Abs(theirs) and sympy.diff(ours**3, theirs) == 3 * theirs**2
+        assert pickle.loads(pickle.dumps(ours)) == theirs

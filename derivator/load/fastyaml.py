@@ -23,7 +23,17 @@ from derivator.load.tree import Map, Seq, plain
 
 try:  # present when PyYAML was built with libyaml (yaml.__with_libyaml__)
     from yaml._yaml import CParser
-    from yaml.events import MappingStartEvent, ScalarEvent, SequenceStartEvent, StreamEndEvent
+    from yaml.events import (
+        DocumentEndEvent,
+        DocumentStartEvent,
+        MappingEndEvent,
+        MappingStartEvent,
+        ScalarEvent,
+        SequenceEndEvent,
+        SequenceStartEvent,
+        StreamEndEvent,
+        StreamStartEvent,
+    )
 except ImportError:  # PyYAML is a dependency; without it, or without libyaml, the pure path reads all
     CParser = None
 
@@ -66,6 +76,7 @@ def _build(parser: Any, text: str, max_events: int, max_depth: int) -> tuple[Any
     """One pass over the events. Open collections are frames [data, key, key's line, key's column]
     (a list's key is False; a map waiting for a key has None)."""
     get, scalar, spans = parser.get_event, _Scalars(), {}
+    is_name, words = NAME.fullmatch, WORDS
     stack: list[list[Any]] = []
     root, documents, events = None, 0, 0
     while True:
@@ -85,7 +96,8 @@ def _build(parser: Any, text: str, max_events: int, max_depth: int) -> tuple[Any
                 data = ev.value
                 spans[line, col] = (mark.index, end.index, style)
             else:
-                data = scalar(ev.value, mark)
+                data = ev.value
+                data = words.get(data, data) if is_name(data) else scalar(data, mark)  # names: most scalars
                 if end.line != mark.line:
                     spans[line, col] = (mark.index, end.index, None)
             is_scalar = True
@@ -98,20 +110,19 @@ def _build(parser: Any, text: str, max_events: int, max_depth: int) -> tuple[Any
             data.line, data.col = line, col
             data.at = {} if cls is MappingStartEvent else []
             is_scalar = False
-        elif cls.__name__.endswith("EndEvent"):
-            if cls is StreamEndEvent:
-                if events > max_events:
-                    raise UnusualError("too many events")  # the pure path says how many, and where
-                return root, spans
-            if cls.__name__ != "DocumentEndEvent":
-                stack.pop()
+        elif cls is MappingEndEvent or cls is SequenceEndEvent:
+            stack.pop()
             continue
-        elif cls.__name__ == "DocumentStartEvent":
+        elif cls is StreamEndEvent:
+            if events > max_events:
+                raise UnusualError("too many events")  # the pure path says how many, and where
+            return root, spans
+        elif cls is DocumentStartEvent:
             documents += 1
             if documents > 1:
                 raise UnusualError("more than one document")  # the pure path says so, with positions
             continue
-        elif cls.__name__ == "StreamStartEvent":
+        elif cls is StreamStartEvent or cls is DocumentEndEvent:
             continue
         else:
             raise UnusualError(cls.__name__)  # an alias

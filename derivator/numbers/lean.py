@@ -26,7 +26,9 @@ from derivator.graph.plan import plan
 
 D = decimal.Decimal
 ZERO, ONE = D(0), D(1)
-RUNGS = (40, 120)  # digits: the precision ladder's first two (evaluate.PRECISIONS), after float64
+# Digits of the Decimal rungs after float64. A saturated unit (whose cancellation needs the general
+# ladder's jump to 120 digits) is refused first, so 60 is enough for a sum that cancels in float64.
+RUNGS = (40, 60)
 # Past |z| = 40 a sigmoid's 1 - o is below 4e-18 of o: 40 digits would keep fewer than GOOD_DIGITS of
 # o - y, so such a point goes to the general sweep, which tracks the digits lost.
 REACH = 40.0
@@ -239,7 +241,7 @@ class Solved:
 
 
 def solve(net: Network, of: str, points: list[dict[str, float]]) -> Solved:
-    """Every number of the answer from sweeps at rising precision (float64, 40 digits, 120), trusted
+    """Every number of the answer from sweeps at rising precision (float64, 40 digits, 60), trusted
     once two in a row agree to 13 digits (as `ladder.stable` trusts them); else `Unsupported`."""
     lean = compiled(net, of)
     previous = _floats(lean, [lean.sweep(p, None) for p in points], None)
@@ -261,9 +263,12 @@ def _floats(lean: Lean, sweeps: list[Sweep], digits: int | None) -> Solved:
     """The samples' mean (or sum) of the target and of each derivative, summed at the sweep's precision."""
     m = len(sweeps) if lean.net.reduction == "mean" else 1
     names, first = lean.names, sweeps[0]
-    with decimal.localcontext(CONTEXTS[digits or RUNGS[0]]):
-        grads = {n: float(sum((s.grads[n] for s in sweeps[1:]), first.grads[n]) / m) for n in first.grads}
-        target = float(sum((s.target for s in sweeps[1:]), first.target) / m)
+    if len(sweeps) == 1:
+        grads, target = {n: float(g) for n, g in first.grads.items()}, float(first.target)
+    else:
+        with decimal.localcontext(CONTEXTS[digits or RUNGS[0]]):
+            grads = {n: float(sum((s.grads[n] for s in sweeps[1:]), first.grads[n]) / m) for n in first.grads}
+            target = float(sum((s.target for s in sweeps[1:]), first.target) / m)
     forward = {names[i]: float(v) for i, v in enumerate(first.o) if v is not None}
     forward |= {f"z_{names[i]}": float(v) for i, v in enumerate(first.z) if v is not None}
     return Solved(target, grads, [float(s.target) for s in sweeps], forward,
