@@ -18,7 +18,7 @@ For each network (L layers of width W, alternating sigmoid and tanh, one output,
   before each run, as in a new process;
 - "forms": then the symbolic side, the backward pass in node values and every row's derivative in
   it, which `gradient` builds only when read (a table prints them), not in derivator's total;
-- each route's best of three runs (plain SymPy and SymEngine: where a run takes under a second),
+- each route's best of ten runs (plain SymPy and SymEngine: where a run takes under a second),
   since the machine is shared and its noise only ever adds time;
 - the generated module's (`--format python`) arithmetic in the backward pass against the forward
   pass, and its values against derivator's;
@@ -117,7 +117,7 @@ def time_sympy(text: str, target, cap: float) -> tuple[float | None, dict]:
 
 
 # -- derivator -----------------------------------------------------------------------------------
-def time_derivator(text: str, runs: int = 3) -> tuple[float, float, object]:
+def time_derivator(text: str, runs: int = 10) -> tuple[float, float, object]:
     """Loading and every gradient, best of `runs`, each as if the network were new: the SymPy symbols
     of its names made again (as in a new process), nothing remembered from the run before."""
     best = None
@@ -143,7 +143,7 @@ def time_forms(g) -> float:
     return time.perf_counter() - start
 
 
-def best_plain(engine: str, text: str, cap: float, runs: int = 3) -> tuple[float | None, dict]:
+def best_plain(engine: str, text: str, cap: float, runs: int = 10) -> tuple[float | None, dict]:
     """The plain route's best of `runs` child processes (one run when it takes over a second)."""
     t, grads = time_plain(engine, text, cap)
     for _ in range(runs - 1 if t is not None and t < 1.0 else 0):

@@ -199,11 +199,10 @@ def checked_rows(rows: list[Row], per_row: int) -> list[Row]:
 def _rows(net: Network, names: list[str], pass_: Deltas) -> list[Row]:
     """Each parameter's uses, as the backward plan gives them, and its penalty's term."""
     p = plan(net, pass_.of)
-    upstream = set(p.order)
     rows = []
-    for n in names:
-        uses = [(link.node, link.local) for link in p.links.get(n, []) if link.node in upstream]
-        if p.penalty.get(n, 0) != 0:
+    for n in names:  # the plan links a parameter only into the nodes the target depends on
+        uses = [(link.node, link.local) for link in p.links.get(n, ())]
+        if n in p.penalty and p.penalty[n] != 0:
             uses.append((None, p.penalty[n]))
         rows.append(Row(n, uses, pass_))
     return rows

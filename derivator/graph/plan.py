@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import sympy
 
@@ -29,9 +30,9 @@ from derivator.graph.primitives import maximum, minimum
 Expr = sympy.Expr
 
 
-@dataclass(frozen=True)
-class Link:
-    """A quantity (an input, a node's value, a parameter) entering the gate of `node`."""
+class Link(NamedTuple):
+    """A quantity (an input, a node's value, a parameter) entering the gate of `node` (a named tuple:
+    a network has one per edge and weight, and a frozen dataclass takes twice as long to make)."""
 
     node: str
     local: Expr  # ∂gate/∂quantity, in node values: w for o_u into z_v, o_u for w, 1 for a bias

@@ -65,15 +65,21 @@ class Needs:
     upstream: set[str]
     kind: str | None = None
     wrt: str | None = None
+    names: list[str] | None = None  # `needed`, once found
 
 
 def needs(net: Network, of: str) -> Needs:
-    """The target's own needs, without deriving anything: its upstream inputs and nodes."""
-    return Needs(net, of, order.ancestors(net, net.outputs if of == "loss" else [of]))
+    """The target's own needs, without deriving anything: its upstream inputs and nodes, and the names
+    whose values it needs (found once: `require` asks again for every sample)."""
+    d = Needs(net, of, order.ancestors(net, net.outputs if of == "loss" else [of]))
+    object.__setattr__(d, "names", needed(d))
+    return d
 
 
 def needed(d: Derivation | Needs) -> list[str]:
     """The names whose values the target depends on (so a value and a check need them)."""
+    if isinstance(d, Needs) and d.names is not None:
+        return d.names
     up = d.upstream
     names = [x for x in d.net.inputs if x in up]
     for n in d.net.nodes:
@@ -81,14 +87,21 @@ def needed(d: Derivation | Needs) -> list[str]:
             node = d.net.nodes[n]
             if node.is_formula:
                 names += sorted(s.name for s in node.formula.free_symbols if s.name in d.net.params)
-            names += [s.name for s in node.bias.free_symbols]  # (str() would build a printer for each)
-            names += [s.name for e in d.net.parents[n] for s in e.weight.free_symbols]
+            names += _names(node.bias)
+            for e in d.net.parents[n]:
+                names += _names(e.weight)
     if d.of == "loss":
         names += [str(s) for t in d.net.loss.targets for s in t.free_symbols]
         names += sorted(s.name for s in d.net.penalty.free_symbols)
     if d.kind in ("input", "parameter"):
         names.append(d.wrt)
     return list(dict.fromkeys(names))
+
+
+def _names(e: sympy.Expr) -> list[str]:
+    """The names in a weight or bias: its own for a parameter (free_symbols builds a set each time;
+    str() would build a printer), none for a number."""
+    return [e.name] if e.is_Symbol else [] if e.is_Number else [s.name for s in e.free_symbols]
 
 
 def require(d: Derivation | Needs, values: Mapping[str, float]) -> None:
