@@ -244,35 +244,41 @@ def solve(net: Network, of: str, points: list[dict[str, float]]) -> Solved:
     """Every number of the answer from sweeps at rising precision (float64, 40 digits, 60), trusted
     once two in a row agree to 13 digits (as `ladder.stable` trusts them); else `Unsupported`."""
     lean = compiled(net, of)
-    previous = _floats(lean, [lean.sweep(p, None) for p in points], None)
+    previous = _numbers(lean, [lean.sweep(p, None) for p in points], None)
     for digits in RUNGS:
-        answer = _floats(lean, [lean.sweep(p, digits) for p in points], digits)
-        if _agree(answer, previous):
-            return answer
-        previous = answer
+        sweeps = [lean.sweep(p, digits) for p in points]
+        numbers = _numbers(lean, sweeps, digits)
+        if all(abs(x - y) <= 1e-13 * abs(x) or abs(x) + abs(y) < 1e-300
+               for x, y in zip(numbers, previous, strict=True)):
+            return _solved(lean, sweeps, numbers)
+        previous = numbers
     raise Unsupported("no two precisions agree: the precision ladder decides")
 
 
-def _agree(a: Solved, b: Solved) -> bool:
-    pairs = [(a.target, b.target), *((a.grads[n], b.grads[n]) for n in a.grads),
-             *((a.forward[n], b.forward[n]) for n in a.forward), *((a.deltas[n], b.deltas[n]) for n in a.deltas)]
-    return all(abs(x - y) <= 1e-13 * abs(x) or abs(x) + abs(y) < 1e-300 for x, y in pairs)
-
-
-def _floats(lean: Lean, sweeps: list[Sweep], digits: int | None) -> Solved:
-    """The samples' mean (or sum) of the target and of each derivative, summed at the sweep's precision."""
-    m = len(sweeps) if lean.net.reduction == "mean" else 1
-    names, first = lean.names, sweeps[0]
+def _numbers(lean: Lean, sweeps: list[Sweep], digits: int | None) -> list[float]:
+    """One rung's every number as floats, in one order: the target and each derivative (the samples'
+    mean or sum, summed at the rung's precision), then the first sample's o, z and δ."""
+    first = sweeps[0]
     if len(sweeps) == 1:
-        grads, target = {n: float(g) for n, g in first.grads.items()}, float(first.target)
+        out = [float(first.target), *map(float, first.grads.values())]
     else:
+        m = len(sweeps) if lean.net.reduction == "mean" else 1
         with decimal.localcontext(CONTEXTS[digits or RUNGS[0]]):
-            grads = {n: float(sum((s.grads[n] for s in sweeps[1:]), first.grads[n]) / m) for n in first.grads}
-            target = float(sum((s.target for s in sweeps[1:]), first.target) / m)
-    forward = {names[i]: float(v) for i, v in enumerate(first.o) if v is not None}
-    forward |= {f"z_{names[i]}": float(v) for i, v in enumerate(first.z) if v is not None}
-    return Solved(target, grads, [float(s.target) for s in sweeps], forward,
-                  {names[i]: float(d) for i, d in enumerate(first.delta) if d is not None})
+            out = [float(sum((s.target for s in sweeps[1:]), first.target) / m)]
+            out += [float(sum((s.grads[n] for s in sweeps[1:]), first.grads[n]) / m) for n in first.grads]
+    return out + [float(v) for part in (first.o, first.z, first.delta) for v in part if v is not None]
+
+
+def _solved(lean: Lean, sweeps: list[Sweep], numbers: list[float]) -> Solved:
+    """The agreed numbers by name."""
+    names, first = lean.names, sweeps[0]
+    values = iter(numbers)
+    target = next(values)
+    grads = {n: next(values) for n in first.grads}
+    forward = {names[i]: next(values) for i, v in enumerate(first.o) if v is not None}
+    forward |= {f"z_{names[i]}": next(values) for i, v in enumerate(first.z) if v is not None}
+    deltas = {names[i]: next(values) for i, d in enumerate(first.delta) if d is not None}
+    return Solved(target, grads, [float(s.target) for s in sweeps], forward, deltas)
 
 
 _CACHE: dict[tuple[int, str], tuple[Network, Lean | Unsupported]] = {}
