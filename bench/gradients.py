@@ -202,7 +202,7 @@ def _rel(a: float, b: float) -> float:
     return abs(a - b) / max(abs(a), abs(b), 1e-300) if abs(a - b) > 1e-15 else 0.0
 
 
-def end_to_end(runs: int = 7) -> tuple[float, float]:
+def end_to_end(runs: int = 15) -> tuple[float, float]:
     """`derive specs/story4_desmos_check.yaml --wrt w1` as a new process, and `python -c "import sympy"`,
     taken in turn `runs` times: their medians, in seconds. (Measured with the package's bytecode
     compiled, as `pip install` leaves it: python -m compileall derivator.)"""
@@ -233,10 +233,10 @@ def main() -> None:
           f"{'Δ SymPy':>8} {'Δ SymEng':>8} {'Δ code':>8} {'Δ torch':>8}")
     for layers, width in sizes:
         text = network(layers, width)
+        load, grad_time, g = time_derivator(text)  # first: after a minute-long child, this process runs cold
+        forms = time_forms(g)
         sympy_time, sympy_grads = best_plain("sympy", text, args.cap)
         se_time, se_grads = best_plain("symengine", text, args.cap) if symengine else (None, {})
-        load, grad_time, g = time_derivator(text)
-        forms = time_forms(g)
         forward, backward, code_diff = generated(text, derivator.loads(text), g)
         torch_diff = torch_difference(text, g)
         ours = load + grad_time

@@ -155,3 +155,20 @@ def test_names_and_numbers_never_reach_ruamel():
         ["x1", "W1_2_3", True, None, None, 0, -12, 0.5, 1e-3, 2.0]
     assert scalars._ruamel is None
     assert scalars("0x1F", None) == 31 and scalars._ruamel is not None
+
+
+@pytest.mark.parametrize("text", [
+    "inputs: [" + "a, " * 40 + "a]\n",
+    "at:\n" + "".join(f"  w{i}: {i}\n" for i in range(40)),
+    "edges:\n" + "".join(f"  - [x{i}, h, w{i}]\n" for i in range(20)),
+])
+def test_too_many_items_is_said_at_once_as_the_pure_path_says_it(monkeypatch, text):
+    """Past the item cap the fast path stops at the first item too many, with the pure path's line."""
+    monkeypatch.setattr(yamlfile, "MAX_YAML_EVENTS", 30)
+    with pytest.raises(DerivatorError) as pure:
+        yamlfile._pure(prepared(text))
+    with pytest.raises(fastyaml.TooManyError):
+        yamlfile._fast(prepared(text))
+    with pytest.raises(DerivatorError) as read:
+        yamlfile.read(text)
+    assert read.value.format("f.yaml") == pure.value.format("f.yaml") and "more than 30 YAML items" in str(read.value)

@@ -78,12 +78,18 @@ def read(text: str) -> Document:
         if fastyaml.usable(text):
             try:
                 return _fast(text)
+            except fastyaml.TooManyError as e:
+                raise DerivatorError(_too_many(), *e.args) from None
             except Exception:  # whatever went wrong, the pure path says it exactly
                 pass
         return _pure(text)
     finally:
         if collecting:
             gc.enable()
+
+
+def _too_many() -> str:
+    return f"more than {MAX_YAML_EVENTS:,} YAML items (names, numbers, lists and maps)"
 
 
 def _fast(text: str) -> Document:
@@ -191,7 +197,7 @@ class _Screen:
         kind = type(ev).__name__
         self.events += 1
         if self.events > MAX_YAML_EVENTS:  # ruamel reads some 10,000 a second: this bounds its time
-            raise DerivatorError(f"more than {MAX_YAML_EVENTS:,} YAML items (names, numbers, lists and maps)", *where)
+            raise DerivatorError(_too_many(), *where)
         if kind == "AliasEvent" or getattr(ev, "anchor", None):
             raise DerivatorError("YAML anchors and aliases are not allowed", *where)
         if kind in STARTS and ev.tag is not None:
