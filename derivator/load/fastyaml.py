@@ -142,8 +142,8 @@ def _build(parser: Any, text: str, max_events: int, max_depth: int) -> tuple[Any
             elif key is None:
                 if not is_scalar:
                     raise UnusualError("a map key that is a list or a map")
-                if data in parent or (data == "<<" and not style):
-                    raise UnusualError("a duplicate key or a merge key")
+                if data is None or data is False or data in parent or (data == "<<" and not style):
+                    raise UnusualError("a null or false key (the frame's marks), a duplicate or a merge key")
                 frame[1], frame[2], frame[3] = data, line, col
             else:
                 parent.at[key] = (frame[2], frame[3], line, col)
