@@ -8,7 +8,7 @@ import time
 import click
 
 from derivator.answers.report import Report, report
-from derivator.clikit import EXIT_DISAGREES, BadInput, Once, OneLineErrors, emit, parse_at, parse_tolerance
+from derivator.clikit import EXIT_DISAGREES, BadInput, Once, OneLineErrors, console, emit, parse_at, parse_tolerance
 from derivator.errors import DerivatorError
 from derivator.graph.equations import resolve_of
 from derivator.load.files import candidate_text, load
@@ -260,4 +260,4 @@ def _whole_matrix(net, wrt: str) -> list[list[str]] | None:
 
 def main(argv: list[str] | None = None) -> None:
     """The console script `derive`."""
-    derive.main(argv, prog_name="derive")
+    console(derive, argv, "derive")

@@ -189,3 +189,30 @@ def test_help_has_an_example():
     r = run("--help")
     assert r.exit_code == 0
     assert "derive specs/story4_desmos_check.yaml --wrt w1 --check" in r.stdout
+
+
+def _process(*args: str):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, timeout=120,
+                          cwd=SPECS.parent)
+
+
+def test_a_real_process_leaves_with_its_status_and_all_its_output(tmp_path):
+    """The console scripts leave by os._exit once their output is flushed (clikit.console): every
+    status and every byte must still come out."""
+    ok = _process("derivator", STORY4, "--wrt", "w1", "--check")
+    assert ok.returncode == 0 and ok.stdout.rstrip().endswith("relative error 3.6e-09)") and ok.stderr == ""
+    wrong = _process("derivator", STORY4, "--wrt", "w1", "--candidate", "2*I")
+    assert wrong.returncode == 1 and "does NOT agree" in wrong.stdout
+    bad = _process("derivator", STORY4, "--wrt", "nope")
+    assert bad.returncode == 2 and bad.stdout == "" and bad.stderr.count("\n") == 1
+    import sys
+    sys.path.insert(0, str(SPECS.parent / "bench"))
+    from networks import dense
+    wide = tmp_path / "wide.yaml"
+    wide.write_text(dense(16, [16, 16, 1], activation="tanh", seed=2, loss="squared_error"))
+    big = _process("derivator", str(wide), "--wrt", "all", "--format", "json")  # past a pipe's 64 KB
+    assert big.returncode == 0 and len(big.stdout) > 100_000 and len(json.loads(big.stdout)["gradient"]) == 561
+    sheet = _process("derivator.sheets", "--help")
+    assert sheet.returncode == 0 and sheet.stdout.startswith("Usage: derive-sheet")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from derivator.clikit import BadInput, Once, OneLineErrors, emit
+from derivator.clikit import BadInput, Once, OneLineErrors, console, emit
 from derivator.errors import DerivatorError
 from derivator.load.files import read_bytes
 from derivator.load.yamlfile import MAX_FILE_BYTES
@@ -104,4 +104,4 @@ def _write(folder: Path, files: dict[str, str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """The console script `derive-sheet`."""
-    sheet.main(argv, prog_name="derive-sheet")
+    console(sheet, argv, "derive-sheet")
