@@ -66,7 +66,7 @@ def console(command: click.Command, argv: list[str] | None, prog_name: str) -> N
     """Run a console script. Started as one (`argv` None), it leaves by `os._exit` once its output is
     flushed: Python's finalisation, which tears down every module and cached expression one by one,
     took 0.1 to 0.3 s of each `derive` run here, longer than the derivation, and has nothing to finish
-    (files are written and renamed into place before the answer is printed). Called with arguments
+    (files are written and renamed into place before the command returns). Called with arguments
     (a test, a notebook), it exits as any click command does."""
     if argv is not None:
         command.main(argv, prog_name=prog_name)
