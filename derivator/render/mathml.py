@@ -18,7 +18,7 @@ from sympy.printing.mathml import MathMLPresentationPrinter
 from derivator.graph.primitives import PRIMITIVES
 from derivator.graph.timesteps import split
 from derivator.symbolic.nested import Prod, Sum
-from derivator.symbolic.printing import GREEK, LAYERED, Label, needs_parens, readable
+from derivator.symbolic.printing import GREEK, Label, name_parts, needs_parens, readable
 
 GREEK_LETTERS = {g: chr(0x3B1 + i) for i, g in enumerate(
     ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu", "nu",
@@ -31,25 +31,17 @@ def mi(text: str) -> str:
 
 
 def name(n: str) -> str:
-    """A network name as MathML, the subscripts as the LaTeX writer places them (printing.tex_name)."""
-    head, at = split(n)
-    if at is not None:
-        return _step(name(head), at)
-    m = LAYERED.match(n)
-    if m and (m.group(1) in "WU") == (m.group(4) is not None):
-        letter, layer, j, k = m.groups()
-        sub = j + (k or "") if max(len(j), len(k or "")) == 1 else j + ("," + k if k else "")
+    """A network name as MathML, the subscripts as the LaTeX writer places them (printing.name_parts)."""
+    kind, *parts = name_parts(n, samples=False)
+    if kind == "step":
+        return _step(name(parts[0]), parts[1])
+    if kind == "layered":
+        letter, layer, sub = parts
         return f"<msubsup>{mi(letter)}<mn>{escape(sub)}</mn><mrow><mo>[</mo><mn>{layer}</mn><mo>]</mo></mrow></msubsup>"
-    if n.startswith("z_") and LAYERED.match(n[2:]) and n[2] == "a":  # z_a1_2: z^{[1]}_{2}, a layer's
-        _, layer, j, _ = LAYERED.match(n[2:]).groups()
-        return f"<msubsup>{mi('z')}<mn>{j}</mn><mrow><mo>[</mo><mn>{layer}</mn><mo>]</mo></mrow></msubsup>"
-    if n.startswith("z_") and len(n) > 2:
-        return f"<msub>{mi('z')}<mrow>{name(n[2:])}</mrow></msub>"
-    first, _, tail = n.partition("_")
-    m = re.fullmatch(r"([A-Za-z]+?)(\d+)", first)
-    letters, digits = (m.group(1), m.group(2)) if m else (first, "")
+    if kind == "z":
+        return f"<msub>{mi('z')}<mrow>{name(parts[0])}</mrow></msub>"
+    letters, sub = parts
     base = mi(GREEK_LETTERS[letters] if letters in GREEK else letters)
-    sub = ",".join(p for p in (digits, *(tail.split("_") if tail else [])) if p)
     return f"<msub>{base}<mi>{escape(sub)}</mi></msub>" if sub else base
 
 

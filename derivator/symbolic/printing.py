@@ -98,32 +98,48 @@ class CodePrinter(Forms, WrittenOrder, StrPrinter):
 LAYERED = re.compile(r"([WUba])(\d+)_(\d+)(?:_(\d+))?\Z")  # W1_2_1, U1_2_1, b1_2, a1_2: a layer's entries
 
 
+def name_parts(name: str, samples: bool = True) -> tuple:
+    """How a network name is written, read once for every writer (LaTeX here, MathML on the page):
+    ("sample", head, i) for a batch_norm copy x1#2 (only with `samples`), ("step", head, t) for h@2,
+    ("layered", letter, layer, subscript) for W1_2_1 and z_a1_2, ("z", node) for z_h1, and
+    ("plain", letters, subscript) for w1 or beta_2."""
+    if samples and "#" in name:
+        return ("sample", *name.rsplit("#", 1))
+    head, at = split(name)
+    if at is not None:
+        return "step", head, at
+    m = LAYERED.match(name)
+    if m and (m.group(1) in "WU") == (m.group(4) is not None):
+        letter, layer, j, k = m.groups()
+        return "layered", letter, layer, j + (k or "") if max(len(j), len(k or "")) == 1 else j + ("," + k if k else "")
+    if name.startswith("z_") and LAYERED.match(name[2:]) and name[2] == "a":  # z_a1_2: a layer's pre-activation
+        _, layer, j, _ = LAYERED.match(name[2:]).groups()
+        return "layered", "z", layer, j
+    if name.startswith("z_") and len(name) > 2:
+        return "z", name[2:]
+    head, _, tail = name.partition("_")
+    m = re.fullmatch(r"([A-Za-z]+?)(\d+)", head)
+    letters, digits = (m.group(1), m.group(2)) if m else (head, "")
+    return "plain", letters, ",".join(p for p in (digits, *(tail.split("_") if tail else [])) if p)
+
+
 def tex_name(name: str) -> str:
     """A network name in LaTeX: digits and what follows '_' become subscripts (w1 -> w_{1}, z_h1 -> z_{h_{1}});
     a layer's entries take the layer as a superscript, as courses write them (W1_2_1 -> W^{[1]}_{21});
     a name at a step takes the step as a superscript in angle brackets (h@2 -> h^{⟨2⟩}), and a sample's copy
     under batch_norm the sample in parentheses, as courses write x^{(i)} (x1#2 -> x_{1}^{(2)})."""
-    if "#" in name:
-        head, sample = name.rsplit("#", 1)
-        return at_step(tex_name(head), sample, "(", ")")
-    head, at = split(name)
-    if at is not None:
-        return at_step(tex_name(head), at)
-    m = LAYERED.match(name)
-    if m and (m.group(1) in "WU") == (m.group(4) is not None):
-        letter, layer, j, k = m.groups()
-        return rf"{letter}^{{[{layer}]}}_{{{j}{k or ''}}}" if max(len(j), len(k or "")) == 1 else \
-            rf"{letter}^{{[{layer}]}}_{{{j}{',' + k if k else ''}}}"
-    if name.startswith("z_") and LAYERED.match(name[2:]) and name[2] == "a":
-        _, layer, j, _ = LAYERED.match(name[2:]).groups()
-        return rf"z^{{[{layer}]}}_{{{j}}}"
-    if name.startswith("z_") and len(name) > 2:
-        return rf"z_{{{tex_name(name[2:])}}}"
-    head, _, tail = name.partition("_")
-    m = re.fullmatch(r"([A-Za-z]+?)(\d+)", head)
-    letters, digits = (m.group(1), m.group(2)) if m else (head, "")
+    kind, *parts = name_parts(name)
+    if kind == "sample":
+        return at_step(tex_name(parts[0]), parts[1], "(", ")")
+    if kind == "step":
+        return at_step(tex_name(parts[0]), parts[1])
+    if kind == "layered":
+        letter, layer, sub = parts
+        return rf"{letter}^{{[{layer}]}}_{{{sub}}}"
+    if kind == "z":
+        return rf"z_{{{tex_name(parts[0])}}}"
+    letters, sub = parts
     base = rf"\{letters}" if letters in GREEK else (letters if len(letters) == 1 else rf"\mathrm{{{letters}}}")
-    sub = ",".join(p for p in (digits, *(tail.split("_") if tail else [])) if p)
     return f"{base}_{{{sub}}}" if sub else base
 
 
