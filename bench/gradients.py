@@ -151,15 +151,20 @@ def best_plain(engine: str, text: str, cap: float, runs: int = 10) -> tuple[floa
     return t, grads
 
 
-def generated(text: str, net, g) -> tuple[int, int, float]:
-    """The module's operation counts, and its largest relative difference from derivator's values."""
-    source = python.module(net, list(net.params), None, "bench")
+def imported(source: str, name: str):
+    """A generated module (`--format python`), written to a temporary file and imported from it."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "grad.py"
+        path = Path(tmp) / f"{name}.py"
         path.write_text(source)
-        spec = importlib.util.spec_from_file_location("grad", path)
+        spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
+    return module
+
+
+def generated(text: str, net, g) -> tuple[int, int, float]:
+    """The module's operation counts, and its largest relative difference from derivator's values."""
+    module = imported(python.module(net, list(net.params), None, "bench"), "grad")
     got = module.gradient(json.loads(text)["at"])
     worst = max(_rel(got[r.name], r.value) for r in g.rows)
     return module.FORWARD_OPS, module.GRADIENT_OPS, worst

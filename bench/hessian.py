@@ -22,10 +22,8 @@ the machine's speed cancels.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sympy
-from gradients import network, time_sympy
+from gradients import imported, network, time_sympy
 
 import derivator
 from derivator.answers.second import hessian
@@ -99,13 +97,7 @@ def time_derivator(text: str):
 
 
 def time_generated(text: str, net) -> tuple[float, list]:
-    source = python_hessian.module(net, list(net.params), "loss", "bench")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "hess.py"
-        path.write_text(source)
-        spec = importlib.util.spec_from_file_location("hess", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+    module = imported(python_hessian.module(net, list(net.params), "loss", "bench"), "hess")
     start = time.perf_counter()
     got = module.hessian(json.loads(text)["at"])
     return time.perf_counter() - start, got["values"]
