@@ -177,5 +177,5 @@ def test_too_many_items_is_said_at_once_as_the_pure_path_says_it(monkeypatch, te
 @pytest.mark.parametrize("text", ["null: 1\nb: 2\n", "~: [1]\nb: 2\n", "false: x\nb: y\n", "k: {false: 1, true: 2}\n",
                                   "k: {null: 1, 0: 2}\n"])
 def test_null_and_false_keys_read_as_the_pure_path_reads_them(text):
-    assert agree(text) in ("same", "fast refused", "refused")
+    assert agree(text) == "same"
     assert yamlfile.read(text).data == yamlfile._pure(prepared(text)).data

@@ -53,6 +53,9 @@ WORDS = {"true": True, "True": True, "TRUE": True, "false": False, "False": Fals
          "null": None, "Null": None, "NULL": None, "~": None}
 
 
+LIST, NO_KEY = object(), object()  # a frame's key in a list, and in a map between a value and the next key
+
+
 class UnusualError(ValueError):
     """Something the pure path must read (and report, if it is an error)."""
 
@@ -79,7 +82,7 @@ def read(text: str, max_events: int, max_depth: int) -> tuple[Any, dict[tuple[in
 
 def _build(parser: Any, text: str, max_events: int, max_depth: int) -> tuple[Any, dict]:
     """One pass over the events. Open collections are frames [data, key, key's line, key's column]
-    (a list's key is False; a map waiting for a key has None)."""
+    (a list's key is LIST; a map waiting for a key has NO_KEY: a key may itself be None or False)."""
     get, scalar, spans = parser.get_event, _Scalars(), {}
     is_name, words = NAME.fullmatch, WORDS
     stack: list[list[Any]] = []
@@ -136,23 +139,23 @@ def _build(parser: Any, text: str, max_events: int, max_depth: int) -> tuple[Any
         else:
             frame = stack[-1]
             parent, key = frame[0], frame[1]
-            if key is False:
+            if key is LIST:
                 parent.at.append((line, col))
                 list.append(parent, data)
-            elif key is None:
+            elif key is NO_KEY:
                 if not is_scalar:
                     raise UnusualError("a map key that is a list or a map")
-                if data is None or data is False or data in parent or (data == "<<" and not style):
-                    raise UnusualError("a null or false key (the frame's marks), a duplicate or a merge key")
+                if data in parent or (data == "<<" and not style):
+                    raise UnusualError("a duplicate key or a merge key")
                 frame[1], frame[2], frame[3] = data, line, col
             else:
                 parent.at[key] = (frame[2], frame[3], line, col)
                 dict.__setitem__(parent, key, data)
-                frame[1] = None
+                frame[1] = NO_KEY
         if not is_scalar:
             if len(stack) >= max_depth:
                 raise UnusualError("nested too deep")
-            stack.append([data, None if cls is MappingStartEvent else False, 0, 0])
+            stack.append([data, NO_KEY if cls is MappingStartEvent else LIST, 0, 0])
 
 
 class _Scalars:
