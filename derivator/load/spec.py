@@ -262,7 +262,7 @@ class Reader(Sections, GridInputs):
         if isinstance(item, Seq):
             if len(item) != 3:
                 fail(f"an edge list is [from, to, weight]; this one has {len(item)} items", pos)
-            return (*item, tuple(Pos(line, col) for line, col in item.at))
+            return (*item, (value_pos(item, 0), value_pos(item, 1), value_pos(item, 2)))
         if isinstance(item, Map):
             for key in item:
                 if key not in ("from", "to", "weight", "delay"):

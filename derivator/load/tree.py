@@ -37,3 +37,60 @@ def plain(value: Any) -> Any:
         return str(value)
     tagged = getattr(value, "value", None)  # ruamel's TaggedScalar ('=' is YAML 1.1's value key)
     return str(tagged) if isinstance(tagged, str) else value
+
+
+class Lazy:
+    """A map or list read from JSON (`jsontext`): its positions are the YAML path's, found when first read."""
+
+    source: Any  # called, it gives every map and list of the tree its `where`
+    where: tuple[int, int, Any]  # (line, col, at) once found
+
+    def _where(self) -> tuple[int, int, Any]:
+        if "where" not in self.__dict__:
+            self.source()
+        return self.where
+
+    line = property(lambda self: self._where()[0])
+    col = property(lambda self: self._where()[1])
+    at = property(lambda self: self._where()[2])
+
+    @property
+    def found(self) -> bool:
+        return "where" in self.__dict__
+
+
+class LazyMap(Lazy, Map):
+    pass
+
+
+class LazySeq(Lazy, Seq):
+    pass
+
+
+class LazyPos:
+    """A position not yet known: `find(container, *args)` (key_pos, value_pos or container_pos of a
+    `Lazy` container), run once the positions are found, when its line or column is first read, as an
+    error's message reads them."""
+
+    __slots__ = ("_args", "_container", "_find", "_pos")
+
+    def __init__(self, find, container: Lazy, *args):
+        self._find, self._container, self._args, self._pos = find, container, args, None
+
+    def pos(self):
+        if self._pos is None:
+            self._container._where()
+            self._pos = self._find(self._container, *self._args)
+        return self._pos
+
+    line = property(lambda self: self.pos().line)
+    col = property(lambda self: self.pos().col)
+
+    def __eq__(self, other: object) -> bool:
+        return self.pos() == (other.pos() if isinstance(other, LazyPos) else other)
+
+    def __hash__(self) -> int:
+        return hash(self.pos())
+
+    def __repr__(self) -> str:
+        return repr(self.pos())

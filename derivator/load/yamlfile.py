@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import gc
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from derivator.errors import DerivatorError
 from derivator.graph.network import Pos
-from derivator.load import fastyaml
-from derivator.load.tree import Map, Seq, plain
+from derivator.load import fastyaml, jsontext
+from derivator.load.tree import Lazy, LazyPos, Map, Seq, plain
 
 MAX_FILE_BYTES = 1_000_000
 MAX_YAML_DEPTH = 20  # nesting of collections; the format needs 4
@@ -44,9 +45,12 @@ class Document:
     data: Any
     text: str
     spans: dict[tuple[int, int], tuple]  # by the scalar's (line, col), 1-based: a Span's fields
+    resolve: Callable[[], dict] | None = None  # read from JSON: finds the positions, and gives the spans
 
     def locate(self, pos: Pos, offset: int) -> Pos:
         """The file position of character `offset` (0-based) of the scalar value starting at `pos`."""
+        if self.resolve is not None:
+            self.spans = self.resolve()
         span = self.spans.get((pos.line, pos.col))
         if span is None:  # a plain scalar on one line: its text is its value
             return Pos(pos.line, pos.col + offset)
@@ -61,7 +65,8 @@ def position(text: str, index: int) -> Pos:
 
 
 def read(text: str) -> Document:
-    """Parse YAML text into position-carrying maps and lists (`tree`); raise DerivatorError."""
+    """Parse YAML text into position-carrying maps and lists (`tree`); raise DerivatorError. JSON
+    text is read by `jsontext`, its positions found by this path only when one is read."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         raise DerivatorError(f"file is larger than {MAX_FILE_BYTES} bytes")
     # Lines as an editor counts them: CR-only and CRLF endings become LF, and a leading BOM (which
@@ -74,6 +79,23 @@ def read(text: str) -> Document:
         raise DerivatorError(f"{name} in file", where.line, where.col)
     # The collector would walk the growing tree of maps, lists and nodes again and again while it is
     # built (a third of the time of reading 2,000 edges); nothing made here is garbage until it is done.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        if jsontext.eligible(text):
+            try:
+                data, resolve = jsontext.read(text, MAX_YAML_EVENTS, MAX_YAML_DEPTH, _positioned)
+                return Document(data, text, {}, resolve)
+            except jsontext.NotHere:
+                pass
+        return _positioned(text)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _positioned(text: str) -> Document:
+    """The YAML path: libyaml's events where they read the text as YAML 1.2 does, else ruamel's parser."""
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -257,12 +279,16 @@ def _source_index(text: str, span: Span, offset: int) -> int:
 
 
 def key_pos(m: Map, key: str) -> Pos:
+    if isinstance(m, Lazy) and not m.found:
+        return LazyPos(key_pos, m, key)
     line, col = m.at[key][:2]
     return Pos(line, col)
 
 
 def value_pos(container: Map | Seq, key: Any) -> Pos:
     """Where the value under `key` (a map key or a list index) starts; an empty value, at its key."""
+    if isinstance(container, Lazy) and not container.found:
+        return LazyPos(value_pos, container, key)
     try:
         if isinstance(container, Seq):
             line, col = container.at[key]
@@ -277,4 +303,6 @@ def value_pos(container: Map | Seq, key: Any) -> Pos:
 
 def container_pos(container: Any) -> Pos:
     """Where a map or list starts (the first line for one the loader made itself)."""
+    if isinstance(container, Lazy) and not container.found:
+        return LazyPos(container_pos, container)
     return Pos(container.line, container.col) if isinstance(container, (Map, Seq)) else Pos(1, 1)
