@@ -145,7 +145,8 @@ MUTATIONS = [
 ]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(networks(), st.sampled_from(range(len(MUTATIONS))), st.sampled_from(range(3)))
 def test_mutated_networks_load_alike(monkeypatch, spec_text, mutation, layout):
     spec = json.loads(json.dumps(spec_text[0]))
@@ -165,8 +166,10 @@ def test_mutated_networks_load_alike(monkeypatch, spec_text, mutation, layout):
 def test_json_that_yaml_reads_otherwise_is_read_as_yaml(text, monkeypatch):
     """Duplicate keys, NaN, a key over lines, escapes, tabs, comments, long keys, deep nesting, non-ASCII
     and not-quite-JSON: either not taken by the JSON path, or read there exactly as YAML reads them."""
+    data = None
     try:
-        data, resolve = jsontext.read(text, 200_000, 20, yamlfile._positioned) if jsontext.eligible(text) else (None, None)
+        if jsontext.eligible(text):
+            data, resolve = jsontext.read(text, 200_000, 20, yamlfile._positioned)
     except jsontext.NotHere:
         data = None
     if data is not None:  # taken: then it is YAML's reading, values and positions
@@ -201,8 +204,8 @@ def test_lazy_positions_equal_and_hash_as_positions():
 
 
 KEYS = st.text(st.sampled_from('ab_1:#- "\\/\'{}[],!&*?|>%@`σé\n\u00e9\U0001f600'), max_size=6)
-JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**20, 10**20) | st.floats(allow_nan=False, allow_infinity=False)
-                    | KEYS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4),
+SCALAR = st.none() | st.booleans() | st.integers(-10**20, 10**20) | st.floats(allow_nan=False, allow_infinity=False)
+JSON = st.recursive(SCALAR | KEYS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4),
                     max_leaves=12)
 
 

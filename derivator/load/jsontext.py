@@ -8,9 +8,10 @@ again by the YAML path (`yamlfile`), whose positions are copied onto this tree. 
 on the way, so a file read differently by the two would be a loud failure, not a wrong position.
 
 Only text that both read the same way comes here: no escaped surrogate, no tab, no character that
-YAML may count as a line break (U+0085, U+2028, U+2029) or a byte order mark, one object, no key longer than YAML's implicit keys allow or broken over lines before its ':', no
-duplicate key, no NaN or Infinity, no deeper or larger than the YAML path's caps. Anything else is
-`NotHere`, and the caller reads the text as YAML.
+YAML may count as a line break (U+0085, U+2028, U+2029) or a byte order mark; one object; no key
+longer than YAML's implicit keys allow or broken over lines before its ':'; no duplicate key, NaN or
+Infinity; no deeper or larger than the YAML path's caps. Anything else is `NotHere`, and the caller
+reads the text as YAML.
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ class _Source:
 
 def _copy(ours: Any, theirs: Any, where: str) -> None:
     """The YAML tree's positions onto ours, which must hold the same values."""
-    if isinstance(ours, (Map, Seq)) != isinstance(theirs, (Map, Seq)) or isinstance(ours, Map) != isinstance(theirs, Map):
+    kinds = [isinstance(x, Map) - isinstance(x, Seq) for x in (ours, theirs)]  # 1 map, -1 list, 0 scalar
+    if kinds[0] != kinds[1]:
         raise RuntimeError(f"JSON and YAML read {where} differently")
     if isinstance(ours, Map):
         if list(ours) != list(theirs):
