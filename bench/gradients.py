@@ -12,10 +12,14 @@ For each network (L layers of width W, alternating sigmoid and tanh, one output,
 - plain SymEngine (when `pip install symengine` was done; "missing" otherwise): the same with
   SymEngine's `diff` and `subs`, the C++ engine a user reaches for when SymPy is slow, also stopped
   at 60 s;
-- derivator: load the file (column "load") and compute every gradient ("derive":
+- derivator: load the file (column "load"; the benchmark's files are JSON, which `jsontext` reads)
+  and compute every gradient ("derive":
   `derivator.gradient`: the backward plan, and its lean sweep in float64 and at 40 digits), in this
   process, after a warm-up on a tiny network, with SymPy's caches and derivator's symbols cleared
   before each run, as in a new process;
+- "YAML load": the same network written as a learner writes it, block YAML with flow lists and maps
+  (`yaml.safe_dump`), loaded by the YAML path (libyaml's events); not in derivator's total, and
+  "vs SymEng YAML" is SymEngine's time against this load and the same derive;
 - "forms": then the symbolic side, the backward pass in node values and every row's derivative in
   it, which `gradient` builds only when read (a table prints them), not in derivator's total;
 - each route's best of ten runs (plain SymPy and SymEngine: where a run takes under a second),
@@ -134,6 +138,24 @@ def time_derivator(text: str, runs: int = 10) -> tuple[float, float, object]:
     return best
 
 
+def block_yaml(text: str) -> str:
+    """The JSON network as block YAML, its nodes and edges one flow map or list to a line."""
+    import yaml
+    return yaml.safe_dump(json.loads(text), sort_keys=False, default_flow_style=None, width=200)
+
+
+def time_load(text: str, runs: int = 10) -> float:
+    """Loading alone, best of `runs`, each with the symbols made again."""
+    best = float("inf")
+    for _ in range(runs):
+        symbol.cache_clear()
+        clear_cache()
+        start = time.perf_counter()
+        derivator.loads(text)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def time_forms(g) -> float:
     """The symbolic side, which `gradient` makes only when it is read: the backward pass in node values
     and every row's derivative `Σ δ_v o_u` in it (what a table prints), in seconds."""
@@ -191,8 +213,11 @@ def torch_difference(text: str, g) -> float | None:
     return max(_rel(params[r.name].grad.item(), r.value) for r in g.rows)
 
 
-def _seconds(t: float | None, cap: float) -> str:
-    return f"{t:.4f} s" if t is not None else f"> {cap:.0f} s"
+def _seconds(t: float | None, cap: float = CAP) -> str:
+    """Seconds to four places, or under 10 ms in milliseconds to three (0.0003 s says too little)."""
+    if t is None:
+        return f"> {cap:.0f} s"
+    return f"{t:.4f} s" if t >= 0.01 else f"{t * 1e3:.3f} ms"
 
 
 def _ratio(t: float | None, ours: float, cap: float) -> str:
@@ -234,11 +259,12 @@ def main() -> None:
     symengine = available("symengine")
     time_derivator(network(2, 2))  # warm-up: imports and caches, as a second call in a notebook
     print(f"{'network':>8} {'params':>6} {'plain SymPy':>12} {'SymEngine':>10} {'derivator':>10} {'load':>8} "
-          f"{'derive':>8} {'vs SymPy':>9} {'vs SymEng':>9} {'forms':>8} {'ops fwd':>8} {'ops grad':>8} {'grad/fwd':>8} "
+          f"{'derive':>8} {'vs SymPy':>9} {'vs SymEng':>9} {'YAML load':>9} {'vs SymEng YAML':>14} {'forms':>8} {'ops fwd':>8} {'ops grad':>8} {'grad/fwd':>8} "
           f"{'Δ SymPy':>8} {'Δ SymEng':>8} {'Δ code':>8} {'Δ torch':>8}")
     for layers, width in sizes:
         text = network(layers, width)
         load, grad_time, g = time_derivator(text)  # first: after a minute-long child, this process runs cold
+        yaml_load = time_load(block_yaml(text))
         forms = time_forms(g)
         sympy_time, sympy_grads = best_plain("sympy", text, args.cap)
         se_time, se_grads = best_plain("symengine", text, args.cap) if symengine else (None, {})
@@ -249,8 +275,10 @@ def main() -> None:
         ratio = functools.partial(_ratio, ours=ours, cap=args.cap)
         gap = functools.partial(_gap, g=g)
         print(f"{layers}x{width:<6} {len(g.rows):>6} {seconds(sympy_time):>12} "
-              f"{seconds(se_time) if symengine else 'missing':>10} {ours:>8.4f} s {load:>6.4f} s "
-              f"{grad_time:>6.4f} s {ratio(sympy_time):>9} {ratio(se_time) if symengine else '-':>9} {forms:>6.4f} s "
+              f"{seconds(se_time) if symengine else 'missing':>10} {seconds(ours):>10} {seconds(load):>8} "
+              f"{seconds(grad_time):>8} {ratio(sympy_time):>9} {ratio(se_time) if symengine else '-':>9} "
+              f"{seconds(yaml_load):>9} {_ratio(se_time, yaml_load + grad_time, args.cap) if symengine else '-':>14} "
+              f"{seconds(forms):>8} "
               f"{forward:>8} {backward:>8} {backward / forward:>8.2f} {gap(sympy_grads):>8} {gap(se_grads):>8} "
               f"{code_diff:>8.1e} {'-' if torch_diff is None else f'{torch_diff:.1e}':>8}")
     derive, sympy_import = end_to_end()

@@ -240,13 +240,13 @@ class Reader(Sections, GridInputs):
         edges = []
         for i, item in enumerate(raw):
             at = value_pos(raw, i)
-            src, dst, weight, pos = self.edge(item, at)
-            for end, name, p in (("from", src, pos[0]), ("to", dst, pos[1])):
+            src, dst, weight, keys = self.edge(item, at)
+            for end, name, key in (("from", src, keys[0]), ("to", dst, keys[1])):
                 if not isinstance(name, str) or (name not in nodes and name not in inputs):
                     fail(unknown("node", str(name), [*inputs, *nodes]) if isinstance(name, str)
-                         else f"'{end}' must be a node name, not {show(name)}", p)
+                         else f"'{end}' must be a node name, not {show(name)}", value_pos(item, key))
             if dst in inputs:
-                fail(f"edge into input '{dst}': inputs have no incoming edges", pos[1])
+                fail(f"edge into input '{dst}': inputs have no incoming edges", value_pos(item, keys[1]))
             if dst in self.formulas:
                 fail(f"edge into formula node '{dst}': a formula node reads its parents from its formula and takes "
                      "no incoming edge", at)
@@ -254,15 +254,16 @@ class Reader(Sections, GridInputs):
             if (src, dst, delay) in seen:
                 fail(f"duplicate edge {src} -> {dst} (first on line {seen[src, dst, delay].line})", at)
             seen[src, dst, delay] = at
-            w = self.number_or_param(weight, pos[2], f"weight of edge {src} -> {dst}")
+            w = self.number_or_param(weight, value_pos(item, keys[2]), f"weight of edge {src} -> {dst}")
             edges.append(Edge(src, dst, w, at, delay))
         return edges
 
-    def edge(self, item: Any, pos: Pos) -> tuple[Any, Any, Any, tuple[Pos, Pos, Pos]]:
+    def edge(self, item: Any, pos: Pos) -> tuple[Any, Any, Any, Any]:
+        """(from, to, weight, and the keys of the three in `item`)."""
         if isinstance(item, Seq):
             if len(item) != 3:
                 fail(f"an edge list is [from, to, weight]; this one has {len(item)} items", pos)
-            return (*item, (value_pos(item, 0), value_pos(item, 1), value_pos(item, 2)))
+            return (*item, (0, 1, 2))
         if isinstance(item, Map):
             for key in item:
                 if key not in ("from", "to", "weight", "delay"):
@@ -270,7 +271,7 @@ class Reader(Sections, GridInputs):
             for key in ("from", "to", "weight"):
                 if key not in item:
                     fail(f"edge is missing '{key}'", pos)
-            return item["from"], item["to"], item["weight"], tuple(value_pos(item, k) for k in ("from", "to", "weight"))
+            return item["from"], item["to"], item["weight"], ("from", "to", "weight")
         fail("an edge is {from: A, to: B, weight: W} or [A, B, W]", pos)
 
     def outputs(self, nodes: dict[str, Node]) -> list[str]:

@@ -39,6 +39,9 @@ def plain(value: Any) -> Any:
     return str(tagged) if isinstance(tagged, str) else value
 
 
+ITSELF = object()  # a LazyPos of the container itself, not of one of its keys
+
+
 class Lazy:
     """A map or list read from JSON (`jsontext`): its positions are the YAML path's, found when first read."""
 
@@ -54,10 +57,6 @@ class Lazy:
     col = property(lambda self: self._where()[1])
     at = property(lambda self: self._where()[2])
 
-    @property
-    def found(self) -> bool:
-        return "where" in self.__dict__
-
 
 class LazyMap(Lazy, Map):
     pass
@@ -72,15 +71,16 @@ class LazyPos:
     `Lazy` container), run once the positions are found, when its line or column is first read, as an
     error's message reads them."""
 
-    __slots__ = ("_args", "_container", "_find", "_pos")
+    __slots__ = ("_container", "_find", "_key", "_pos")
 
-    def __init__(self, find, container: Lazy, *args):
-        self._find, self._container, self._args, self._pos = find, container, args, None
+    def __init__(self, find, container: Lazy, key: Any = ITSELF):
+        self._find, self._container, self._key, self._pos = find, container, key, None
 
     def pos(self):
         if self._pos is None:
             self._container._where()
-            self._pos = self._find(self._container, *self._args)
+            key = self._key
+            self._pos = self._find(self._container) if key is ITSELF else self._find(self._container, key)
         return self._pos
 
     line = property(lambda self: self.pos().line)

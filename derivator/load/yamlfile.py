@@ -279,7 +279,7 @@ def _source_index(text: str, span: Span, offset: int) -> int:
 
 
 def key_pos(m: Map, key: str) -> Pos:
-    if isinstance(m, Lazy) and not m.found:
+    if isinstance(m, Lazy) and "where" not in m.__dict__:  # read from JSON: found if ever read
         return LazyPos(key_pos, m, key)
     line, col = m.at[key][:2]
     return Pos(line, col)
@@ -287,7 +287,7 @@ def key_pos(m: Map, key: str) -> Pos:
 
 def value_pos(container: Map | Seq, key: Any) -> Pos:
     """Where the value under `key` (a map key or a list index) starts; an empty value, at its key."""
-    if isinstance(container, Lazy) and not container.found:
+    if isinstance(container, Lazy) and "where" not in container.__dict__:
         return LazyPos(value_pos, container, key)
     try:
         if isinstance(container, Seq):
@@ -303,6 +303,6 @@ def value_pos(container: Map | Seq, key: Any) -> Pos:
 
 def container_pos(container: Any) -> Pos:
     """Where a map or list starts (the first line for one the loader made itself)."""
-    if isinstance(container, Lazy) and not container.found:
+    if isinstance(container, Lazy) and "where" not in container.__dict__:
         return LazyPos(container_pos, container)
     return Pos(container.line, container.col) if isinstance(container, (Map, Seq)) else Pos(1, 1)

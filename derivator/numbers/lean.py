@@ -98,7 +98,12 @@ class Sweep:
 
 
 class Lean:
-    """The plan of `of` compiled to lists: units in forward order, each link as (node, how, what)."""
+    """The plan of `of` compiled to lists. One list, `val`, holds every number a sweep reads: the
+    inputs' and nodes' values by index (inputs, then nodes), then the parameters' and targets' (in
+    `given`), then the constants, the first of them last (a constant's index counts from the end, so
+    that names and constants are numbered as they are met). A unit is (its index, its kernel, the
+    index of its bias, [(source, weight)]), and a link into node k is (k, the index of its local
+    derivative), so the sweep never asks what a link is."""
 
     def __init__(self, net: Network, of: str):
         p = plan(net, of)
@@ -109,26 +114,53 @@ class Lean:
         self.net, self.of = net, of
         self.names = [*net.inputs, *net.nodes]
         self.index = index = {n: i for i, n in enumerate(self.names)}
+        self.given: dict[str, int] = {}  # parameter or target -> its index in `val`
+        self.constants: dict[float, int] = {}  # a constant's value -> its place, counted from the end of `val`
         self.units = []
         for v in p.order:
             node = net.nodes[v]
             if node.is_formula or node.activation.name not in KERNELS:
                 raise Unsupported(f"node {v}")
-            parents = [(index[e.src], *_weight(e.weight)) for e in net.parents[v]]
-            self.units.append((index[v], node.activation.name, _weight(node.bias), parents))
-        self.saturates = [i for i, act, _, _ in self.units if act in SATURATES]
-        self.children = {index[v]: [_link(link, index) for link in p.children(v)] for v in self.names}
-        self.params = {name: [_link(link, index) for link in links] for name, links in p.links.items()
-                       if name not in index}
-        # The target's outputs: (index, target's name or None, its constant), and the fused ones (o - y).
+            parents = [(index[e.src], self._operand(e.weight)) for e in net.parents[v]]
+            self.units.append((index[v], KERNELS[node.activation.name], self._operand(node.bias), parents))
+        self.saturates = [index[v] for v in p.order if net.nodes[v].activation.name in SATURATES]
+        on_path = {i for i, _, _, _ in self.units}
+        self.children = {index[v]: self._links(p.children(v), on_path) for v in self.names}
+        self.params = {name: self._links(links, on_path) for name, links in p.links.items() if name not in index}
+        # The target's outputs: (index, index in `val` of its target, fused: the delta is o - y).
         self.outputs = []
         if of == "loss":
             for o, y in zip(net.outputs, net.loss.targets, strict=True):
-                self.outputs.append((index[o], *_weight(y), o in p.fused))
+                self.outputs.append((index[o], self._operand(y), o in p.fused))
             if net.loss.type == "binary_cross_entropy" and not all(f for *_, f in self.outputs):
                 raise Unsupported("binary cross-entropy without a sigmoid output")
         self.loss = net.loss.type if of == "loss" else None
-        self.fused = {i for i, _, _, fused in self.outputs if fused}
+        self.fused = {i for i, _, fused in self.outputs if fused}
+
+    def _operand(self, w: sympy.Expr) -> int:
+        """The index in `val` of a weight, bias or target: a name's, or a constant's."""
+        if w.is_Symbol:
+            if w.name in self.index:
+                return self.index[w.name]
+            return self.given.setdefault(w.name, len(self.names) + len(self.given))
+        if not w.is_Number:
+            raise Unsupported("a constant that is an expression")
+        try:
+            c = w.p / w.q if w.is_Rational else float(w)  # int / int rounds correctly, and skips mpmath's float
+        except OverflowError:
+            raise Unsupported("a constant past float64") from None
+        return -1 - self.constants.setdefault(c, len(self.constants))  # counted from the end of `val`
+
+    def _links(self, links, on_path: set[int]) -> list[tuple[int, int]]:
+        out = []
+        for link in links:
+            k, local = self.index[link.node], link.local
+            if k not in on_path:
+                raise Unsupported("a link into a node off the target's path")
+            if not (local.is_Number or local.is_Symbol):
+                raise Unsupported("a formula's local derivative")
+            out.append((k, self._operand(local)))
+        return out
 
     def sweep(self, values: Mapping[str, float], digits: int | None) -> Sweep:
         """Forward and backward at one point, in float64 (digits None) or in Decimal at `digits`."""
@@ -143,43 +175,43 @@ class Lean:
 
     def _sweep(self, vals, num, which: int, fsum) -> Sweep:
         n = len(self.names)
-        o: list = [None] * n
+        val: list = [None] * n + [vals[name] for name in self.given] + [num(c) for c in reversed(self.constants)]
+        for i, x in enumerate(self.net.inputs):
+            val[i] = vals.get(x)
         z: list = [None] * n
         fp: list = [None] * n
-        for i, x in enumerate(self.net.inputs):
-            o[i] = vals.get(x)
-        for i, act, (b, bc), parents in self.units:
-            s = fsum([vals[b] if b else num(bc), *[(vals[w] if w else num(c)) * o[src] for src, w, c in parents]])
+        for i, kernel, b, parents in self.units:
+            s = fsum([val[b], *[val[w] * val[src] for src, w in parents]])
             z[i] = s
-            o[i], fp[i] = KERNELS[act][which](s)
+            val[i], fp[i] = kernel[which](s)
         if any(abs(z[i]) > REACH for i in self.saturates):
             raise Unsupported("a saturated unit")
         direct: dict[int, object] = {}
-        target = self._direct(o, z, vals, num, which, fsum, direct)
+        target = self._direct(val, z, num, which, fsum, direct)
         delta: list = [None] * n
         for i, _, _, _ in reversed(self.units):
             if i in self.fused:
                 delta[i] = direct[i]
                 continue
-            back = direct.get(i, num(0)) + self._flow(self.children[i], vals, o, delta, num)
-            delta[i] = back * fp[i]
-        grads = {name: self._flow(links, vals, o, delta, num) for name, links in self.params.items()}
+            back = fsum([val[j] * delta[k] for k, j in self.children[i]])
+            delta[i] = (direct[i] + back if i in direct else back) * fp[i]
+        grads = {name: fsum([val[j] * delta[k] for k, j in links]) for name, links in self.params.items()}
         for x in self.net.inputs:
             if self.children[self.index[x]]:
-                grads[x] = self._flow(self.children[self.index[x]], vals, o, delta, num)
-        return Sweep(o, z, delta, target, grads)
+                grads[x] = fsum([val[j] * delta[k] for k, j in self.children[self.index[x]]])
+        return Sweep(val[:n], z, delta, target, grads)
 
-    def _direct(self, o, z, vals, num, which, fsum, direct):
+    def _direct(self, val, z, num, which, fsum, direct):
         """The target's value, and ∂T/∂o of each output into `direct` (its whole δ where fused: o - y)."""
         if self.loss is None:
             i = self.index[self.of]
             direct[i] = num(1)
-            return o[i]
+            return val[i]
         terms = []
         softplus = KERNELS["softplus"][which]
-        for i, y, yc, _ in self.outputs:
-            y = vals[y] if y else num(yc)
-            r = o[i] - y
+        for i, y, _ in self.outputs:
+            y = val[y]
+            r = val[i] - y
             if self.loss == "binary_cross_entropy":  # y softplus(-z) + (1 - y) softplus(z): log o from z
                 terms.append(y * softplus(-z[i])[0] + (1 - y) * softplus(z[i])[0])
                 direct[i] = r
@@ -190,39 +222,6 @@ class Lean:
                 terms.append(r * r / 2)
                 direct[i] = r
         return fsum(terms)
-
-    @staticmethod
-    def _flow(links, vals, o, delta, num):
-        """Σ δ_k · local over the links; in float64 exactly rounded (fsum), so that it agrees with 40
-        digits wherever the sum does not cancel too far."""
-        terms = [(num(what) if how == CONSTANT else vals[what] if how == PARAMETER else o[what]) * delta[k]
-                 for k, how, what in links if delta[k] is not None]
-        return math.fsum(terms) if num is float else _dsum(terms)
-
-
-CONSTANT, PARAMETER, VALUE = range(3)
-
-
-def _link(link, index: dict[str, int]) -> tuple[int, int, object]:
-    local, k = link.local, index[link.node]
-    if local.is_Number:
-        return k, CONSTANT, float(local)
-    if local.is_Symbol:
-        return (k, VALUE, index[local.name]) if local.name in index else (k, PARAMETER, local.name)
-    raise Unsupported("a formula's local derivative")
-
-
-def _weight(w: sympy.Expr) -> tuple[str | None, float]:
-    if w.is_Symbol:
-        return w.name, 0.0
-    if not w.is_Number:
-        raise Unsupported("a constant that is an expression")
-    return None, float(w)
-
-
-def _exact(c: float) -> D:
-    """A constant of the network as the general sweep takes it (mpmath's mpf of the float: exact)."""
-    return D(c)
 
 
 def _dsum(xs: list) -> D:
