@@ -259,7 +259,8 @@ def main() -> None:
     symengine = available("symengine")
     time_derivator(network(2, 2))  # warm-up: imports and caches, as a second call in a notebook
     print(f"{'network':>8} {'params':>6} {'plain SymPy':>12} {'SymEngine':>10} {'derivator':>10} {'load':>8} "
-          f"{'derive':>8} {'vs SymPy':>9} {'vs SymEng':>9} {'YAML load':>9} {'vs SymEng YAML':>14} {'forms':>8} {'ops fwd':>8} {'ops grad':>8} {'grad/fwd':>8} "
+          f"{'derive':>8} {'vs SymPy':>9} {'vs SymEng':>9} {'YAML load':>9} {'vs SymEng YAML':>14} {'forms':>8} "
+          f"{'ops fwd':>8} {'ops grad':>8} {'grad/fwd':>8} "
           f"{'Δ SymPy':>8} {'Δ SymEng':>8} {'Δ code':>8} {'Δ torch':>8}")
     for layers, width in sizes:
         text = network(layers, width)
