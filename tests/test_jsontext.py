@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import sympy
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -162,6 +163,7 @@ def test_mutated_networks_load_alike(monkeypatch, spec_text, mutation, layout):
     '{"k": "a\\/b"}', '{"k":\t1}', '{"k": 1} # note', '{"k": 1}\n---\n{"j": 2}', '{"' + "k" * 1100 + '": 1}',
     "[1, 2]", '{"k": ' + "[" * 30 + "]" * 30 + "}", '{"k": "é"}', '{"k": 1,}', "{'k': 1}", '{"k": 1} {"j": 2}',
     '{"k": [1, 2,]}', '{"k": .5}', '{"k": 01}', '{"k": +1}', '{"k": 0x10}', '{"k": True}',
+    '{"inputs"' + " " * 1020 + ': ["x"]}', '{"' + "\\u00e9" * 200 + '": 1}', '{"k"' + " " * 15 + ": 1}",
 ])
 def test_json_that_yaml_reads_otherwise_is_read_as_yaml(text, monkeypatch):
     """Duplicate keys, NaN, a key over lines, escapes, tabs, comments, long keys, deep nesting, non-ASCII
@@ -194,6 +196,18 @@ def test_too_many_items_are_said_by_the_yaml_path(monkeypatch):
     text = json.dumps({"inputs": [f"x{i}" for i in range(40)]})
     with pytest.raises(DerivatorError, match="more than 30 YAML items"):
         yamlfile.read(text)
+
+
+@pytest.mark.parametrize("cap", range(26, 44))
+def test_a_file_at_the_item_cap_is_refused_as_yaml_refuses_it(cap, monkeypatch):
+    """The JSON path counts items as the YAML path counts events, or more: never takes a file that
+    YAML refuses as too large (caps from 26 to 43, either side of this network's 39 events)."""
+    text = json.dumps({"inputs": ["x"], "nodes": {"h": {"activation": "sigmoid", "bias": "b"}},
+                       "edges": [["x", "h", "w"]], "output": "h", "at": {"x": 0.5, "w": 1.0, "b": 0.1}})
+    monkeypatch.setattr(yamlfile, "MAX_YAML_EVENTS", cap)
+    by_json = alike(text, monkeypatch)
+    assert by_json[0] == ("network" if cap >= 39 else "error")
+    assert len(list(yaml.parse(text, Loader=yaml.CSafeLoader))) == 39
 
 
 def test_lazy_positions_equal_and_hash_as_positions():

@@ -9,7 +9,7 @@ on the way, so a file read differently by the two would be a loud failure, not a
 
 Only text that both read the same way comes here: no escaped surrogate, no tab, no character that
 YAML may count as a line break (U+0085, U+2028, U+2029) or a byte order mark; one object; no key
-longer than YAML's implicit keys allow or broken over lines before its ':'; no duplicate key, NaN or
+longer than YAML's implicit keys allow, or broken over lines or far from its ':'; no duplicate key, NaN or
 Infinity; no deeper or larger than the YAML path's caps. Anything else is `NotHere`, and the caller
 reads the text as YAML.
 """
@@ -23,14 +23,15 @@ from typing import Any
 
 from derivator.load.tree import LazyMap, LazySeq, Map, Seq
 
-# A key whose ':' is on a later line (JSON allows it; a YAML implicit key is one line): only outside
-# strings can a quote be followed by a line break, since JSON strings hold no raw line break.
-KEY_OVER_LINES = re.compile(r'"[ \n]*\n[ \n]*:')
+# A key whose ':' is on a later line (JSON allows it; a YAML implicit key is one line), or far after
+# it (YAML's limit of 1024 characters counts the source up to the ':'). Only outside a string can a
+# quote be followed by a line break (JSON strings hold none), so the first is always a key's.
+KEY_APART = re.compile(r'"(?: {16,}|[ \n]*\n[ \n]*):')
 # Tabs, and what YAML may count as a line break or a mark; and an escaped UTF-16 surrogate, which
 # json pairs and YAML refuses (every other JSON escape YAML reads alike).
 OTHERWISE = re.compile("[\t\x85\u2028\u2029\ufeff]")
 SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
-MAX_KEY = 1000  # a YAML implicit key is at most 1024 characters
+MAX_KEY = 160  # so its source is under 1024 characters even if each is written \u00e9, as JSON may
 
 
 class NotHere(ValueError):  # noqa: N818 - not an error: the YAML path reads the text
@@ -40,7 +41,7 @@ class NotHere(ValueError):  # noqa: N818 - not an error: the YAML path reads the
 def eligible(text: str) -> bool:
     if ("\t" in text if text.isascii() else OTHERWISE.search(text)) or ("\\" in text and SURROGATE.search(text)):
         return False
-    return text.lstrip(" \n")[:1] == "{" and KEY_OVER_LINES.search(text) is None
+    return text.lstrip(" \n")[:1] == "{" and KEY_APART.search(text) is None
 
 
 def read(text: str, max_items: int, max_depth: int, positioned: Callable[[str], Any]):
@@ -70,12 +71,14 @@ class _Walk:
     """Lists made `LazySeq`, every map and list given the source, and the YAML path's caps checked."""
 
     def __init__(self, source: _Source, max_items: int, max_depth: int):
-        self.source, self.left, self.max_depth = source, max_items, max_depth
+        self.source, self.left, self.max_depth = source, max_items - 4, max_depth  # the stream's and document's events
 
     def lists(self, node: Any, depth: int) -> Any:
+        """The YAML path counts events: a collection's start and end, and each scalar (a key is one).
+        Here each item counts once more if it is a collection, so this count is never the lower."""
         if depth > self.max_depth:
             raise NotHere("nested too deep")
-        self.left -= len(node) * (2 if type(node) is LazyMap else 1) + 1
+        self.left -= 2 + len(node) * (2 if type(node) is LazyMap else 1)
         if self.left < 0:
             raise NotHere("too many items")
         if type(node) is LazyMap:
