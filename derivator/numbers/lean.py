@@ -146,7 +146,7 @@ class Lean:
         if not w.is_Number:
             raise Unsupported("a constant that is an expression")
         try:
-            c = w.p / w.q if w.is_Rational else float(w)  # int / int rounds correctly, and skips mpmath's float
+            c = w.p / w.q if w.is_Rational else float(w)  # int / int rounds correctly, without mpmath
         except OverflowError:
             raise Unsupported("a constant past float64") from None
         return -1 - self.constants.setdefault(c, len(self.constants))  # counted from the end of `val`
