@@ -259,3 +259,12 @@ def _find(theirs, ours, node):
         if isinstance(ours[key], (Map, Seq)) and (hit := _find(theirs[key], ours[key], node)) is not None:
             return hit
     return None
+
+
+def test_a_depth_past_the_recursion_limit_is_read_as_yaml(monkeypatch):
+    """With the depth cap raised far, the walk's recursion must not decide the outcome (a probe found it did)."""
+    monkeypatch.setattr(yamlfile, "MAX_YAML_DEPTH", 5000)
+    d = 400
+    text = ('{"inputs": ["x"], "description": ' + "[" * d + "]" * d
+            + ', "nodes": {"h": {}}, "edges": [["x", "h", 1]], "output": "h"}')
+    assert alike(text, monkeypatch) == ("error", "net.yaml:1:34: error: 'description' must be text")

@@ -52,7 +52,10 @@ def read(text: str, max_items: int, max_depth: int, positioned: Callable[[str], 
     except (ValueError, RecursionError):
         raise NotHere("not JSON as the YAML path would read it") from None
     source = _Source(text, data, positioned)
-    _Walk(source, max_items, max_depth).lists(data, 1)
+    try:
+        _Walk(source, max_items, max_depth).lists(data, 1)
+    except RecursionError:  # only with a depth cap far above the YAML path's own: it says what is wrong
+        raise NotHere("nested past Python's recursion limit") from None
     return data, source
 
 
