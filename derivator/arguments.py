@@ -6,11 +6,12 @@ The command line passes strings and floats it has parsed itself; a notebook may 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import math
 import numbers
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from derivator.errors import DerivatorError
@@ -89,16 +90,24 @@ def public(fn: Callable[P, T]) -> Callable[P, T]:
     reference counting frees the rest as it goes, and the collector resumes afterwards."""
     @functools.wraps(fn)
     def call(*args: P.args, **kwargs: P.kwargs) -> T:
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            return fn(*args, **kwargs)
-        except RecursionError:
-            raise DerivatorError("the network is too deep to handle here (Python's recursion limit)") from None
-        finally:
-            if collecting:
-                gc.enable()
+        with collector_paused():
+            try:
+                return fn(*args, **kwargs)
+            except RecursionError:
+                raise DerivatorError("the network is too deep to handle here (Python's recursion limit)") from None
     return call
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic collector paused inside, and resumed after if it was running before."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def texts(values: Any, what: str) -> list[str]:

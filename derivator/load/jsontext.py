@@ -113,20 +113,16 @@ class _Source:
 
 def _copy(ours: Any, theirs: Any, where: str) -> None:
     """The YAML tree's positions onto ours, which must hold the same values."""
-    kinds = [isinstance(x, Map) - isinstance(x, Seq) for x in (ours, theirs)]  # 1 map, -1 list, 0 scalar
-    if kinds[0] != kinds[1]:
+    kind = isinstance(ours, Map) - isinstance(ours, Seq)  # 1 map, -1 list, 0 scalar
+    if kind != isinstance(theirs, Map) - isinstance(theirs, Seq):
         raise RuntimeError(f"JSON and YAML read {where} differently")
-    if isinstance(ours, Map):
-        if list(ours) != list(theirs):
-            raise RuntimeError(f"JSON and YAML read the keys of {where} differently")
-        ours.where = (theirs.line, theirs.col, theirs.at)
-        for key in ours:
-            _copy(ours[key], theirs[key], repr(key))
-    elif isinstance(ours, Seq):
-        if len(ours) != len(theirs):
-            raise RuntimeError(f"JSON and YAML read {where} differently")
-        ours.where = (theirs.line, theirs.col, theirs.at)
-        for a, b in zip(ours, theirs, strict=True):
-            _copy(a, b, where)
-    elif type(ours) is not type(theirs) or repr(ours) != repr(theirs):
-        raise RuntimeError(f"JSON and YAML read {ours!r} in {where} differently")
+    if kind == 0:
+        if type(ours) is not type(theirs) or repr(ours) != repr(theirs):
+            raise RuntimeError(f"JSON and YAML read {ours!r} in {where} differently")
+        return
+    keys = list(ours) if kind == 1 else range(len(ours))
+    if keys != (list(theirs) if kind == 1 else range(len(theirs))):
+        raise RuntimeError(f"JSON and YAML read the items of {where} differently")
+    ours.where = (theirs.line, theirs.col, theirs.at)
+    for key in keys:
+        _copy(ours[key], theirs[key], repr(key) if kind == 1 else where)

@@ -58,6 +58,12 @@ class Lazy:
     at = property(lambda self: self._where()[2])
 
 
+def unfound(container: Any) -> bool:
+    """Whether `container` was read from JSON and its positions are not yet found (then a position
+    of it is a `LazyPos`, so that a file loaded without error never has them found)."""
+    return isinstance(container, Lazy) and "where" not in container.__dict__
+
+
 class LazyMap(Lazy, Map):
     pass
 

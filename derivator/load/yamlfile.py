@@ -11,16 +11,16 @@ kept, so an error inside a formula can point at its exact line and column.
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from derivator.arguments import collector_paused
 from derivator.errors import DerivatorError
 from derivator.graph.network import Pos
 from derivator.load import fastyaml, jsontext
-from derivator.load.tree import Lazy, LazyPos, Map, Seq, plain
+from derivator.load.tree import LazyPos, Map, Seq, plain, unfound
 
 MAX_FILE_BYTES = 1_000_000
 MAX_YAML_DEPTH = 20  # nesting of collections; the format needs 4
@@ -79,26 +79,20 @@ def read(text: str) -> Document:
         raise DerivatorError(f"{name} in file", where.line, where.col)
     # The collector would walk the growing tree of maps, lists and nodes again and again while it is
     # built (a third of the time of reading 2,000 edges); nothing made here is garbage until it is done.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        if jsontext.eligible(text):
-            try:
+    if jsontext.eligible(text):
+        try:
+            with collector_paused():
                 data, resolve = jsontext.read(text, MAX_YAML_EVENTS, MAX_YAML_DEPTH, _positioned)
-                return Document(data, text, {}, resolve)
-            except jsontext.NotHere:
-                pass
-        return _positioned(text)
-    finally:
-        if collecting:
-            gc.enable()
+            return Document(data, text, {}, resolve)
+        except jsontext.NotHere:
+            pass
+    return _positioned(text)
 
 
 def _positioned(text: str) -> Document:
-    """The YAML path: libyaml's events where they read the text as YAML 1.2 does, else ruamel's parser."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    """The YAML path: libyaml's events where they read the text as YAML 1.2 does, else ruamel's parser.
+    (Also called from a JSON tree's first position read, outside `read`.)"""
+    with collector_paused():
         if fastyaml.usable(text):
             try:
                 return _fast(text)
@@ -107,9 +101,6 @@ def _positioned(text: str) -> Document:
             except Exception:  # whatever went wrong, the pure path says it exactly
                 pass
         return _pure(text)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _too_many() -> str:
@@ -279,7 +270,7 @@ def _source_index(text: str, span: Span, offset: int) -> int:
 
 
 def key_pos(m: Map, key: str) -> Pos:
-    if isinstance(m, Lazy) and "where" not in m.__dict__:  # read from JSON: found if ever read
+    if unfound(m):
         return LazyPos(key_pos, m, key)
     line, col = m.at[key][:2]
     return Pos(line, col)
@@ -287,7 +278,7 @@ def key_pos(m: Map, key: str) -> Pos:
 
 def value_pos(container: Map | Seq, key: Any) -> Pos:
     """Where the value under `key` (a map key or a list index) starts; an empty value, at its key."""
-    if isinstance(container, Lazy) and "where" not in container.__dict__:
+    if unfound(container):
         return LazyPos(value_pos, container, key)
     try:
         if isinstance(container, Seq):
@@ -303,6 +294,6 @@ def value_pos(container: Map | Seq, key: Any) -> Pos:
 
 def container_pos(container: Any) -> Pos:
     """Where a map or list starts (the first line for one the loader made itself)."""
-    if isinstance(container, Lazy) and "where" not in container.__dict__:
+    if unfound(container):
         return LazyPos(container_pos, container)
     return Pos(container.line, container.col) if isinstance(container, (Map, Seq)) else Pos(1, 1)

@@ -189,16 +189,22 @@ class Lean:
         direct: dict[int, object] = {}
         target = self._direct(val, z, num, which, fsum, direct)
         delta: list = [None] * n
+
+        def flow(links):
+            """Σ δ_k · local over the links; in float64 exactly rounded (fsum), so that it agrees with
+            40 digits wherever the sum does not cancel too far."""
+            return fsum([val[j] * delta[k] for k, j in links])
+
         for i, _, _, _ in reversed(self.units):
             if i in self.fused:
                 delta[i] = direct[i]
                 continue
-            back = fsum([val[j] * delta[k] for k, j in self.children[i]])
+            back = flow(self.children[i])
             delta[i] = (direct[i] + back if i in direct else back) * fp[i]
-        grads = {name: fsum([val[j] * delta[k] for k, j in links]) for name, links in self.params.items()}
+        grads = {name: flow(links) for name, links in self.params.items()}
         for x in self.net.inputs:
             if self.children[self.index[x]]:
-                grads[x] = fsum([val[j] * delta[k] for k, j in self.children[self.index[x]]])
+                grads[x] = flow(self.children[self.index[x]])
         return Sweep(val[:n], z, delta, target, grads)
 
     def _direct(self, val, z, num, which, fsum, direct):
